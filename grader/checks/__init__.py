@@ -1,0 +1,58 @@
+"""The check library: named, parameterised check functions judged against a Snapshot.
+
+A check type is registered once by name and used by any number of labs through
+their lab.yaml (``check: <name>`` plus ``params``). Check functions are pure: they
+read only the Snapshot, never the cluster, never print, never exit.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from grader.kinds import Kind
+from grader.model import Outcome
+
+CheckFn = Callable[..., Outcome]
+
+
+@dataclass(frozen=True)
+class CheckType:
+    name: str
+    fn: CheckFn
+    reads: tuple[Kind, ...]
+    description: str
+
+    @property
+    def params(self) -> dict[str, inspect.Parameter]:
+        sig = inspect.signature(self.fn)
+        return {n: p for n, p in list(sig.parameters.items())[1:]}
+
+    def required_params(self) -> set[str]:
+        return {n for n, p in self.params.items() if p.default is inspect.Parameter.empty}
+
+
+REGISTRY: dict[str, CheckType] = {}
+
+
+def check_type(name: str, *, reads: list[Kind] | tuple[Kind, ...]) -> Callable[[CheckFn], CheckFn]:
+    """Register ``fn(snapshot, **params) -> Outcome`` under a stable kebab-case name."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        if name in REGISTRY and REGISTRY[name].fn is not fn:
+            raise ValueError(f"check type {name!r} registered twice")
+        REGISTRY[name] = CheckType(name, fn, tuple(reads), (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
+        return fn
+
+    return deco
+
+
+def get(name: str) -> CheckType:
+    load_builtin()
+    return REGISTRY[name]
+
+
+def load_builtin() -> None:
+    """Import the built-in library modules (they register on import)."""
+    from grader.checks import library  # noqa: F401

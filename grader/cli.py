@@ -1,0 +1,361 @@
+"""The `lab` command line. The only module that imports click."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import click
+
+from grader import __version__
+
+EXIT_OK, EXIT_CHECKS_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class App:
+    kubeconfig: str | None
+    context: str | None
+    flavour: str | None
+    color: bool
+    debug: bool
+    _err: Any = None
+
+    @property
+    def err(self) -> Any:
+        """rich Console on stderr: progress and diagnostics (stdout is for data)."""
+        if self._err is None:
+            from rich.console import Console
+            self._err = Console(stderr=True, no_color=not self.color, highlight=False,
+                                force_terminal=None if self.color else False)
+        return self._err
+
+    def out(self) -> Any:
+        from rich.console import Console
+        return Console(no_color=not self.color, highlight=False, force_terminal=None if self.color else False)
+
+    def cluster(self) -> Any:
+        from grader.cluster import Cluster, resolve_target
+        target = resolve_target(self.kubeconfig, self.context)
+        if target.note:
+            self.err.print(f"[dim]{target.note}[/dim]")
+        return Cluster(target)
+
+    def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
+        self.err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(code)
+
+
+class ConsoleProgress:
+    """`· Applying Deployment web-v1 in webapp ... SUCCESS` lines on stderr."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    @contextlib.contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        con = self.app.err
+        status = con.status(text, spinner="dots") if con.is_terminal else contextlib.nullcontext()
+        try:
+            with status:
+                yield
+        except BaseException:
+            con.print(f"· {text} ... [bold red]FAILED[/bold red]", highlight=False)
+            raise
+        con.print(f"· {text} ... [green]SUCCESS[/green]", highlight=False)
+
+    def note(self, text: str) -> None:
+        self.app.err.print(f"  {text}", highlight=False)
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    from grader.cluster import ClusterError
+    from grader.labs import LabError
+    from grader.sandbox.binaries import MissingBinaries
+    from grader.sandbox.control_plane import SandboxError
+    return ClusterError, LabError, SandboxError, MissingBinaries
+
+
+@contextlib.contextmanager
+def handled(app: App) -> Iterator[None]:
+    """User-facing errors become one line and exit code 2; --debug shows the traceback."""
+    try:
+        yield
+    except _errors() as e:
+        if app.debug:
+            raise
+        app.fail(str(e))
+    except KeyboardInterrupt:
+        app.fail("interrupted")
+
+
+def complete_lab(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    from grader.labs import lab_names
+    try:
+        return [CompletionItem(n) for n in lab_names() if n.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - completion must never fail loudly
+        return []
+
+
+LAB_ARG = click.argument("name", shell_complete=complete_lab)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="lab")
+@click.option("--kubeconfig", envvar=None, metavar="PATH", help="Path to the kubeconfig file (default: KUBECONFIG, "
+              "~/.kube/config, in-cluster, then the lab sandbox).")
+@click.option("--context", metavar="NAME", help="The kubeconfig context to use.")
+@click.option("--flavour", type=click.Choice(["auto", "ossm2", "istio"]), default="auto", show_default=True,
+              help="Service Mesh flavour; auto detects maistra.io (OSSM 2.x) or plain Istio.")
+@click.option("--no-color", is_flag=True, help="Plain output without colours.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def main(ctx: click.Context, kubeconfig: str | None, context: str | None, flavour: str, no_color: bool,
+         debug: bool) -> None:
+    """Practise OpenShift Service Mesh (Istio) the way hands-on exams test it.
+
+    \b
+    lab list              the labs
+    lab show canary       the task
+    lab start canary      set up the exercise
+    lab grade canary      score your work (-o json|junit)
+    lab solve canary      apply the reference solution
+    lab finish canary     clean up
+    lab sandbox up        a local practice cluster, no Docker needed
+    """
+    import os
+    color = not no_color and "NO_COLOR" not in os.environ
+    ctx.obj = App(kubeconfig, context, None if flavour == "auto" else flavour, color, debug)
+
+
+@main.command("list")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def list_cmd(app: App, fmt: str) -> None:
+    """List the labs (and which one is started, when a cluster is reachable)."""
+    from grader.labs import load_all
+    with handled(app):
+        labs = load_all()
+        started = _started_labs(app)
+        rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
+                 "status": started.get(lab.name, "-") if started is not None else "unknown"} for lab in labs]
+        if fmt == "json":
+            click.echo(json.dumps(rows, indent=2))
+            return
+        from rich.table import Table
+        table = Table(show_edge=False, header_style="bold")
+        for col in ("Lab", "Title", "Guide step", "Points", "Status"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"])
+        app.out().print(table)
+
+
+def _started_labs(app: App) -> dict[str, str] | None:
+    """{lab: "started"} from the lab label on namespaces; None when no cluster answers quickly."""
+    from grader import kinds as K
+    from grader.cluster import LAB_LABEL, ClusterError
+    try:
+        from grader.cluster import Cluster, resolve_target
+        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3)
+        nss = cluster.list(K.NAMESPACE, label_selector=LAB_LABEL)
+    except ClusterError:
+        return None
+    return {ns["metadata"]["labels"][LAB_LABEL]: "started" for ns in nss}
+
+
+@main.command()
+@LAB_ARG
+@click.pass_obj
+def show(app: App, name: str) -> None:
+    """Show a lab's task."""
+    from grader.labs import load
+    with handled(app):
+        lab = load(name)
+        text = _for_flavour(lab.task(), app.flavour)
+        from rich.markdown import Markdown
+        app.out().print(Markdown(text))
+
+
+def _for_flavour(text: str, flavour: str | None) -> str:
+    """Keep `<!-- if FLAVOUR -->…<!-- endif -->` blocks for the chosen flavour (all when unknown)."""
+    import re
+    if flavour is None:
+        return re.sub(r"<!-- (if \w+|endif) -->\n?", "", text)
+    def keep(m: re.Match[str]) -> str:
+        return m.group(2) if m.group(1) == flavour else ""
+    return re.sub(r"<!-- if (\w+) -->\n?(.*?)<!-- endif -->\n?", keep, text, flags=re.S)
+
+
+@main.command()
+@LAB_ARG
+@click.pass_obj
+def start(app: App, name: str) -> None:
+    """Set up a lab's starting point (run again to reset it)."""
+    from grader import engine
+    from grader.labs import load
+    with handled(app):
+        lab = load(name)
+        cluster = app.cluster()
+        flavour = engine.start(lab, cluster, ConsoleProgress(app), app.flavour)
+        app.err.print(f"[bold]Lab {lab.name} is ready[/bold] ({flavour}). Read the task: lab show {lab.name}")
+
+
+@main.command()
+@LAB_ARG
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
+              show_default=True, help="Report format (json and junit go to stdout).")
+@click.option("-n", "--namespace", help="Grade this namespace instead of the lab's own.")
+@click.pass_obj
+def grade(app: App, name: str, fmt: str, namespace: str | None) -> None:
+    """Grade your work against the live cluster (read-only)."""
+    from grader import engine
+    from grader.labs import load
+    with handled(app):
+        lab = load(name)
+        report = engine.grade(lab, app.cluster(), namespace, app.flavour)
+    if fmt == "table":
+        from grader.report.console import print_report
+        print_report(report, app.out())
+    else:
+        from grader.report import render
+        click.echo(render(report, fmt), nl=False)
+    sys.exit(EXIT_OK if report.all_passed else EXIT_CHECKS_FAILED)
+
+
+@main.command()
+@LAB_ARG
+@click.pass_obj
+def solve(app: App, name: str) -> None:
+    """Apply the reference solution and wait until it is in effect."""
+    from grader import engine
+    from grader.labs import load
+    with handled(app):
+        lab = load(name)
+        engine.solve(lab, app.cluster(), ConsoleProgress(app), app.flavour)
+        app.err.print(f"[bold]Reference solution applied.[/bold] Check it: lab grade {lab.name}")
+
+
+@main.command()
+@LAB_ARG
+@click.pass_obj
+def finish(app: App, name: str) -> None:
+    """Clean up everything the lab created."""
+    from grader import engine
+    from grader.labs import load
+    with handled(app):
+        lab = load(name)
+        engine.finish(lab, app.cluster(), ConsoleProgress(app))
+        app.err.print(f"[bold]Lab {lab.name} finished[/bold]; its objects and namespaces are gone.")
+
+
+# -- sandbox -------------------------------------------------------------------------
+@main.group()
+def sandbox() -> None:
+    """A local practice cluster: a real Kubernetes control plane plus simulated OpenShift Service Mesh."""
+
+
+@sandbox.command("install")
+@click.pass_obj
+def sandbox_install(app: App) -> None:
+    """Build/install the control-plane binaries into the cache (Debian/Ubuntu, once, a few minutes)."""
+    from grader.sandbox import binaries
+    code = binaries.install()
+    if code:
+        sys.exit(EXIT_ERROR)
+
+
+@sandbox.command("up")
+@click.option("--flavour", "sb_flavour", type=click.Choice(["ossm2", "istio"]), default=None,
+              help="Simulated mesh: OpenShift Service Mesh 2.x (default) or upstream Istio.")
+@click.option("--crds", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Load your own CRD files from this folder instead of the project's.")
+@click.option("--timeout", type=float, default=90.0, show_default=True)
+@click.pass_obj
+def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, timeout: float) -> None:
+    """Start the sandbox (idempotent)."""
+    from pathlib import Path
+
+    from grader.sandbox.control_plane import Sandbox
+    flavour = sb_flavour or app.flavour or "ossm2"
+    sb = Sandbox()
+    with handled(app):
+        import time
+        t0 = time.monotonic()
+        with _progress(app) as progress:
+            st = sb.up(flavour=flavour, crds=Path(crds) if crds else None, progress=progress, timeout=timeout)
+        app.err.print(f"[bold green]Sandbox ready[/bold green] in {time.monotonic() - t0:.1f}s "
+                      f"({st['flavour']}, Kubernetes {st['kubernetes_version']}). Use it with kubectl: "
+                      f"eval $(lab sandbox env)")
+
+
+@contextlib.contextmanager
+def _progress(app: App) -> Iterator[Any]:
+    con = app.err
+    status = con.status("starting", spinner="dots") if con.is_terminal else None
+
+    def progress(step: str, text: str) -> None:
+        if text in ("ready", "stopped", "running") or step in ("sandbox", "state"):
+            con.print(f"· {step} ... [green]{text.upper() if text in ('ready', 'stopped') else text}[/green]",
+                      highlight=False)
+        elif status:
+            status.update(f"{step}: {text}")
+    if status:
+        with status:
+            yield progress
+    else:
+        yield progress
+
+
+@sandbox.command("down")
+@click.option("--purge", is_flag=True, help="Also delete the sandbox's state (cluster data, certificates).")
+@click.pass_obj
+def sandbox_down(app: App, purge: bool) -> None:
+    """Stop the sandbox's processes (only those it started)."""
+    from grader.sandbox.control_plane import Sandbox
+    with handled(app), _progress(app) as progress:
+        Sandbox().down(purge=purge, progress=progress)
+    app.err.print("Sandbox stopped." + (" State deleted." if purge else ""))
+
+
+@sandbox.command("status")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def sandbox_status(app: App, fmt: str) -> None:
+    """Show the sandbox's components, kubeconfig and flavour."""
+    from grader.sandbox.control_plane import Sandbox
+    st = Sandbox().status()
+    if fmt == "json":
+        click.echo(json.dumps(st, indent=2))
+        return
+    from rich.table import Table
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("Component", "State", "PID", "Port", "Log"):
+        table.add_column(col)
+    for name, c in st["components"].items():
+        state = "[green]running[/green]" if c["running"] else "[red]stopped[/red]"
+        table.add_row(name, state, str(c["pid"] or "-"), str(c["port"] or "-"), c["log"])
+    out = app.out()
+    out.print(table)
+    out.print(f"running: {st['running']}  flavour: {st['flavour'] or '-'}  kubernetes: "
+              f"{st['kubernetes_version'] or '-'}\nkubeconfig: {st['kubeconfig']}\naudit log: {st['audit_log']}")
+    sys.exit(EXIT_OK if st["running"] else EXIT_CHECKS_FAILED)
+
+
+@sandbox.command("env")
+@click.pass_obj
+def sandbox_env(app: App) -> None:
+    """Print `export KUBECONFIG=…` for the sandbox: eval $(lab sandbox env)."""
+    import shlex
+
+    from grader.sandbox.control_plane import Sandbox
+    sb = Sandbox()
+    if not sb.kubeconfig.exists():
+        app.fail("the sandbox has never been started; run 'lab sandbox up'")
+    click.echo(f"export KUBECONFIG={shlex.quote(str(sb.kubeconfig))}")

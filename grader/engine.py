@@ -1,0 +1,280 @@
+"""Running labs: grade (read once, judge many), start, solve and finish.
+
+Grading is a pure function of a Snapshot; the lifecycle verbs drive a Cluster.
+No printing here: progress is reported through the `Progress` callbacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+from grader import checks as C
+from grader import kinds as K
+from grader.cluster import LAB_LABEL, SHARED_LABEL, Cluster, ClusterError
+from grader.labs import Lab, Step
+from grader.model import CheckResult, LabReport, Status
+from grader.snapshot import Snapshot
+
+FLAVOUR_ANNOTATION = "lab.grader/flavours"  # on a manifest: apply it only for these flavours
+
+
+class Progress(Protocol):
+    def step(self, text: str) -> contextlib.AbstractContextManager[None]: ...
+    def note(self, text: str) -> None: ...
+
+
+class QuietProgress:
+    @contextlib.contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        yield
+
+    def note(self, text: str) -> None:
+        pass
+
+
+# -- grading --------------------------------------------------------------------------
+def kinds_read_by(lab: Lab) -> list[K.Kind]:
+    out: list[K.Kind] = []
+    for spec in lab.checks:
+        for k in C.get(spec.check).reads:
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def grade_snapshot(lab: Lab, snap: Snapshot, namespace: str | None = None) -> LabReport:
+    """Run every check of the lab against one snapshot; a crashing check is an ERROR, not a crash."""
+    start = time.perf_counter()
+    results = []
+    for spec in lab.checks:
+        ctype = C.get(spec.check)
+        try:
+            outcome = ctype.fn(snap, **lab.params_for(spec, namespace))
+            status, reason, hint = outcome.status, outcome.reason, outcome.hint or spec.hint
+        except Exception as e:  # noqa: BLE001 - one broken check must not hide the others
+            status, reason, hint = Status.ERROR, f"check crashed: {type(e).__name__}: {e}", ""
+        if status is Status.PASS:
+            hint = ""
+        results.append(CheckResult(id=spec.id, description=spec.description, status=status,
+                                   points=spec.points if status is Status.PASS else 0,
+                                   max_points=spec.points, reason=reason, hint=hint))
+    return LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=tuple(results),
+                     flavour=snap.flavour, duration_s=time.perf_counter() - start)
+
+
+def grade(lab: Lab, cluster: Cluster, namespace: str | None = None, flavour: str | None = None) -> LabReport:
+    start = time.perf_counter()
+    ns = namespace or lab.namespace
+    snap = cluster.snapshot(kinds_read_by(lab), namespaces=[ns, "istio-system"], flavour=flavour)
+    if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
+        raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
+                           "install the operator or use 'lab sandbox up'")
+    report = grade_snapshot(lab, snap, ns)
+    return LabReport(lab=report.lab, title=report.title, pass_mark=report.pass_mark, results=report.results,
+                     flavour=report.flavour, duration_s=time.perf_counter() - start, notes=report.notes)
+
+
+# -- manifests ------------------------------------------------------------------------
+def manifests(path: Path) -> list[dict]:
+    files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
+    docs: list[dict] = []
+    for f in files:
+        try:
+            docs.extend(d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict))
+        except yaml.YAMLError as e:
+            raise ClusterError(f"{f}: invalid YAML: {e}") from None
+    return docs
+
+
+_ORDER = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding",
+          "ClusterRoleBinding", "ConfigMap", "Secret", "OperatorGroup", "Subscription")
+
+
+def _sorted(objs: list[dict]) -> list[dict]:
+    """Namespaces and CRDs before what lives in them (stable otherwise)."""
+    def rank(o: dict) -> int:
+        k = o.get("kind", "")
+        return _ORDER.index(k) if k in _ORDER else len(_ORDER)
+    return sorted(objs, key=rank)
+
+
+def _for_flavour(obj: dict, flavour: str) -> bool:
+    ann = (obj.get("metadata") or {}).get("annotations") or {}
+    allowed = ann.get(FLAVOUR_ANNOTATION)
+    return allowed is None or flavour in [a.strip() for a in allowed.split(",")]
+
+
+def _prepare(obj: dict, lab: Lab, shared: bool) -> dict:
+    obj = yaml.safe_load(yaml.safe_dump(obj))  # deep copy
+    md = obj.setdefault("metadata", {})
+    ann = md.get("annotations") or {}
+    ann.pop(FLAVOUR_ANNOTATION, None)
+    if ann:
+        md["annotations"] = ann
+    else:
+        md.pop("annotations", None)
+    labels = md.setdefault("labels", {}) or {}
+    md["labels"] = labels
+    if shared:
+        labels[SHARED_LABEL] = "true"
+    else:
+        labels[LAB_LABEL] = lab.name
+    return obj
+
+
+def _describe(obj: dict) -> str:
+    md = obj.get("metadata") or {}
+    ns = f" in {md['namespace']}" if md.get("namespace") else ""
+    return f"{obj.get('kind')} {md.get('name')}{ns}"
+
+
+# -- lifecycle ------------------------------------------------------------------------
+def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str, progress: Progress) -> None:
+    for step in steps:
+        if flavour not in step.flavours:
+            continue
+        if step.type == "apply":
+            for obj in _sorted([o for o in manifests(step.args["path"]) if _for_flavour(o, flavour)]):
+                obj = _prepare(obj, lab, step.shared)
+                verb = "Ensuring" if step.shared else "Applying"
+                with progress.step(f"{verb} {_describe(obj)}"):
+                    cluster.apply(obj)
+        elif step.type == "wait":
+            _wait(cluster, step, progress)
+        elif step.type == "delete":
+            a = step.args
+            with progress.step(step.title or f"Deleting {a['kind']} {a['name']}"):
+                cluster.delete(a.get("apiVersion", "v1"), a["kind"], a["name"], a.get("namespace"))
+        elif step.type in ("label", "annotate"):
+            a = step.args
+            field = "labels" if step.type == "label" else "annotations"
+            values = a.get(field) or a.get("values") or {}
+            text = ", ".join(f"{k}={v}" if v is not None else f"{k}-" for k, v in values.items())
+            with progress.step(step.title or f"{'Labelling' if field == 'labels' else 'Annotating'} "
+                                             f"{a['kind']} {a['name']} {text}"):
+                cluster.patch(a.get("apiVersion", "v1"), a["kind"], a["name"], a.get("namespace"),
+                              {"metadata": {field: values}})
+        elif step.type == "restart":
+            a = step.args
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            with progress.step(step.title or f"Restarting {a['kind']} {a['name']} (rollout restart)"):
+                cluster.patch(a.get("apiVersion", "apps/v1"), a["kind"], a["name"], a.get("namespace"),
+                              {"spec": {"template": {"metadata": {"annotations": {
+                                  "kubectl.kubernetes.io/restartedAt": stamp}}}}})
+
+
+def _condition_true(obj: dict | None, ctype: str) -> bool:
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c.get("status") == "True"
+    return False
+
+
+def rollout_complete(obj: dict | None) -> bool:
+    if not obj:
+        return False
+    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    want = spec.get("replicas", 1)
+    return (st.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0)
+            and st.get("updatedReplicas", 0) == want and st.get("availableReplicas", 0) == want
+            and st.get("replicas", 0) == want)
+
+
+def _wait(cluster: Cluster, step: Step, progress: Progress) -> None:
+    a = step.args
+    target = a.get("for", "exists")
+    timeout = float(a.get("timeout", 180))
+    if target == "rollout":
+        until, what = rollout_complete, "rolled out"
+    elif target == "deleted":
+        until, what = (lambda o: o is None), "deleted"
+    elif target == "exists":
+        until, what = (lambda o: o is not None), "created"
+    elif target.startswith("condition="):
+        ctype = target.split("=", 1)[1]
+        until, what = (lambda o: _condition_true(o, ctype)), f"{ctype}"
+    elif target.startswith("phase="):
+        phase = target.split("=", 1)[1]
+        until, what = (lambda o: ((o or {}).get("status") or {}).get("phase") == phase), phase
+    else:
+        raise ClusterError(f"unknown wait target {target!r}")
+    ns = a.get("namespace")
+    with progress.step(step.title or f"Waiting for {a['kind']} {a['name']}{' in ' + ns if ns else ''} to be {what}"):
+        cluster.wait(a.get("apiVersion", "v1"), a["kind"], a["name"], ns, until, timeout=timeout, what=what)
+
+
+def _detect(cluster: Cluster, flavour: str | None) -> str:
+    if flavour:
+        return flavour
+    detected, _ = cluster.detect_flavour()
+    if detected is None:
+        raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io or networking.istio.io "
+                           "API); install it or use 'lab sandbox up'")
+    return detected
+
+
+def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
+    """Bring the cluster to the exercise's starting point; running it again resets the exercise."""
+    flavour = _detect(cluster, flavour)
+    if flavour not in lab.flavours:
+        raise ClusterError(f"lab {lab.name} does not support the {flavour} flavour (it supports "
+                           f"{', '.join(lab.flavours)})")
+    _reset(lab, cluster, progress)
+    run_steps(lab, lab.setup, cluster, flavour, progress)
+    return flavour
+
+
+def solve(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
+    flavour = _detect(cluster, flavour)
+    run_steps(lab, lab.solution, cluster, flavour, progress)
+    return flavour
+
+
+def finish(lab: Lab, cluster: Cluster, progress: Progress) -> None:
+    """Delete exactly what the lab created (its label) and the namespaces it owns."""
+    _reset(lab, cluster, progress, delete_labelled=True)
+
+
+def _reset(lab: Lab, cluster: Cluster, progress: Progress, delete_labelled: bool = True) -> None:
+    if delete_labelled:
+        for kind in _labelled_kinds(lab, cluster):
+            for obj in cluster.list(kind, label_selector=f"{LAB_LABEL}={lab.name}"):
+                md = obj["metadata"]
+                if md.get("namespace") in lab.owns or kind.kind == "Namespace":
+                    continue  # goes with its namespace
+                with progress.step(f"Deleting {_describe(obj)}"):
+                    cluster.delete(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
+    for ns in lab.owns:
+        existing = cluster.get("v1", "Namespace", ns)
+        if existing is None:
+            continue
+        with progress.step(f"Deleting namespace {ns}"):
+            cluster.delete("v1", "Namespace", ns)
+            cluster.wait("v1", "Namespace", ns, None, lambda o: o is None, timeout=180, what="deleted")
+
+
+def _labelled_kinds(lab: Lab, cluster: Cluster) -> list[K.Kind]:
+    """Kinds the lab's manifests (setup and solution) create, as known kinds the cluster serves."""
+    names: list[str] = []
+    for steps in (lab.setup, lab.solution):
+        for s in steps:
+            if s.type == "apply" and not s.shared:
+                for o in manifests(s.args["path"]):
+                    if o.get("kind") not in names:
+                        names.append(o.get("kind"))
+    out = []
+    for n in names:
+        try:
+            k = K.by_name(n)
+        except KeyError:
+            continue
+        if cluster.served_version(k):
+            out.append(k)
+    return out

@@ -1,0 +1,66 @@
+"""The Kubernetes/Istio/OpenShift kinds the grader knows how to read.
+
+Istio resources are read at whatever version the cluster serves: OSSM 2.x serves
+networking.istio.io v1alpha3/v1beta1 only, upstream Istio >= 1.22 also v1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    group: str
+    versions: tuple[str, ...]  # preference order when the cluster serves several
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def key(self) -> str:
+        return self.kind
+
+    def api_version(self, version: str | None = None) -> str:
+        v = version or self.versions[0]
+        return f"{self.group}/{v}" if self.group else v
+
+
+_ISTIO_NET = ("v1", "v1beta1", "v1alpha3")
+
+NAMESPACE = Kind("Namespace", "", ("v1",), "namespaces", namespaced=False)
+POD = Kind("Pod", "", ("v1",), "pods")
+SERVICE = Kind("Service", "", ("v1",), "services")
+CONFIG_MAP = Kind("ConfigMap", "", ("v1",), "configmaps")
+DEPLOYMENT = Kind("Deployment", "apps", ("v1",), "deployments")
+REPLICA_SET = Kind("ReplicaSet", "apps", ("v1",), "replicasets")
+GATEWAY = Kind("Gateway", "networking.istio.io", _ISTIO_NET, "gateways")
+VIRTUAL_SERVICE = Kind("VirtualService", "networking.istio.io", _ISTIO_NET, "virtualservices")
+DESTINATION_RULE = Kind("DestinationRule", "networking.istio.io", _ISTIO_NET, "destinationrules")
+SERVICE_ENTRY = Kind("ServiceEntry", "networking.istio.io", _ISTIO_NET, "serviceentries")
+SIDECAR = Kind("Sidecar", "networking.istio.io", _ISTIO_NET, "sidecars")
+PEER_AUTHENTICATION = Kind("PeerAuthentication", "security.istio.io", ("v1", "v1beta1"), "peerauthentications")
+AUTHORIZATION_POLICY = Kind("AuthorizationPolicy", "security.istio.io", ("v1", "v1beta1"), "authorizationpolicies")
+SMCP = Kind("ServiceMeshControlPlane", "maistra.io", ("v2", "v1"), "servicemeshcontrolplanes")
+SMMR = Kind("ServiceMeshMemberRoll", "maistra.io", ("v1",), "servicemeshmemberrolls")
+SMM = Kind("ServiceMeshMember", "maistra.io", ("v1",), "servicemeshmembers")
+ROUTE = Kind("Route", "route.openshift.io", ("v1",), "routes")
+SUBSCRIPTION = Kind("Subscription", "operators.coreos.com", ("v1alpha1",), "subscriptions")
+CSV = Kind("ClusterServiceVersion", "operators.coreos.com", ("v1alpha1",), "clusterserviceversions")
+
+ALL: tuple[Kind, ...] = (
+    NAMESPACE, POD, SERVICE, CONFIG_MAP, DEPLOYMENT, REPLICA_SET, GATEWAY, VIRTUAL_SERVICE,
+    DESTINATION_RULE, SERVICE_ENTRY, SIDECAR, PEER_AUTHENTICATION, AUTHORIZATION_POLICY,
+    SMCP, SMMR, SMM, ROUTE, SUBSCRIPTION, CSV,
+)
+BY_NAME: dict[str, Kind] = {k.kind: k for k in ALL}
+
+
+def by_name(name: str) -> Kind:
+    """Look a kind up by its Kind name (``VirtualService``) or plural (``virtualservices``)."""
+    if name in BY_NAME:
+        return BY_NAME[name]
+    for k in ALL:
+        if name.lower() in (k.plural, k.kind.lower()):
+            return k
+    raise KeyError(name)

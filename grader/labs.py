@@ -1,0 +1,267 @@
+"""Lab definitions: one folder per lab in labs/ (lab.yaml, task.md, setup manifests)
+and one per lab in solutions/ (solution.yaml and manifests). Loading validates them
+and reports a malformed file with file, field and reason."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader import checks as C
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+STEP_TYPES = ("apply", "wait", "delete", "label", "annotate", "restart")
+FLAVOURS = ("ossm2", "istio")
+
+
+class LabError(Exception):
+    """A lab is missing or malformed; str() names file, field and reason."""
+
+
+def data_root() -> Path:
+    """Where labs/ and solutions/ live: inside the installed package, or the source tree."""
+    for root in (PACKAGE_ROOT / "data", PACKAGE_ROOT.parent):
+        if (root / "labs").is_dir():
+            return root
+    raise LabError(f"no labs/ folder found next to {PACKAGE_ROOT}; reinstall the package")
+
+
+@dataclass(frozen=True)
+class Step:
+    type: str
+    args: dict
+    flavours: tuple[str, ...]
+    shared: bool  # objects applied by this step survive `finish` (e.g. the mesh control plane)
+    title: str
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    check: str
+    points: int
+    description: str
+    params: dict
+    hint: str
+
+
+@dataclass
+class Lab:
+    name: str
+    title: str
+    step: str
+    namespace: str
+    owns: tuple[str, ...]
+    pass_mark: int
+    flavours: tuple[str, ...]
+    setup: tuple[Step, ...]
+    solution: tuple[Step, ...]
+    checks: tuple[CheckSpec, ...]
+    dir: Path
+    solution_dir: Path
+    task_file: Path
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    def task(self) -> str:
+        return self.task_file.read_text()
+
+    def params_for(self, spec: CheckSpec, namespace: str | None = None) -> dict:
+        return _substitute(spec.params, {"namespace": namespace or self.namespace})
+
+
+def _substitute(value: Any, variables: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return re.sub(r"\$\{(\w+)\}", lambda m: variables.get(m.group(1), m.group(0)), value)
+    if isinstance(value, list):
+        return [_substitute(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, variables) for k, v in value.items()}
+    return value
+
+
+def lab_names(root: Path | None = None) -> list[str]:
+    root = root or data_root()
+    return sorted(p.name for p in (root / "labs").iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")) and (p / "lab.yaml").exists())
+
+
+def load_all(root: Path | None = None) -> list[Lab]:
+    return [load(n, root) for n in lab_names(root)]
+
+
+def load(name: str, root: Path | None = None) -> Lab:
+    root = root or data_root()
+    names = lab_names(root)
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; 'lab list' shows the labs"
+        raise LabError(f"unknown lab '{name}'{hint}")
+    lab_dir = root / "labs" / name
+    meta_file = lab_dir / "lab.yaml"
+    meta = _read_yaml(meta_file)
+    v = _Validator(meta_file)
+    if not isinstance(meta, dict):
+        v.fail("(top level)", "expected a mapping")
+    v.require(meta, "title", str)
+    if meta.get("name", name) != name:
+        v.fail("name", f"is {meta.get('name')!r} but the folder is {name!r}")
+    step = meta.get("step")
+    if not isinstance(step, (int, str)):
+        v.fail("step", "expected the guide step number (e.g. 8)")
+    namespace = v.require(meta, "namespace", str)
+    owns = meta.get("owns", [namespace])
+    if not isinstance(owns, list) or not all(isinstance(o, str) for o in owns):
+        v.fail("owns", "expected a list of namespace names")
+    flavours = tuple(meta.get("flavours", FLAVOURS))
+    for f in flavours:
+        if f not in FLAVOURS:
+            v.fail("flavours", f"unknown flavour {f!r}; use {', '.join(FLAVOURS)}")
+
+    _load_python_checks(lab_dir, name)
+    checks = tuple(_check_spec(v, i, c) for i, c in enumerate(_list(v, meta, "checks")))
+    if not checks:
+        v.fail("checks", "a lab needs at least one check")
+    ids = [c.id for c in checks]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        v.fail("checks", f"duplicate check ids: {', '.join(sorted(dupes))}")
+    total = sum(c.points for c in checks)
+    pass_mark = meta.get("pass_mark", total)
+    if not isinstance(pass_mark, int) or not 0 < pass_mark <= total:
+        v.fail("pass_mark", f"expected an integer between 1 and the total of points ({total})")
+
+    setup = tuple(_step(v, f"setup[{i}]", s, lab_dir) for i, s in enumerate(_list(v, meta, "setup")))
+    sol_dir = root / "solutions" / name
+    sol_file = sol_dir / "solution.yaml"
+    if not sol_file.exists():
+        raise LabError(f"{sol_file}: missing; every lab needs a reference solution")
+    sol_meta = _read_yaml(sol_file)
+    sv = _Validator(sol_file)
+    if not isinstance(sol_meta, dict):
+        sv.fail("(top level)", "expected a mapping with 'steps'")
+    solution = tuple(_step(sv, f"steps[{i}]", s, sol_dir) for i, s in enumerate(_list(sv, sol_meta, "steps")))
+    task_file = lab_dir / "task.md"
+    if not task_file.exists():
+        raise LabError(f"{task_file}: missing; every lab needs a task description")
+    return Lab(name=name, title=meta["title"], step=str(step), namespace=namespace, owns=tuple(owns),
+               pass_mark=pass_mark, flavours=flavours, setup=setup, solution=solution, checks=checks,
+               dir=lab_dir, solution_dir=sol_dir, task_file=task_file, meta=meta)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise LabError(f"{path}: missing") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise LabError(f"{path}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
+
+
+class _Validator:
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    def fail(self, fld: str, reason: str) -> None:
+        raise LabError(f"{self.file}: field '{fld}': {reason}")
+
+    def require(self, d: dict, key: str, typ: type, where: str = "") -> Any:
+        fld = f"{where}.{key}" if where else key
+        if key not in d:
+            self.fail(fld, "is required")
+        if not isinstance(d[key], typ) or (typ is int and isinstance(d[key], bool)):
+            self.fail(fld, f"expected {typ.__name__}, found {type(d[key]).__name__}")
+        return d[key]
+
+
+def _list(v: _Validator, d: dict, key: str) -> list:
+    value = d.get(key, [])
+    if not isinstance(value, list):
+        v.fail(key, "expected a list")
+    return value
+
+
+def _check_spec(v: _Validator, i: int, c: Any) -> CheckSpec:
+    where = f"checks[{i}]"
+    if not isinstance(c, dict):
+        v.fail(where, "expected a mapping with id, check, points")
+    cid = v.require(c, "id", str, where)
+    if not ID_RE.match(cid):
+        v.fail(f"{where}.id", f"{cid!r} is not kebab-case (e.g. traffic-split)")
+    name = v.require(c, "check", str, where)
+    try:
+        ctype = C.get(name)
+    except KeyError:
+        known = sorted(C.REGISTRY)
+        close = difflib.get_close_matches(name, known, n=1)
+        v.fail(f"{where}.check", f"unknown check {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+        raise
+    points = v.require(c, "points", int, where)
+    if points < 0:
+        v.fail(f"{where}.points", "must be 0 or more")
+    params = c.get("params", {})
+    if not isinstance(params, dict):
+        v.fail(f"{where}.params", "expected a mapping")
+    known_params = set(ctype.params)
+    unknown = set(params) - known_params
+    if unknown:
+        v.fail(f"{where}.params", f"unknown parameter(s) {', '.join(sorted(unknown))} for check {name!r}; "
+                                  f"it takes {', '.join(sorted(known_params))}")
+    missing = ctype.required_params() - set(params)
+    if missing:
+        v.fail(f"{where}.params", f"missing parameter(s) {', '.join(sorted(missing))} for check {name!r}")
+    return CheckSpec(id=cid, check=name, points=points, description=str(c.get("description", ctype.description)),
+                     params=params, hint=str(c.get("hint", "")))
+
+
+def _step(v: _Validator, where: str, s: Any, base: Path) -> Step:
+    if not isinstance(s, dict):
+        v.fail(where, f"expected a mapping with one of {', '.join(STEP_TYPES)}")
+    types = [t for t in STEP_TYPES if t in s]
+    if len(types) != 1:
+        v.fail(where, f"expected exactly one of {', '.join(STEP_TYPES)}")
+    typ = types[0]
+    args = s[typ]
+    if typ == "apply":
+        if not isinstance(args, str):
+            v.fail(f"{where}.apply", "expected a file or folder path")
+        path = (base / args).resolve()
+        if not path.exists():
+            v.fail(f"{where}.apply", f"{path} does not exist")
+        args = {"path": path}
+    elif not isinstance(args, dict):
+        v.fail(f"{where}.{typ}", "expected a mapping")
+    elif typ in ("wait", "delete", "label", "annotate", "restart"):
+        for key in ("kind", "name"):
+            if key not in args:
+                v.fail(f"{where}.{typ}.{key}", "is required")
+    flavours = tuple(s.get("flavours", FLAVOURS))
+    return Step(type=typ, args=args, flavours=flavours, shared=bool(s.get("shared", False)),
+                title=str(s.get("title", "")))
+
+
+def _load_python_checks(lab_dir: Path, name: str) -> None:
+    """A lab may add check types the library lacks in labs/<name>/checks.py."""
+    C.load_builtin()
+    py = lab_dir / "checks.py"
+    if not py.exists():
+        return
+    spec = importlib.util.spec_from_file_location(f"grader_lab_checks_{name.replace('-', '_')}", py)
+    if spec and spec.loader:
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # noqa: BLE001 - report, do not crash
+            raise LabError(f"{py}: cannot load: {type(e).__name__}: {e}") from None

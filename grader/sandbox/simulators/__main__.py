@@ -1,0 +1,64 @@
+"""Entry point of the sandbox's simulator process: `python -m grader.sandbox.simulators`.
+
+Loads the CRDs, starts the kubelet stand-in, the sidecar injector, OLM-lite and the
+Service Mesh operator, then writes run/simulators.ready and runs until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kubernetes import client, config
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m grader.sandbox.simulators")
+    ap.add_argument("--state-dir", required=True, type=Path)
+    ap.add_argument("--flavour", choices=("ossm2", "istio"), default="ossm2")
+    ap.add_argument("--webhook-port", type=int, required=True)
+    ap.add_argument("--nodes", type=int, default=1)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
+    log = logging.getLogger("sandbox")
+
+    from grader.sandbox.simulators import bootstrap
+    from grader.sandbox.simulators.injector import InjectorServer
+    from grader.sandbox.simulators.kubelet import Kubelet
+    from grader.sandbox.simulators.olm import OLM
+    from grader.sandbox.simulators.servicemesh import ServiceMeshOperator
+
+    root: Path = args.state_dir
+    api = config.new_client_from_config(config_file=str(root / "simulator.kubeconfig"))
+    api.user_agent = "lab-sandbox-simulators"
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    state = json.loads((root / "state.json").read_text())
+    crd_dir = Path(state["crds"]) if state.get("crds") else None
+    bootstrap.install_crds(api, args.flavour, crd_dir)
+    injector = InjectorServer(args.flavour, args.webhook_port, root / "pki" / "webhook.crt", root / "pki" / "webhook.key")
+    injector.start()
+    ca = (root / "pki" / "ca.crt").read_bytes()
+    kubelet = Kubelet(api, stop, nodes=args.nodes)
+    kubelet.start()
+    OLM(api, stop).start()
+    ServiceMeshOperator(api, stop, args.flavour, injector.url, ca).start()
+    if args.flavour == "istio":
+        bootstrap.install_upstream_istio(api, injector.url, ca)
+    bootstrap.wait_basics(api, kubelet.names, stop)
+    (root / "run" / "simulators.ready").write_text("ok\n")
+    log.info("simulators ready (flavour %s)", args.flavour)
+    stop.wait()
+    injector.httpd.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""A read-only picture of cluster state: what checks judge.
+
+Built either from one LIST per kind against a live cluster (grader.cluster) or from
+YAML files (unit tests, instructors). Objects are plain dicts as the API returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from grader import kinds as K
+from grader.kinds import Kind
+
+
+@dataclass
+class Snapshot:
+    objects: dict[str, list[dict]] = field(default_factory=dict)
+    # Which kinds were actually read: a check reading an unread kind is a bug, not "absent".
+    read_kinds: set[str] = field(default_factory=set)
+    # Kinds the cluster does not serve at all (e.g. no maistra.io CRDs).
+    missing_kinds: set[str] = field(default_factory=set)
+    flavour: str = "ossm2"  # ossm2 | istio
+    openshift: bool = False
+    control_plane_namespace: str = "istio-system"
+
+    # -- building ---------------------------------------------------------
+    def add(self, obj: dict) -> None:
+        kind = obj.get("kind")
+        if not isinstance(kind, str):
+            raise ValueError("object without a kind")
+        self.objects.setdefault(kind, []).append(obj)
+        self.read_kinds.add(kind)
+
+    def mark_read(self, kind: Kind) -> None:
+        self.read_kinds.add(kind.kind)
+        self.objects.setdefault(kind.kind, [])
+
+    @classmethod
+    def from_objects(cls, objs: Iterable[dict], **kw) -> Snapshot:
+        snap = cls(**kw)
+        for obj in objs:
+            if not obj:
+                continue
+            if obj.get("kind", "").endswith("List") and "items" in obj:
+                for item in obj["items"]:
+                    item.setdefault("kind", obj["kind"][: -len("List")])
+                    snap.add(item)
+            else:
+                snap.add(obj)
+        # A YAML snapshot is complete by definition: every known kind counts as read.
+        for k in K.ALL:
+            snap.mark_read(k)
+        return snap
+
+    @classmethod
+    def from_yaml(cls, *paths: str | Path, **kw) -> Snapshot:
+        docs: list[dict] = []
+        for p in paths:
+            p = Path(p)
+            files = sorted(p.rglob("*.y*ml")) if p.is_dir() else [p]
+            for f in files:
+                docs.extend(d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict))
+        return cls.from_objects(docs, **kw)
+
+    # -- reading ----------------------------------------------------------
+    def list(self, kind: Kind, namespace: str | None = None) -> list[dict]:
+        """Objects of a kind, optionally in one namespace (None = every namespace)."""
+        items = self.objects.get(kind.kind, [])
+        if namespace is None or not kind.namespaced:
+            return list(items)
+        return [o for o in items if namespace_of(o) == namespace]
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict | None:
+        for o in self.list(kind, namespace):
+            if name_of(o) == name:
+                return o
+        return None
+
+    def __iter__(self) -> Iterator[dict]:
+        for items in self.objects.values():
+            yield from items
+
+
+def name_of(obj: dict) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def namespace_of(obj: dict) -> str:
+    return str((obj.get("metadata") or {}).get("namespace") or "default")
+
+
+def labels_of(obj: dict) -> dict:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels if isinstance(labels, dict) else {}
+
+
+def annotations_of(obj: dict) -> dict:
+    ann = (obj.get("metadata") or {}).get("annotations") or {}
+    return ann if isinstance(ann, dict) else {}
+
+
+def ref(obj: dict) -> str:
+    """Human name of an object, e.g. ``VirtualService webapp/web``."""
+    kind = obj.get("kind", "object")
+    md = obj.get("metadata") or {}
+    ns = md.get("namespace")
+    return f"{kind} {ns}/{md.get('name')}" if ns else f"{kind} {md.get('name')}"
