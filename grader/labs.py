@@ -26,7 +26,13 @@ class LabError(Exception):
 
 
 def data_root() -> Path:
-    """Where labs/ and solutions/ live: inside the installed package, or the source tree."""
+    """Where labs/ and solutions/ live: $LAB_DATA_DIR (an instructor's own labs), inside the
+    installed package, or the source tree."""
+    import os
+    if env := os.environ.get("LAB_DATA_DIR"):
+        if not (Path(env) / "labs").is_dir():
+            raise LabError(f"LAB_DATA_DIR={env} has no labs/ folder")
+        return Path(env)
     for root in (PACKAGE_ROOT / "data", PACKAGE_ROOT.parent):
         if (root / "labs").is_dir():
             return root

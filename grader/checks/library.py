@@ -618,6 +618,25 @@ def _split_text(shares: dict[str, Fraction], order: list[str]) -> str:
     return " / ".join(f"{s} {M.percent(shares.get(s, Fraction(0)))}" for s in order)
 
 
+def _subset_shares(rw: M.RouteWeights, fqdn: str) -> tuple[dict[str, Fraction], dict[str, int], dict[str, list[str]]]:
+    """Per-subset traffic share, written weight and weight fields of destinations to ``fqdn``."""
+    actual: dict[str, Fraction] = {}
+    raw: dict[str, int] = {}
+    fields: dict[str, list[str]] = {}
+    for s in rw.shares:
+        if s.host != fqdn or s.subset is None:
+            continue
+        actual[s.subset] = actual.get(s.subset, Fraction(0)) + s.share
+        raw[s.subset] = raw.get(s.subset, 0) + (s.weight if M.is_int(s.weight) else 0)
+        fields.setdefault(s.subset, []).append(f"route[{s.index}].weight")
+    return actual, raw, fields
+
+
+def _same_split(actual: dict[str, Fraction], want: dict[str, Fraction]) -> bool:
+    """Exact rational comparison of two share maps (a missing subset counts as 0)."""
+    return all(actual.get(s, Fraction(0)) == want.get(s, Fraction(0)) for s in set(actual) | set(want))
+
+
 @_check("traffic-split", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
 def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, weights: dict) -> Outcome:
     """The effective route of the VirtualService bound to the gateway splits traffic by subset in the expected ratio."""
@@ -661,25 +680,21 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
             "weights must be integers, e.g. weight: 80 (not \"80\")",
         )
     problems: list[str] = []
-    actual: dict[str, Fraction] = {}
-    raw: dict[str, int] = {}
-    fields: dict[str, list[str]] = {}
+    hints: list[str] = []
+    set_weights = f"set the weights of {where}.route to " + ", ".join(f"{s}: {v}" for s, v in expected.items())
+    actual, raw, fields = _subset_shares(rw, fqdn)
     for s in rw.shares:
-        field = f"route[{s.index}]"
+        field = f"{where}.route[{s.index}]"
+        if s.share == 0 or (s.host == fqdn and s.subset is not None):
+            continue
         if s.host != fqdn:
-            if s.share > 0:
-                problems.append(f"{ref(vs)} {where}.{field}.destination.host {s.host or 'missing'} gets {M.percent(s.share)}; expected only {fqdn}")
-            continue
-        if s.subset is None:
-            if s.share > 0:
-                problems.append(
-                    f"{ref(vs)} {where}.{field}.destination has no subset and gets {M.percent(s.share)} "
-                    f"(it goes to every pod of {fqdn})"
-                )
-            continue
-        actual[s.subset] = actual.get(s.subset, Fraction(0)) + s.share
-        raw[s.subset] = raw.get(s.subset, 0) + (s.weight if M.is_int(s.weight) else 0)
-        fields.setdefault(s.subset, []).append(f"{field}.weight")
+            problems.append(f"{ref(vs)} {field}.destination.host {s.host or 'missing'} gets {M.percent(s.share)}; expected only {fqdn}")
+            hints.append(f"route only to {host} subsets")
+        else:
+            problems.append(
+                f"{ref(vs)} {field}.destination has no subset and gets {M.percent(s.share)} (it goes to every pod of {fqdn})"
+            )
+            hints.append(f"give {field}.destination a subset")
     defined = {
         M.as_dict(sub).get("name")
         for dr in _rules_for_host(snap, fqdn, None)
@@ -691,28 +706,45 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
             f"{ref(vs)} {where} routes to subset(s) {', '.join(undefined)}, defined in no DestinationRule for {fqdn}; "
             "those requests fail with 503 (IST0101, KIA1107)"
         )
+        hints.append(f"define subset(s) {', '.join(undefined)} in the DestinationRule for {host}")
     total = sum(expected.values())
     want = {k: Fraction(v, total) for k, v in expected.items()}
     order = list(expected) + [s for s in actual if s not in expected]
     exp_text = ":".join(str(v) for v in expected.values())
-    if any(actual.get(s, Fraction(0)) != want.get(s, Fraction(0)) for s in order):
-        written = ", ".join(f"{s}={raw.get(s, 0)} ({'+'.join(fields.get(s, [])) or 'absent'})" for s in order)
-        weight_sum = sum(raw.values())
-        explain = ""
-        if len(rw.shares) > 1 and weight_sum != 100:
-            explain = f" sum to {weight_sum}; weights are relative (weight/sum) since Istio 1.15, so"
-        problems.append(
-            f"{ref(vs)} {where}.route weights {written}{explain} give {_split_text(actual, order)}; "
-            f"expected {_split_text(want, order)} ({exp_text})"
-        )
+    want_text = f"expected {_split_text(want, order)} ({exp_text})"
+    if not _same_split(actual, want):
+        if len(rw.shares) == 1:
+            only = rw.shares[0]
+            problems.append(
+                f"{ref(vs)} {where}.route has a single destination (subset {only.subset}), which gets 100%; {want_text}"
+            )
+        else:
+            written = ", ".join(
+                f"{s}={raw[s]} ({'+'.join(fields[s])})" if s in raw else f"{s} absent" for s in order
+            )
+            weight_sum = sum(raw.values())
+            if weight_sum != 100:
+                problems.append(
+                    f"{ref(vs)} {where}.route weights {written} sum to {weight_sum}; weights are relative (weight/sum) "
+                    f"since Istio 1.15, so they give {_split_text(actual, order)}; {want_text}"
+                )
+            else:
+                problems.append(f"{ref(vs)} {where}.route weights {written} give {_split_text(actual, order)}; {want_text}")
+        hints.append(set_weights)
+        for j, other in enumerate(https):
+            if j == idx:
+                continue
+            orw = M.route_weights(M.as_dict(other).get("route"), namespace_of(vs))
+            if orw.ok and _same_split(_subset_shares(orw, fqdn)[0], want):
+                described = "" if j == 0 and idx > 0 else f" (it {M.describe_match(other)})"
+                notes.append(f"spec.http[{j}] has the expected split, but a plain GET / never takes it{described}")
+                hints.append(f"or move the split of spec.http[{j}] into the entry a plain GET / takes")
+                break
     if problems:
-        return failed(
-            _join(problems + notes),
-            f"set the weights of {where}.route to " + ", ".join(f"{s}: {v}" for s, v in expected.items()),
-        )
+        return failed(_join(problems + notes), "; ".join(dict.fromkeys(hints)))
     split = _split_text(actual, list(expected))
     reason = f"{ref(vs)} {where} splits {split} as expected"
-    if any(raw.get(s, 0) != expected[s] for s in expected):
+    if len(rw.shares) > 1 and any(raw.get(s, 0) != expected[s] for s in expected):
         got = "/".join(str(raw.get(s, 0)) for s in expected)
         reason += f"; weights {got} give the same {exp_text} split; weights are relative"
     return passed("; ".join([reason] + notes))

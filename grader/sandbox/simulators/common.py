@@ -89,7 +89,8 @@ def apply(api: client.ApiClient, path: str, body: dict, manager: str = "lab-sand
     resp = api.call_api(
         path, "PATCH", query_params=[("fieldManager", manager), ("force", "true")],
         header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-        body=body, response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True)
+        body=body, response_types_map={200: "object", 201: "object"}, auth_settings=["BearerToken"],
+        _return_http_data_only=True)
     return resp
 
 
@@ -97,5 +98,5 @@ def patch_status(api: client.ApiClient, path: str, status: dict) -> dict:
     return api.call_api(
         path + "/status", "PATCH", header_params={"Content-Type": "application/merge-patch+json",
                                                   "Accept": "application/json"},
-        body={"status": status}, response_type="object", auth_settings=["BearerToken"],
+        body={"status": status}, response_types_map={200: "object", 201: "object"}, auth_settings=["BearerToken"],
         _return_http_data_only=True)

@@ -1,0 +1,47 @@
+"""Helpers for integration tests: run the CLI, read the audit log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from grader.cli import main
+
+
+def run(kubeconfig: str, *args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    res = runner.invoke(main, ["--kubeconfig", kubeconfig, "--no-color", *args], catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def grade_json(kubeconfig: str, lab: str) -> tuple[int, dict]:
+    code, out, err = run(kubeconfig, "grade", lab, "-o", "json")
+    assert out.strip(), f"no JSON on stdout; stderr: {err}"
+    return code, json.loads(out)
+
+
+def failing(report: dict) -> set[str]:
+    return {c["id"] for c in report["checks"] if c["status"] != "pass"}
+
+
+def by_id(report: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in report["checks"]}
+
+
+def audit_events(audit_log: Path, since_line: int = 0, user_agent_prefix: str = "lab-grader/") -> list[dict]:
+    events = []
+    with open(audit_log) as f:
+        for i, line in enumerate(f):
+            if i < since_line:
+                continue
+            ev = json.loads(line)
+            if ev.get("userAgent", "").startswith(user_agent_prefix):
+                events.append(ev)
+    return events
+
+
+def audit_lines(audit_log: Path) -> int:
+    with open(audit_log) as f:
+        return sum(1 for _ in f)

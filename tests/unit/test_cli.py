@@ -1,0 +1,153 @@
+"""The CLI without a cluster: listing, showing, bad input and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.labs import data_root
+
+
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, ["--no-color", *args], env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def no_cluster(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("LAB_SANDBOX_DIR", str(tmp_path / "no-sandbox"))
+    return tmp_path
+
+
+def test_version():
+    res = invoke("--version")
+    assert res.exit_code == 0 and "0.1.0" in res.stdout
+
+
+def test_list_json_contract(no_cluster):
+    res = invoke("list", "-o", "json")
+    assert res.exit_code == 0
+    rows = json.loads(res.stdout)
+    canary = next(r for r in rows if r["name"] == "canary")
+    assert canary["step"] == "8" and canary["title"] and canary["status"] == "unknown"
+
+
+def test_list_table(no_cluster):
+    res = invoke("list")
+    assert res.exit_code == 0 and "canary" in res.stdout
+
+
+def test_show_renders_task_for_flavour(no_cluster):
+    res = invoke("--flavour", "ossm2", "show", "canary")
+    assert res.exit_code == 0
+    assert "istio-injection=enabled" in res.stdout and "kubectl get svc istio-ingressgateway" not in res.stdout
+    res = invoke("--flavour", "istio", "show", "canary")
+    assert "kubectl get svc istio-ingressgateway" in res.stdout
+
+
+@pytest.mark.parametrize("verb", ["show", "start", "grade", "solve", "finish"])
+def test_unknown_lab_suggests_closest(no_cluster, verb):
+    res = invoke(verb, "canery")
+    assert res.exit_code == 2
+    assert "unknown lab 'canery'" in res.stderr and "did you mean 'canary'" in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("verb", ["start", "grade", "solve", "finish"])
+def test_no_cluster_is_one_line(no_cluster, verb):
+    res = invoke(verb, "canary")
+    assert res.exit_code == 2
+    assert "no cluster configured" in res.stderr and "lab sandbox up" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_missing_kubeconfig_file(no_cluster):
+    res = invoke("--kubeconfig", str(no_cluster / "nope"), "grade", "canary")
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+def test_unreachable_server_fails_fast(no_cluster):
+    import time
+    from grader.sandbox.control_plane import free_port
+    cfg = no_cluster / "kubeconfig"
+    port = free_port()
+    cfg.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": f"https://127.0.0.1:{port}", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "x", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]}))
+    t0 = time.monotonic()
+    res = invoke("--kubeconfig", str(cfg), "grade", "canary")
+    assert time.monotonic() - t0 < 5
+    assert res.exit_code == 2
+    assert f"127.0.0.1:{port}" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_output_format_is_usage_error(no_cluster):
+    res = invoke("grade", "canary", "-o", "yaml")
+    assert res.exit_code == 2
+
+
+def _copy_data(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    shutil.copytree(data_root() / "labs", root / "labs")
+    shutil.copytree(data_root() / "solutions", root / "solutions")
+    return root
+
+
+@pytest.mark.parametrize("mutation, expected", [
+    (lambda m: m.pop("title"), "field 'title': is required"),
+    (lambda m: m["checks"][0].update(check="workload-sidecars"), "did you mean 'workload-sidecar'"),
+    (lambda m: m["checks"][0].update(id="V2 Sidecar"), "is not kebab-case"),
+    (lambda m: m["checks"][0].update(points="twenty"), "expected int"),
+    (lambda m: m["checks"][0]["params"].update(colour="blue"), "unknown parameter(s) colour"),
+    (lambda m: m["checks"][1].update(id=m["checks"][0]["id"]), "duplicate check ids"),
+    (lambda m: m.update(pass_mark=1000), "field 'pass_mark'"),
+    (lambda m: m["setup"].append({"apply": "nope/"}), "does not exist"),
+])
+def test_malformed_lab_names_file_and_field(no_cluster, tmp_path, monkeypatch, mutation, expected):
+    import yaml
+    root = _copy_data(tmp_path)
+    meta_file = root / "labs" / "canary" / "lab.yaml"
+    meta = yaml.safe_load(meta_file.read_text())
+    mutation(meta)
+    meta_file.write_text(yaml.safe_dump(meta))
+    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    res = invoke("show", "canary")
+    assert res.exit_code == 2
+    assert str(meta_file) in res.stderr and expected in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_invalid_yaml_names_line(no_cluster, tmp_path, monkeypatch):
+    root = _copy_data(tmp_path)
+    meta_file = root / "labs" / "canary" / "lab.yaml"
+    meta_file.write_text("title: [unclosed\n")
+    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    res = invoke("show", "canary")
+    assert res.exit_code == 2 and "invalid YAML" in res.stderr and "line" in res.stderr
+
+
+def test_installed_entry_point_runs():
+    beside = Path(sys.executable).parent / "lab"  # the venv's script, even when not activated
+    exe = str(beside) if beside.exists() else shutil.which("lab")
+    if exe is None:
+        pytest.skip("the package is not installed (pip install .)")
+    out = subprocess.run([exe, "list", "-o", "json"], capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert any(r["name"] == "canary" for r in json.loads(out.stdout))
+
+
+def test_help_lists_the_verbs():
+    res = invoke("--help")
+    for verb in ("list", "show", "start", "grade", "solve", "finish", "sandbox"):
+        assert verb in res.stdout
