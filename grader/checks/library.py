@@ -425,7 +425,7 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
             continue
         if pods is None:
             continue
-        selected = [p for p in pods if M.map_selector_matches(sub_labels or {}, labels_of(p), empty_matches=True)]
+        selected = [p for p in pods if M.subset_selects(sub_labels, labels_of(p))]
         wanted = [p for p in pods if M.map_selector_matches(exp_labels, labels_of(p))]
         if not selected:
             keys = list(M.as_dict(sub_labels)) or list(exp_labels)
@@ -699,6 +699,7 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
         M.as_dict(sub).get("name")
         for dr in _rules_for_host(snap, fqdn, None)
         for sub in M.as_list(M.spec_of(dr).get("subsets"))
+        if isinstance(M.as_dict(sub).get("name"), str)
     }
     undefined = sorted(s for s in actual if s not in defined)
     if undefined:

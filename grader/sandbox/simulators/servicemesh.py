@@ -24,6 +24,7 @@ The upstream-Istio flavour has no operator: bootstrap applies control_plane_obje
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -102,8 +103,8 @@ def _call(api: client.ApiClient, method: str, path: str, body: Any = None, query
           content_type: str = "application/json") -> Any:
     return api.call_api(path, method, query_params=query or [],
                         header_params={"Content-Type": content_type, "Accept": "application/json"},
-                        body=body, response_type="object", auth_settings=["BearerToken"],
-                        _return_http_data_only=True)
+                        body=body, response_types_map={200: "object", 201: "object", 202: "object"},
+                        auth_settings=["BearerToken"], _return_http_data_only=True)
 
 
 def _get(api: client.ApiClient, path: str) -> dict | None:
@@ -158,21 +159,18 @@ def deep_merge(base: dict, over: dict) -> dict:
 
 def merge_diff(old: Any, new: Any) -> Any:
     """A JSON merge patch turning `old` into `new` (None: nothing to change)."""
-    if not isinstance(old, dict) or not isinstance(new, dict):
+    if not (isinstance(old, dict) and isinstance(new, dict)):
         return None if old == new else new
-    patch: dict = {}
-    for k in old:
-        if k not in new:
-            patch[k] = None
+    patch: dict = {k: None for k in old if k not in new}
     for k, v in new.items():
         if k not in old:
             patch[k] = v
-        else:
+        elif isinstance(old[k], dict) and isinstance(v, dict):
             sub = merge_diff(old[k], v)
-            if sub is not None and not (isinstance(sub, dict) and not sub and isinstance(v, dict) and v):
-                if isinstance(sub, dict) and not sub:
-                    continue
+            if sub:
                 patch[k] = sub
+        elif old[k] != v:
+            patch[k] = v
     return patch or None
 
 
@@ -476,6 +474,7 @@ class ServiceMeshOperator:
         self._lock = threading.Lock()
         self._queue: OrderedDict[tuple, None] = OrderedDict()
         self._wake = threading.Condition(self._lock)
+        self._residue: dict[str, str] = {}
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, *key: str) -> None:
@@ -528,6 +527,12 @@ class ServiceMeshOperator:
             self.member_removed(key[1], key[2])
         elif kind == "ns":
             self.reconcile_namespace(key[1])
+        elif kind == "members-of":
+            for smm in self._list_custom("v1", "servicemeshmembers"):
+                if _dig(smm, "spec", "controlPlaneRef", "namespace") == key[1]:
+                    self.enqueue("smm", smm["metadata"]["namespace"], smm["metadata"]["name"])
+        elif kind == "smcp-gone":
+            self.smcp_deleted(key[1], key[2])
 
     # -- watches -------------------------------------------------------------------------
     def start(self) -> list[threading.Thread]:
@@ -572,11 +577,12 @@ class ServiceMeshOperator:
     def on_smcp(self, typ: str, smcp: dict) -> None:
         ns = smcp["metadata"]["namespace"]
         if typ == "DELETED":
-            self._smcp_deleted(smcp)
-        self.enqueue("smcp", ns)
+            self.enqueue("smcp-gone", ns, smcp["metadata"]["name"])
+        # the periodic relist re-applies everything (the operator reverts edits to what it
+        # owns); other events install when the spec changed, else refresh readiness
+        self.enqueue("smcp" if typ == "SYNC" else "ready", ns)
         self.enqueue("smmr", ns, "default")
-        if typ in ("ADDED", "DELETED", "MODIFIED"):
-            self.enqueue("members-of", ns)
+        self.enqueue("members-of", ns)
 
     def on_smmr(self, typ: str, smmr: dict) -> None:
         if typ != "DELETED":
@@ -620,8 +626,18 @@ class ServiceMeshOperator:
 
     def _patch_status(self, path: str, old: dict | None, new: dict) -> None:
         diff = merge_diff(old or {}, new)
-        if diff:
-            _merge_patch(self.api, path + "/status", {"status": diff})
+        if not diff:
+            return
+        key = json.dumps(diff, sort_keys=True)
+        if self._residue.get(path) == key:
+            return  # the API server drops these fields (schema pruning): patching again would loop
+        resp = _merge_patch(self.api, path + "/status", {"status": diff})
+        residue = merge_diff((resp or {}).get("status") or {}, new)
+        if residue:
+            self._residue[path] = json.dumps(merge_diff(old or {}, new), sort_keys=True)
+            log.warning("servicemesh: %s: status fields not kept by the API server: %s", path, residue)
+        else:
+            self._residue.pop(path, None)
 
     def _label_namespace(self, ns: str, labels: dict[str, str | None]) -> None:
         obj = _get(self.api, f"/api/v1/namespaces/{ns}")
@@ -667,8 +683,6 @@ class ServiceMeshOperator:
                            _condition("Reconciled", False, "ErrMultipleSMCPs", msg, prev),
                            _condition("Ready", False, "ErrMultipleSMCPs", msg, prev)],
         })
-        if _same_conditions(prev, new["conditions"]) and old.get("observedGeneration") == md.get("generation"):
-            return
         self._patch_status(self._path("v2", "servicemeshcontrolplanes", md["namespace"], md["name"]), old, new)
 
     def _applied_spec(self, smcp: dict) -> dict:
@@ -789,21 +803,16 @@ class ServiceMeshOperator:
                 ready,
             ],
         })
-        new.pop("components", None) if old.get("components") is None else None
-        if new == old or (_same_conditions(prev, new["conditions"])
-                          and {k: v for k, v in new.items() if k != "conditions"}
-                          == {k: v for k, v in old.items() if k != "conditions"}):
+        if merge_diff(old, new) is None:
             return
         self._patch_status(path, old, new)
         if observed != old.get("observedGeneration") or not _same_conditions(prev, new["conditions"]):
             log.info("servicemesh: SMCP %s/%s %s (%s)", md["namespace"], md["name"], ready["reason"],
                      new["annotations"]["readyComponentCount"])
 
-    def _smcp_deleted(self, smcp: dict) -> None:
-        """Runs on the watch thread: the namespaced objects go with the garbage collector,
-        the cluster-scoped webhook configuration and the namespace labels go here."""
-        md = smcp["metadata"]
-        ns, name = md["namespace"], md["name"]
+    def smcp_deleted(self, ns: str, name: str) -> None:
+        """The namespaced objects go with the garbage collector; the cluster-scoped webhook
+        configuration and the namespace labels go here."""
         _delete(self.api, f"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
                           f"istio-sidecar-injector-{name}-{ns}")
         if not self._smcps(ns):
@@ -868,12 +877,6 @@ class ServiceMeshOperator:
             new["annotations"] = {**(new.get("annotations") or {}),
                                   "configuredMemberCount": f"{len(new.get('configuredMembers') or [])}/"
                                                            f"{len(new.get('members') or [])}"}
-            if merge_diff(old, new) is None:
-                return
-            if _same_conditions(prev, new.get("conditions")) and merge_diff(
-                    {k: v for k, v in old.items() if k != "conditions"},
-                    {k: v for k, v in new.items() if k != "conditions"}) is None:
-                return
             self._patch_status(path, old, new)
 
         if name != "default":
@@ -1032,12 +1035,6 @@ class ServiceMeshOperator:
                                  _condition("Ready", ok, reason, message, prev)]
             if cp_ns and cp_name:
                 new["annotations"] = {**(old.get("annotations") or {}), "controlPlaneRef": f"{cp_ns}/{cp_name}"}
-            if merge_diff(old, new) is None:
-                return
-            if _same_conditions(prev, new["conditions"]) and merge_diff(
-                    {k: v for k, v in old.items() if k != "conditions"},
-                    {k: v for k, v in new.items() if k != "conditions"}) is None:
-                return
             self._patch_status(path, old, new)
 
         if name != "default":
