@@ -38,12 +38,12 @@ class App:
         from rich.console import Console
         return Console(no_color=not self.color, highlight=False, force_terminal=None if self.color else False)
 
-    def cluster(self) -> Any:
+    def cluster(self, purpose: str) -> Any:
         from grader.cluster import Cluster, resolve_target
         target = resolve_target(self.kubeconfig, self.context)
         if target.note:
             self.err.print(f"[dim]{target.note}[/dim]")
-        return Cluster(target)
+        return Cluster(target, purpose=purpose)
 
     def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
         self.err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
@@ -163,7 +163,7 @@ def _started_labs(app: App) -> dict[str, str] | None:
     from grader.cluster import LAB_LABEL, ClusterError
     try:
         from grader.cluster import Cluster, resolve_target
-        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3)
+        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3, purpose="list")
         nss = cluster.list(K.NAMESPACE, label_selector=LAB_LABEL)
     except ClusterError:
         return None
@@ -202,7 +202,7 @@ def start(app: App, name: str) -> None:
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        cluster = app.cluster()
+        cluster = app.cluster("start")
         flavour = engine.start(lab, cluster, ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} is ready[/bold] ({flavour}). Read the task: lab show {lab.name}")
 
@@ -219,7 +219,7 @@ def grade(app: App, name: str, fmt: str, namespace: str | None) -> None:
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        report = engine.grade(lab, app.cluster(), namespace, app.flavour)
+        report = engine.grade(lab, app.cluster("grade"), namespace, app.flavour)
     if fmt == "table":
         from grader.report.console import print_report
         print_report(report, app.out())
@@ -238,7 +238,7 @@ def solve(app: App, name: str) -> None:
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        engine.solve(lab, app.cluster(), ConsoleProgress(app), app.flavour)
+        engine.solve(lab, app.cluster("solve"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Reference solution applied.[/bold] Check it: lab grade {lab.name}")
 
 
@@ -251,7 +251,7 @@ def finish(app: App, name: str) -> None:
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        engine.finish(lab, app.cluster(), ConsoleProgress(app))
+        engine.finish(lab, app.cluster("finish"), ConsoleProgress(app))
         app.err.print(f"[bold]Lab {lab.name} finished[/bold]; its objects and namespaces are gone.")
 
 

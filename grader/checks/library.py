@@ -42,9 +42,8 @@ def _check(name: str, reads: Sequence[Kind], needs: Sequence[Kind] | None = None
             if unserved:
                 k = unserved[0]
                 return failed(
-                    f"the cluster does not serve {k.kind} ({k.group or 'core'}); "
-                    f"cannot check {name}",
-                    "install the Service Mesh operator and control plane whose CRDs provide it",
+                    f"the cluster does not serve {k.kind} ({k.group or 'core'}); cannot check {name}",
+                    f"install the operator that provides {k.kind} (for Istio kinds: the Service Mesh operator and control plane)",
                 )
             unread = [k.kind for k in required if k.kind not in snap.read_kinds]
             if unread:
@@ -110,7 +109,7 @@ def _find_deployment(snap: Snapshot, namespace: str, name: str) -> tuple[dict | 
 def _no_pods_reason(dep: dict) -> str:
     spec, status = M.spec_of(dep), M.status_of(dep)
     details = []
-    if spec.get("replicas") == 0:
+    if M.is_int(spec.get("replicas")) and spec["replicas"] == 0:
         details.append("spec.replicas is 0")
     for cond in M.as_list(status.get("conditions")):
         c = M.as_dict(cond)
@@ -175,24 +174,32 @@ def _same_image(found: Any, expected: Any) -> bool:
 
 def _injection_diagnosis(snap: Snapshot, dep: dict, bare: list[dict]) -> tuple[str, str]:
     """Why pods of ``dep`` have no sidecar, in the snapshot's flavour, and what to do."""
-    ns, name = namespace_of(dep), name_of(dep)
-    cli = _cli(snap)
-    restart = f"{cli} rollout restart deployment/{name} -n {ns}"
-    pods = _names(bare)
-    ns_obj = snap.get(K.NAMESPACE, ns)
-    ns_known = ns_obj is not None
+    ns_obj = snap.get(K.NAMESPACE, namespace_of(dep))
     ns_labels = labels_of(ns_obj) if ns_obj else {}
-    t_labels, t_ann = M.template_labels(dep), M.template_annotations(dep)
-    label_v, ann_v = t_labels.get(M.INJECT_KEY), t_ann.get(M.INJECT_KEY)
+    restart = f"{_cli(snap)} rollout restart deployment/{name_of(dep)} -n {namespace_of(dep)}"
+    diagnose = _diagnose_ossm2 if snap.flavour == "ossm2" else _diagnose_istio
+    return diagnose(snap, dep, _names(bare), ns_obj is not None, ns_labels, restart)
+
+
+def _diagnose_istio(
+    snap: Snapshot, dep: dict, pods: str, ns_known: bool, ns_labels: dict, restart: str
+) -> tuple[str, str]:
+    """Upstream Istio (and Sail-based OSSM 3): the webhook selects on LABELS only.
+
+    istio-discovery mutatingwebhook.yaml: namespace istio-injection=enabled, or
+    istio.io/rev, or (neither) pod label sidecar.istio.io/inject=true; the pod label
+    "false" always opts out.
+    """
+    ns, cli = namespace_of(dep), _cli(snap)
+    t_labels = M.template_labels(dep)
+    label_v, ann_v = t_labels.get(M.INJECT_KEY), M.template_annotations(dep).get(M.INJECT_KEY)
     ns_inj = ns_labels.get("istio-injection")
-    if snap.flavour == "ossm2":
-        return _diagnose_ossm2(snap, dep, pods, ns_known, ns_labels, label_v, ann_v, restart)
-    # Upstream Istio (and Sail-based OSSM 3): the webhook selects on labels only
-    # (istio-discovery mutatingwebhook.yaml).
-    problems: list[str] = []
     if label_v is not None and M.label_str(label_v).lower() == "false":
-        problems.append(f"the pod template of {ref(dep)} sets label sidecar.istio.io/inject=false (spec.template.metadata.labels), which opts out")
-        return _join(problems) + f"; pods without sidecar: {pods}", f"remove that label, then {restart}"
+        return (
+            f"the pod template of {ref(dep)} sets label sidecar.istio.io/inject=false (spec.template.metadata.labels), "
+            f"which opts out; pods without sidecar: {pods}",
+            f"remove that label, then {restart}",
+        )
     if ns_inj == "disabled":
         return (
             f"Namespace {ns} has label istio-injection=disabled, so no pod in it is injected; pods without sidecar: {pods}",
@@ -218,7 +225,8 @@ def _injection_diagnosis(snap: Snapshot, dep: dict, bare: list[dict]) -> tuple[s
     if M.inject_value_true(ann_v):
         why += (
             f", and the pod template of {ref(dep)} carries sidecar.istio.io/inject: \"true\" only as an annotation "
-            "(spec.template.metadata.annotations); upstream Istio's webhook selects on labels, so an annotation alone does not trigger injection"
+            "(spec.template.metadata.annotations); upstream Istio's webhook selects on labels, so an annotation "
+            "alone does not trigger injection"
         )
     else:
         why += f", and the pod template of {ref(dep)} has no label sidecar.istio.io/inject=true (spec.template.metadata.labels)"
@@ -226,7 +234,7 @@ def _injection_diagnosis(snap: Snapshot, dep: dict, bare: list[dict]) -> tuple[s
 
 
 def _diagnose_ossm2(
-    snap: Snapshot, dep: dict, pods: str, ns_known: bool, ns_labels: dict, label_v: Any, ann_v: Any, restart: str
+    snap: Snapshot, dep: dict, pods: str, ns_known: bool, ns_labels: dict, restart: str
 ) -> tuple[str, str]:
     """OSSM 2.x: member namespace + pod label/annotation sidecar.istio.io/inject=true.
 
@@ -235,6 +243,8 @@ def _diagnose_ossm2(
     """
     ns, name, cp = namespace_of(dep), name_of(dep), snap.control_plane_namespace
     cli = _cli(snap)
+    label_v = M.template_labels(dep).get(M.INJECT_KEY)
+    ann_v = M.template_annotations(dep).get(M.INJECT_KEY)
     problems: list[str] = []
     hints: list[str] = []
     member = ns_labels.get(M.MEMBER_OF_LABEL)
@@ -427,11 +437,15 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
             continue
         selected = [p for p in pods if M.subset_selects(sub_labels, labels_of(p))]
         wanted = [p for p in pods if M.map_selector_matches(exp_labels, labels_of(p))]
+        selected_ids, wanted_ids = {id(p) for p in selected}, {id(p) for p in wanted}
+        shown_labels = (
+            f"{field} {M.format_labels(sub_labels)}" if sub_labels else f"{field} not set, so every pod of the host (KIA0209)"
+        )
         if not selected:
             keys = list(M.as_dict(sub_labels)) or list(exp_labels)
             seen = sorted({f"{k}={M.label_str(labels_of(p)[k])}" for p in pods for k in keys if k in labels_of(p)})
             problems.append(
-                f"{ref(dr)} subset {sname} ({field} {M.format_labels(sub_labels)}) selects no running pod of {where}; "
+                f"{ref(dr)} subset {sname} ({shown_labels}) selects no running pod of {where}; "
                 f"requests routed to it get 503 UH (IST0173)"
                 + (f"; running pods carry {', '.join(seen[:_MAX_LISTED])}" if seen else f"; {where} has no running pods")
             )
@@ -441,21 +455,21 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
                 f"no running pod of {where} carries the labels {M.format_labels(exp_labels)} expected for subset {sname}"
             )
             continue
-        not_selected = [p for p in wanted if p not in selected]
+        not_selected = [p for p in wanted if id(p) not in selected_ids]
         if not_selected:
             problems.append(
-                f"{ref(dr)} subset {sname} ({field} {M.format_labels(sub_labels)}) does not select pod(s) "
+                f"{ref(dr)} subset {sname} ({shown_labels}) does not select pod(s) "
                 f"{_names(not_selected)}, which carry {M.format_labels(exp_labels)}"
             )
         for other, other_labels in expected.items():
             if other == sname:
                 continue
             foreign = [
-                p for p in selected if M.map_selector_matches(other_labels, labels_of(p)) and p not in wanted
+                p for p in selected if id(p) not in wanted_ids and M.map_selector_matches(other_labels, labels_of(p))
             ]
             if foreign:
                 problems.append(
-                    f"{ref(dr)} subset {sname} ({field} {M.format_labels(sub_labels)}) also selects pod(s) "
+                    f"{ref(dr)} subset {sname} ({shown_labels}) also selects pod(s) "
                     f"{_names(foreign)} of subset {other} ({M.format_labels(other_labels)})"
                 )
     return problems

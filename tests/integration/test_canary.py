@@ -124,7 +124,8 @@ def test_v2_without_sidecar(started, cluster, kubeconfig):
 def test_grading_only_reads(started, sandbox, kubeconfig):
     before = audit_lines(sandbox.audit_log)
     grade_json(kubeconfig, "canary")
-    events = [e for e in audit_events(sandbox.audit_log, before) if e["stage"] == "ResponseComplete"]
+    events = [e for e in audit_events(sandbox.audit_log, before, "lab-grader/0.1.0 (grade)")
+              if e["stage"] == "ResponseComplete"]
     assert events, "the grader's requests are missing from the audit log"
     verbs = {e["verb"] for e in events}
     assert verbs <= {"get", "list"}, verbs
@@ -159,7 +160,7 @@ def test_finish_removes_only_the_lab(started, sandbox, cluster, kubeconfig):
     for kind in watched + [K.NAMESPACE]:
         assert cluster.list(kind, label_selector=f"{LAB_LABEL}=canary") == []
     assert others() == before_objects
-    writes = [e for e in audit_events(sandbox.audit_log, before)
+    writes = [e for e in audit_events(sandbox.audit_log, before, "lab-grader/0.1.0 (finish)")
               if e["verb"] not in ("get", "list", "watch") and e["stage"] == "ResponseComplete"]
     for e in writes:
         ref = e.get("objectRef", {})

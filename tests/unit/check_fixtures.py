@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 
 import yaml
@@ -16,12 +17,19 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 BASE = ("cluster", "webapp")
 
 
-def _docs(path: Path) -> list[dict]:
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path) -> tuple[dict, ...]:
     files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: list[dict] = []
     for f in files:
-        out.extend(d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict))
-    return out
+        out.extend(d for d in yaml.load_all(f.read_text(), Loader=loader) if isinstance(d, dict))
+    return tuple(out)
+
+
+def _docs(path: Path) -> list[dict]:
+    """Fresh (deep-copied) documents of a fixture file or directory."""
+    return copy.deepcopy(list(_parsed(path)))
 
 
 def _key(obj: dict) -> tuple[str, str, str]:

@@ -894,7 +894,7 @@ class ServiceMeshOperator:
         required |= {n for n, obj in namespaces.items() if self._is_member(smmr, obj)}
         required.discard(cp_ns)
 
-        member_status: dict[str, dict] = {s["namespace"]: s for s in old.get("memberStatuses") or []
+        member_status: dict[str, dict] = {s["namespace"]: s for s in new.get("memberStatuses") or []
                                           if isinstance(s, dict) and s.get("namespace")}
 
         def set_member_condition(ns: str, cond: dict | None) -> None:
