@@ -328,12 +328,12 @@ def sandbox_down(app: App, purge: bool) -> None:
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def sandbox_status(app: App, fmt: str) -> None:
-    """Show the sandbox's components, kubeconfig and flavour."""
+    """Show the sandbox's components, kubeconfig and flavour (exit 1 when it is not running)."""
     from grader.sandbox.control_plane import Sandbox
     st = Sandbox().status()
     if fmt == "json":
         click.echo(json.dumps(st, indent=2))
-        return
+        sys.exit(EXIT_OK if st["running"] else EXIT_CHECKS_FAILED)
     from rich.table import Table
     table = Table(show_edge=False, header_style="bold")
     for col in ("Component", "State", "PID", "Port", "Log"):

@@ -98,8 +98,10 @@ def creation_key(obj: dict) -> tuple:
 
 # -- label selectors --------------------------------------------------------
 def _is_label_selector(selector: dict) -> bool:
-    return bool(selector) and set(selector) <= {"matchLabels", "matchExpressions"} and all(
-        isinstance(v, (dict, list)) or v is None for v in selector.values()
+    return (
+        bool(selector)
+        and set(selector) <= {"matchLabels", "matchExpressions"}
+        and all(isinstance(v, (dict, list)) or v is None for v in selector.values())
     )
 
 
@@ -274,15 +276,9 @@ def deployment_pods(snap: Snapshot, deployment: dict) -> list[dict]:
     selector = spec_of(deployment).get("selector")
     if not isinstance(selector, dict) or not selector:
         return []
-    pods = [
-        p
-        for p in snap.list(K.POD, ns)
-        if not is_terminating(p) and label_selector_matches(selector, labels_of(p))
-    ]
-    owned_rs = [
-        rs for rs in snap.list(K.REPLICA_SET, ns) if _owned_by(rs, "Deployment", name_of(deployment))
-    ]
-    if not owned_rs:
+    pods = [p for p in snap.list(K.POD, ns) if not is_terminating(p) and label_selector_matches(selector, labels_of(p))]
+    uid = as_dict(deployment.get("metadata")).get("uid")
+    if not any(_owned_by(rs, "Deployment", name_of(deployment), uid) for rs in snap.list(K.REPLICA_SET, ns)):
         return pods
     rs = current_replicaset(snap, deployment)
     if rs is None:
@@ -669,7 +665,9 @@ def route_weights(route: Any, namespace: str) -> RouteWeights:
             weights.append(w)
         else:
             why = "a string" if isinstance(w, str) else ("negative" if is_int(w) else type(w).__name__)
-            result.errors.append((f"route[{j}].weight", f"is {short(w)} ({why}); a weight must be a non-negative integer"))
+            result.errors.append(
+                (f"route[{j}].weight", f"is {short(w)} ({why}); a weight must be a non-negative integer")
+            )
             weights.append(0)
     if result.errors:
         return result

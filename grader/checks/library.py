@@ -43,7 +43,8 @@ def _check(name: str, reads: Sequence[Kind], needs: Sequence[Kind] | None = None
                 k = unserved[0]
                 return failed(
                     f"the cluster does not serve {k.kind} ({k.group or 'core'}); cannot check {name}",
-                    f"install the operator that provides {k.kind} (for Istio kinds: the Service Mesh operator and control plane)",
+                    f"install the operator that provides {k.kind} (for Istio kinds: the Service Mesh operator and "
+                    "control plane)",
                 )
             unread = [k.kind for k in required if k.kind not in snap.read_kinds]
             if unread:
@@ -52,7 +53,8 @@ def _check(name: str, reads: Sequence[Kind], needs: Sequence[Kind] | None = None
                 return fn(snap, **params)
             except Exception as exc:  # last resort: a check never raises on odd input
                 return failed(
-                    f"{name}: unexpected content could not be evaluated ({type(exc).__name__}: {M.short(str(exc), 120)})",
+                    f"{name}: unexpected content could not be evaluated ({type(exc).__name__}: "
+                    f"{M.short(str(exc), 120)})",
                     "inspect the objects named in the check parameters for ill-typed fields",
                 )
 
@@ -113,8 +115,12 @@ def _no_pods_reason(dep: dict) -> str:
         details.append("spec.replicas is 0")
     for cond in M.as_list(status.get("conditions")):
         c = M.as_dict(cond)
-        if c.get("type") == "ReplicaFailure" or (c.get("type") in ("Available", "Progressing") and c.get("status") == "False"):
-            details.append(f"condition {M.label_str(c.get('type'))}: {M.short(c.get('message') or c.get('reason'), 160)}")
+        if c.get("type") == "ReplicaFailure" or (
+            c.get("type") in ("Available", "Progressing") and c.get("status") == "False"
+        ):
+            details.append(
+                f"condition {M.label_str(c.get('type'))}: {M.short(c.get('message') or c.get('reason'), 160)}"
+            )
     return f"{ref(dep)} has no current pods" + (f" ({'; '.join(details[:3])})" if details else "")
 
 
@@ -143,17 +149,22 @@ def _template_problems(dep: dict, labels: Any, image: Any) -> list[str]:
         have = M.template_labels(dep)
         for key, value in M.as_dict(labels).items():
             if key not in have:
-                problems.append(f"{ref(dep)} spec.template.metadata.labels lacks {key}: {M.label_str(value)} (has {M.format_labels(have)})")
+                problems.append(
+                    f"{ref(dep)} spec.template.metadata.labels lacks {key}: {M.label_str(value)} (has "
+                    f"{M.format_labels(have)})"
+                )
             elif M.label_str(have[key]) != M.label_str(value):
                 problems.append(
-                    f"{ref(dep)} spec.template.metadata.labels.{key} is {M.short(have[key])}; expected {M.short(M.label_str(value))}"
+                    f"{ref(dep)} spec.template.metadata.labels.{key} is {M.short(have[key])}; expected "
+                    f"{M.short(M.label_str(value))}"
                 )
     if image is not None:
         containers = M.template_containers(dep)
         images = [c.get("image") for c in containers]
         if not any(_same_image(i, image) for i in images):
             problems.append(
-                f"{ref(dep)} spec.template.spec.containers[*].image is {', '.join(M.short(i) for i in images) or 'not set'}; "
+                f"{ref(dep)} spec.template.spec.containers[*].image is "
+                f"{', '.join(M.short(i) for i in images) or 'not set'}; "
                 f"expected a container with image {image}"
             )
     return problems
@@ -164,7 +175,7 @@ def _same_image(found: Any, expected: Any) -> bool:
         s = M.label_str(i).strip()
         for prefix in ("docker.io/library/", "docker.io/", "library/"):
             if s.startswith(prefix):
-                s = s[len(prefix):]
+                s = s[len(prefix) :]
         if ":" not in s.rsplit("/", 1)[-1] and "@" not in s:
             s += ":latest"
         return s
@@ -202,7 +213,8 @@ def _diagnose_istio(
         )
     if ns_inj == "disabled":
         return (
-            f"Namespace {ns} has label istio-injection=disabled, so no pod in it is injected; pods without sidecar: {pods}",
+            f"Namespace {ns} has label istio-injection=disabled, so no pod in it is injected; pods without sidecar: "
+            f"{pods}",
             f"{cli} label namespace {ns} istio-injection=enabled --overwrite, then {restart}",
         )
     webhook_applies = (
@@ -224,13 +236,19 @@ def _diagnose_istio(
     )
     if M.inject_value_true(ann_v):
         why += (
-            f", and the pod template of {ref(dep)} carries sidecar.istio.io/inject: \"true\" only as an annotation "
+            f', and the pod template of {ref(dep)} carries sidecar.istio.io/inject: "true" only as an annotation '
             "(spec.template.metadata.annotations); upstream Istio's webhook selects on labels, so an annotation "
             "alone does not trigger injection"
         )
     else:
-        why += f", and the pod template of {ref(dep)} has no label sidecar.istio.io/inject=true (spec.template.metadata.labels)"
-    return why + f"; pods without sidecar: {pods}", f"{cli} label namespace {ns} istio-injection=enabled, then {restart}"
+        why += (
+            f", and the pod template of {ref(dep)} has no label sidecar.istio.io/inject=true "
+            "(spec.template.metadata.labels)"
+        )
+    return (
+        why + f"; pods without sidecar: {pods}",
+        f"{cli} label namespace {ns} istio-injection=enabled, then {restart}",
+    )
 
 
 def _diagnose_ossm2(
@@ -257,7 +275,10 @@ def _diagnose_ossm2(
         )
         hints.append(f"add {ns} to spec.members of ServiceMeshMemberRoll default in {cp}")
     elif M.label_str(member) != cp:
-        problems.append(f"Namespace {ns} has label {M.MEMBER_OF_LABEL}={M.label_str(member)}; expected the control plane namespace {cp}")
+        problems.append(
+            f"Namespace {ns} has label {M.MEMBER_OF_LABEL}={M.label_str(member)}; expected the control plane "
+            f"namespace {cp}"
+        )
         hints.append(f"add {ns} to the ServiceMeshMemberRoll default in {cp}")
     if "maistra.io/ignore-namespace" in ns_labels:
         problems.append(f"Namespace {ns} has label maistra.io/ignore-namespace, which excludes it from injection")
@@ -270,33 +291,35 @@ def _diagnose_ossm2(
     asks = M.inject_value_true(decisive)
     patch = (
         f"{cli} patch deployment/{name} -n {ns} --type merge -p "
-        "'{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"sidecar.istio.io/inject\":\"true\"}}}}}'"
+        '\'{"spec":{"template":{"metadata":{"annotations":{"sidecar.istio.io/inject":"true"}}}}}\''
     )
     if not asks:
         if decisive is not None:
             field = "labels" if where == "label" else "annotations"
             extra = " (the label wins over the annotation)" if where == "label" and ann_v is not None else ""
             problems.append(
-                f"the pod template of {ref(dep)} sets {where} sidecar.istio.io/inject: {M.short(M.label_str(decisive))} "
-                f"(spec.template.metadata.{field}){extra}; expected \"true\""
+                f"the pod template of {ref(dep)} sets {where} sidecar.istio.io/inject: "
+                f"{M.short(M.label_str(decisive))} "
+                f'(spec.template.metadata.{field}){extra}; expected "true"'
             )
-            hints.append(f"set spec.template.metadata.{field} sidecar.istio.io/inject: \"true\"")
+            hints.append(f'set spec.template.metadata.{field} sidecar.istio.io/inject: "true"')
         elif ns_labels.get("istio-injection") == "enabled":
             problems.append(
-                f"Namespace {ns} has label istio-injection=enabled, but on OpenShift Service Mesh 2.x that label is neither "
-                f"needed nor enough: the pod template of {ref(dep)} lacks annotation sidecar.istio.io/inject: \"true\" "
+                f"Namespace {ns} has label istio-injection=enabled, but on OpenShift Service Mesh 2.x that label is "
+                "neither "
+                f'needed nor enough: the pod template of {ref(dep)} lacks annotation sidecar.istio.io/inject: "true" '
                 "(spec.template.metadata.annotations)"
             )
             hints.append(patch)
         else:
             problems.append(
-                f"the pod template of {ref(dep)} lacks annotation sidecar.istio.io/inject: \"true\" "
+                f'the pod template of {ref(dep)} lacks annotation sidecar.istio.io/inject: "true" '
                 "(spec.template.metadata.annotations); OpenShift Service Mesh 2.x injects only pods that ask for it"
             )
             hints.append(patch)
     elif not problems:
         problems.append(
-            f"the pod template of {ref(dep)} asks for injection ({where} sidecar.istio.io/inject: \"true\") but pods "
+            f'the pod template of {ref(dep)} asks for injection ({where} sidecar.istio.io/inject: "true") but pods '
             f"{pods} have no istio-proxy sidecar: they were created before injection was enabled"
         )
         hints.append(f"restart them: {restart}")
@@ -332,7 +355,11 @@ def workload_sidecar(
     pods = M.deployment_pods(snap, dep)
     if not pods:
         problems.append(_no_pods_reason(dep))
-        return failed(_join(problems), f"check {_cli(snap)} get rs,pods -n {namespace} and {_cli(snap)} describe deployment/{deployment} -n {namespace}")
+        return failed(
+            _join(problems),
+            f"check {_cli(snap)} get rs,pods -n {namespace} and {_cli(snap)} describe deployment/{deployment} -n "
+            f"{namespace}",
+        )
     bare = [p for p in pods if not M.sidecar_status(p).present]
     if bare:
         why, hint = _injection_diagnosis(snap, dep, bare)
@@ -377,7 +404,11 @@ def workload_ready(snap: Snapshot, *, namespace: str, deployment: str, min_ready
 # -- 3: DestinationRule subsets ----------------------------------------------------------------
 def _rules_for_host(snap: Snapshot, fqdn: str, namespace: str | None) -> list[dict]:
     return sorted(
-        (dr for dr in snap.list(K.DESTINATION_RULE, namespace) if M.resolve_host(M.spec_of(dr).get("host"), namespace_of(dr)) == fqdn),
+        (
+            dr
+            for dr in snap.list(K.DESTINATION_RULE, namespace)
+            if M.resolve_host(M.spec_of(dr).get("host"), namespace_of(dr)) == fqdn
+        ),
         key=M.creation_key,
     )
 
@@ -385,7 +416,8 @@ def _rules_for_host(snap: Snapshot, fqdn: str, namespace: str | None) -> list[di
 def _no_rule(snap: Snapshot, namespace: str, host: str, fqdn: str) -> Outcome:
     others = snap.list(K.DESTINATION_RULE, namespace)
     found = (
-        "found " + ", ".join(f"{ref(d)} with spec.host {M.short(M.spec_of(d).get('host'))}" for d in others[:_MAX_LISTED])
+        "found "
+        + ", ".join(f"{ref(d)} with spec.host {M.short(M.spec_of(d).get('host'))}" for d in others[:_MAX_LISTED])
         if others
         else f"namespace {namespace} has no DestinationRules"
     )
@@ -403,10 +435,14 @@ def _host_pods(snap: Snapshot, fqdn: str) -> tuple[list[dict] | None, str, str |
         svc = snap.get(K.SERVICE, svc_name, svc_ns)
         if svc is not None:
             sel = M.spec_of(svc).get("selector")
-            pods = [p for p in snap.list(K.POD, svc_ns) if M.pod_running(p) and M.map_selector_matches(sel, labels_of(p))]
+            pods = [
+                p for p in snap.list(K.POD, svc_ns) if M.pod_running(p) and M.map_selector_matches(sel, labels_of(p))
+            ]
             return pods, ref(svc), None
     entries = [
-        se for se in snap.list(K.SERVICE_ENTRY) if any(M.host_matches(h, fqdn) for h in M.as_list(M.spec_of(se).get("hosts")))
+        se
+        for se in snap.list(K.SERVICE_ENTRY)
+        if any(M.host_matches(h, fqdn) for h in M.as_list(M.spec_of(se).get("hosts")))
     ]
     if entries:
         return None, ref(entries[0]), None
@@ -439,7 +475,9 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
         wanted = [p for p in pods if M.map_selector_matches(exp_labels, labels_of(p))]
         selected_ids, wanted_ids = {id(p) for p in selected}, {id(p) for p in wanted}
         shown_labels = (
-            f"{field} {M.format_labels(sub_labels)}" if sub_labels else f"{field} not set, so every pod of the host (KIA0209)"
+            f"{field} {M.format_labels(sub_labels)}"
+            if sub_labels
+            else f"{field} not set, so every pod of the host (KIA0209)"
         )
         if not selected:
             keys = list(M.as_dict(sub_labels)) or list(exp_labels)
@@ -447,12 +485,17 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
             problems.append(
                 f"{ref(dr)} subset {sname} ({shown_labels}) selects no running pod of {where}; "
                 f"requests routed to it get 503 UH (IST0173)"
-                + (f"; running pods carry {', '.join(seen[:_MAX_LISTED])}" if seen else f"; {where} has no running pods")
+                + (
+                    f"; running pods carry {', '.join(seen[:_MAX_LISTED])}"
+                    if seen
+                    else f"; {where} has no running pods"
+                )
             )
             continue
         if not wanted:
             problems.append(
-                f"no running pod of {where} carries the labels {M.format_labels(exp_labels)} expected for subset {sname}"
+                f"no running pod of {where} carries the labels {M.format_labels(exp_labels)} expected for subset "
+                f"{sname}"
             )
             continue
         not_selected = [p for p in wanted if id(p) not in selected_ids]
@@ -504,9 +547,14 @@ def destinationrule_subsets(snap: Snapshot, *, namespace: str, host: str, subset
     results = [(dr, _subset_problems(dr, subsets, pods, where)) for dr in rules]
     for dr, problems in results:
         if not problems:
-            return passed(f"{ref(dr)} defines subsets {', '.join(subsets)} and each selects its running pods of {where}")
+            return passed(
+                f"{ref(dr)} defines subsets {', '.join(subsets)} and each selects its running pods of {where}"
+            )
     dr, problems = min(results, key=lambda r: len(r[1]))
-    return failed(_join(problems), f"edit spec.subsets of {ref(dr)}: names {', '.join(subsets)} with labels that select those pods")
+    return failed(
+        _join(problems),
+        f"edit spec.subsets of {ref(dr)}: names {', '.join(subsets)} with labels that select those pods",
+    )
 
 
 # -- 4/5: VirtualService bound to a Gateway, traffic split -----------------------------------
@@ -532,7 +580,9 @@ def _vs_gateway_issues(snap: Snapshot, vs: dict, gw_key: str) -> list[str]:
             continue
         gns, _, gname = key.partition("/")
         if snap.get(K.GATEWAY, gname, gns) is None:
-            issues.append(f"spec.gateways[{i}] {M.short(g)} refers to Gateway {key}, which does not exist (IST0101, KIA1102)")
+            issues.append(
+                f"spec.gateways[{i}] {M.short(g)} refers to Gateway {key}, which does not exist (IST0101, KIA1102)"
+            )
     return issues
 
 
@@ -541,9 +591,7 @@ def _gateway_hosts_text(gw: dict) -> str:
     return "[" + ", ".join(hosts[:_MAX_LISTED]) + "]"
 
 
-def _bound_vs(
-    snap: Snapshot, namespace: str, host: str, gateway: str
-) -> tuple[list[dict], str, str, Outcome | None]:
+def _bound_vs(snap: Snapshot, namespace: str, host: str, gateway: str) -> tuple[list[dict], str, str, Outcome | None]:
     """VirtualServices in ``namespace`` bound to the gateway, matching its hosts and routing to host.
 
     Returns (candidates oldest first, gateway key, host FQDN, failure when there are none).
@@ -557,15 +605,26 @@ def _bound_vs(
         if gw is None:
             listed = snap.list(K.GATEWAY, gns)
             found = f"Gateways in {gns}: {_names(listed)}" if listed else f"namespace {gns} has no Gateways"
-            return [], gw_key, fqdn, failed(
-                f"Gateway {gw_key} does not exist, so no VirtualService can be bound to it (IST0101, KIA1102); {found}",
-                f"create Gateway {gname} in namespace {gns}",
+            return (
+                [],
+                gw_key,
+                fqdn,
+                failed(
+                    f"Gateway {gw_key} does not exist, so no VirtualService can be bound to it (IST0101, KIA1102); "
+                    f"{found}",
+                    f"create Gateway {gname} in namespace {gns}",
+                ),
             )
     vss = sorted(snap.list(K.VIRTUAL_SERVICE, namespace), key=M.creation_key)
     if not vss:
-        return [], gw_key, fqdn, failed(
-            f"no VirtualService in namespace {namespace}; expected one bound to Gateway {gw_key} routing to {fqdn}",
-            f"create a VirtualService in {namespace} with spec.gateways [{gateway}] and a route to {host}",
+        return (
+            [],
+            gw_key,
+            fqdn,
+            failed(
+                f"no VirtualService in namespace {namespace}; expected one bound to Gateway {gw_key} routing to {fqdn}",
+                f"create a VirtualService in {namespace} with spec.gateways [{gateway}] and a route to {host}",
+            ),
         )
 
     def facts(vs: dict) -> tuple[bool, bool, bool]:
@@ -573,7 +632,9 @@ def _bound_vs(
         if gw is not None:
             hosts_ok = M.vs_hosts_in_gateway(vs, gw)
         else:
-            hosts_ok = any(M.host_matches(M.resolve_host(h, namespace_of(vs)), fqdn) for h in M.as_list(M.spec_of(vs).get("hosts")))
+            hosts_ok = any(
+                M.host_matches(M.resolve_host(h, namespace_of(vs)), fqdn) for h in M.as_list(M.spec_of(vs).get("hosts"))
+            )
         routes = fqdn in M.route_destination_hosts(vs)
         return bound, hosts_ok, routes
 
@@ -581,7 +642,7 @@ def _bound_vs(
     good = [vs for vs, b, h, r in scored if b and h and r]
     if good:
         return good, gw_key, fqdn, None
-    vs, bound, hosts_ok, routes = max(scored, key=lambda s: (s[3] * 4 + s[1] * 2 + s[2]))
+    vs, bound, hosts_ok, routes = max(scored, key=lambda s: s[3] * 4 + s[1] * 2 + s[2])
     issues: list[str] = []
     hints: list[str] = []
     if not bound:
@@ -669,7 +730,9 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
     eff = M.effective_http_route(vs, gw_key if gw_key != M.MESH_GATEWAY else None)
     if eff is None:
         if not https:
-            return failed(f"{ref(vs)} has no spec.http routes; expected an HTTP route splitting traffic", "add spec.http[].route")
+            return failed(
+                f"{ref(vs)} has no spec.http routes; expected an HTTP route splitting traffic", "add spec.http[].route"
+            )
         described = "; ".join(f"spec.http[{i}] {M.describe_match(h)}" for i, h in enumerate(https[:4]))
         return failed(
             f"no spec.http entry of {ref(vs)} matches a plain GET / : {described}",
@@ -683,15 +746,14 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
     if route is None:
         kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)
         return failed(
-            f"{ref(vs)} {where} (the route a plain GET / takes) has no route"
-            + (f"; it uses {kind}" if kind else ""),
+            f"{ref(vs)} {where} (the route a plain GET / takes) has no route" + (f"; it uses {kind}" if kind else ""),
             f"give {where} a route with weighted destinations",
         )
     rw = M.route_weights(route, namespace_of(vs))
     if not rw.ok:
         return failed(
             _join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
-            "weights must be integers, e.g. weight: 80 (not \"80\")",
+            'weights must be integers, e.g. weight: 80 (not "80")',
         )
     problems: list[str] = []
     hints: list[str] = []
@@ -702,11 +764,15 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
         if s.share == 0 or (s.host == fqdn and s.subset is not None):
             continue
         if s.host != fqdn:
-            problems.append(f"{ref(vs)} {field}.destination.host {s.host or 'missing'} gets {M.percent(s.share)}; expected only {fqdn}")
+            problems.append(
+                f"{ref(vs)} {field}.destination.host {s.host or 'missing'} gets {M.percent(s.share)}; expected only "
+                f"{fqdn}"
+            )
             hints.append(f"route only to {host} subsets")
         else:
             problems.append(
-                f"{ref(vs)} {field}.destination has no subset and gets {M.percent(s.share)} (it goes to every pod of {fqdn})"
+                f"{ref(vs)} {field}.destination has no subset and gets {M.percent(s.share)} (it goes to every pod of "
+                f"{fqdn})"
             )
             hints.append(f"give {field}.destination a subset")
     defined = {
@@ -734,9 +800,7 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
                 f"{ref(vs)} {where}.route has a single destination (subset {only.subset}), which gets 100%; {want_text}"
             )
         else:
-            written = ", ".join(
-                f"{s}={raw[s]} ({'+'.join(fields[s])})" if s in raw else f"{s} absent" for s in order
-            )
+            written = ", ".join(f"{s}={raw[s]} ({'+'.join(fields[s])})" if s in raw else f"{s} absent" for s in order)
             weight_sum = sum(raw.values())
             if weight_sum != 100:
                 problems.append(
@@ -744,7 +808,9 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
                     f"since Istio 1.15, so they give {_split_text(actual, order)}; {want_text}"
                 )
             else:
-                problems.append(f"{ref(vs)} {where}.route weights {written} give {_split_text(actual, order)}; {want_text}")
+                problems.append(
+                    f"{ref(vs)} {where}.route weights {written} give {_split_text(actual, order)}; {want_text}"
+                )
         hints.append(set_weights)
         for j, other in enumerate(https):
             if j == idx:
@@ -784,10 +850,13 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
     sel = M.spec_of(gw).get("selector")
     if not isinstance(sel, dict) or not sel:
         return failed(
-            f"{ref(gw)} spec.selector is {M.short(sel) if sel is not None else 'not set'}; expected the labels of the ingress gateway pods, e.g. istio: ingressgateway",
+            f"{ref(gw)} spec.selector is {M.short(sel) if sel is not None else 'not set'}; expected the labels of the "
+            "ingress gateway pods, e.g. istio: ingressgateway",
             "set spec.selector to istio: ingressgateway",
         )
-    if selector is not None and {k: M.label_str(v) for k, v in sel.items()} != {k: M.label_str(v) for k, v in selector.items()}:
+    if selector is not None and {k: M.label_str(v) for k, v in sel.items()} != {
+        k: M.label_str(v) for k, v in selector.items()
+    }:
         return failed(
             f"{ref(gw)} spec.selector is {M.format_labels(sel)}; expected {M.format_labels(selector)}",
             f"set spec.selector to {M.format_labels(selector)}",
@@ -809,10 +878,13 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
     services = M.services_selecting(snap, pods)
     servers = M.gateway_server_ports(gw)
     if not servers:
-        return failed(f"{ref(gw)} has no spec.servers; expected at least one server with a port and hosts", "add spec.servers")
+        return failed(
+            f"{ref(gw)} has no spec.servers; expected at least one server with a port and hosts", "add spec.servers"
+        )
     if not services:
         return failed(
-            f"no Service selects the gateway pods {_names(pods, with_ns=True)} of {ref(gw)}, so no server port is exposed (IST0162)",
+            f"no Service selects the gateway pods {_names(pods, with_ns=True)} of {ref(gw)}, so no server port is "
+            "exposed (IST0162)",
             "expose the gateway pods with a Service",
         )
     exposed: set[int] = set()
@@ -823,11 +895,15 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
     for i, number in servers:
         field = f"spec.servers[{i}].port.number"
         if not M.is_int(number):
-            problems.append(f"{ref(gw)} {field} is {M.short(number) if number is not None else 'missing'}; expected a port number")
+            problems.append(
+                f"{ref(gw)} {field} is {M.short(number) if number is not None else 'missing'}; expected a port number"
+            )
         elif number not in exposed:
             problems.append(f"{ref(gw)} {field} {number} is not a port or targetPort of {svc_text} (IST0162)")
     if problems:
-        return failed(_join(problems), f"use a port the gateway Service exposes: {', '.join(str(p) for p in sorted(exposed))}")
+        return failed(
+            _join(problems), f"use a port the gateway Service exposes: {', '.join(str(p) for p in sorted(exposed))}"
+        )
     return passed(f"{ref(gw)} selects {_names(pods, with_ns=True)} and every server port is exposed by {svc_text}")
 
 
@@ -870,7 +946,7 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
 
 
@@ -889,7 +965,9 @@ def resource_field(snap: Snapshot, *, kind: str, name: str, path: str, expected:
     except KeyError:
         return _bad_param("kind", kind, "a known kind, e.g. " + ", ".join(x.kind for x in K.ALL[:6]))
     if k.kind in snap.missing_kinds:
-        return failed(f"the cluster does not serve {k.kind} ({k.group or 'core'})", "install the operator that provides it")
+        return failed(
+            f"the cluster does not serve {k.kind} ({k.group or 'core'})", "install the operator that provides it"
+        )
     if k.kind not in snap.read_kinds:
         return Outcome(Status.ERROR, f"resource-field: kind {k.kind} was not read from the cluster")
     if k.namespaced and (not isinstance(namespace, str) or not namespace):
@@ -911,7 +989,10 @@ def resource_field(snap: Snapshot, *, kind: str, name: str, path: str, expected:
     note = ""
     if M.label_str(found) == M.label_str(expected):
         note = f" (a {type(found).__name__}, not a {type(expected).__name__})"
-    return failed(f"{ref(obj)} {path} is {M.short(found)}{note}; expected {M.short(expected)}", f"set {path} to {M.short(expected)}")
+    return failed(
+        f"{ref(obj)} {path} is {M.short(found)}{note}; expected {M.short(expected)}",
+        f"set {path} to {M.short(expected)}",
+    )
 
 
 # -- 8/9: mTLS -------------------------------------------------------------------------------------
@@ -967,10 +1048,11 @@ def peer_authentication_mode(
 def _ignored_policies(snap: Snapshot, namespace: str, decision: M.MtlsDecision) -> list[str]:
     """Explain policies a student may expect to count but Istio ignores."""
     root = snap.control_plane_namespace
-    out = []
-    for pa in snap.list(K.PEER_AUTHENTICATION, root):
-        if M.as_dict(M.as_dict(M.spec_of(pa).get("selector")).get("matchLabels")):
-            out.append(f"{ref(pa)} has a selector in the root namespace {root}, which Istio ignores")
+    out = [
+        f"{ref(pa)} has a selector in the root namespace {root}, which Istio ignores"
+        for pa in snap.list(K.PEER_AUTHENTICATION, root)
+        if M.as_dict(M.as_dict(M.spec_of(pa).get("selector")).get("matchLabels"))
+    ]
     decider = decision.decided_by
     if decider is not None:
         level_ns = namespace_of(decider)
@@ -1040,14 +1122,17 @@ def _outlier_problems(dr: dict, consecutive: int, durations: list[tuple[str, str
     c5, legacy = od.get("consecutive5xxErrors"), od.get("consecutiveErrors")
     if c5 is None and legacy is not None:
         problems.append(
-            f"{ref(dr)} sets {base}.consecutiveErrors ({M.short(legacy)}) but not consecutive5xxErrors: consecutiveErrors "
+            f"{ref(dr)} sets {base}.consecutiveErrors ({M.short(legacy)}) but not consecutive5xxErrors: "
+            "consecutiveErrors "
             "is deprecated and pilot ignores it in every Istio release OSSM 2.x ships, so it configures no outlier "
             f"detection; use consecutive5xxErrors: {consecutive}"
         )
     elif c5 is None:
         problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is not set; expected {consecutive}")
     elif not M.is_int(c5):
-        problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is {M.short(c5)} (not an integer); expected {consecutive}")
+        problems.append(
+            f"{ref(dr)} {base}.consecutive5xxErrors is {M.short(c5)} (not an integer); expected {consecutive}"
+        )
     elif c5 != consecutive:
         problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is {c5}; expected {consecutive}")
     for field, text, want in durations:
@@ -1077,7 +1162,10 @@ def outlier_detection(
     if bad:
         return bad
     durations: list[tuple[str, str, Any]] = []
-    for pname, field, value in (("interval", "interval", interval), ("base_ejection_time", "baseEjectionTime", base_ejection_time)):
+    for pname, field, value in (
+        ("interval", "interval", interval),
+        ("base_ejection_time", "baseEjectionTime", base_ejection_time),
+    ):
         if value is None:
             continue
         parsed = M.parse_duration(value)
@@ -1091,7 +1179,9 @@ def outlier_detection(
     results = [(dr, _outlier_problems(dr, consecutive_5xx, durations)) for dr in rules]
     for dr, problems in results:
         if not problems:
-            return passed(f"{ref(dr)} spec.trafficPolicy.outlierDetection ejects after {consecutive_5xx} consecutive 5xx errors")
+            return passed(
+                f"{ref(dr)} spec.trafficPolicy.outlierDetection ejects after {consecutive_5xx} consecutive 5xx errors"
+            )
     dr, problems = min(results, key=lambda r: len(r[1]))
     want = ", ".join(
         [f"consecutive5xxErrors: {consecutive_5xx}"] + [f"{field}: {text}" for field, text, _ in durations]

@@ -362,10 +362,10 @@ def test_printer_columns(api: client.ApiClient) -> None:
     t = table(api, f"/apis/networking.istio.io/v1beta1/namespaces/{ns}/virtualservices")
     cols = [c["name"] for c in t["columnDefinitions"]]
     assert cols == ["Name", "Gateways", "Hosts", "Age"]
-    row = dict(zip(cols, t["rows"][0]["cells"]))
+    row = dict(zip(cols, t["rows"][0]["cells"], strict=True))
     assert row["Name"] == "reviews" and "bookinfo-gateway" in row["Gateways"] and "reviews" in row["Hosts"]
     t = table(api, f"/apis/security.istio.io/v1beta1/namespaces/{ns}/peerauthentications")
-    row = dict(zip([c["name"] for c in t["columnDefinitions"]], t["rows"][0]["cells"]))
+    row = dict(zip([c["name"] for c in t["columnDefinitions"]], t["rows"][0]["cells"], strict=True))
     assert row["Mode"] == "PERMISSIVE"
     t = table(api, f"/apis/maistra.io/v2/namespaces/{ns}/servicemeshcontrolplanes")
     assert [c["name"] for c in t["columnDefinitions"]][:6] == ["Name", "Ready", "Status", "Profiles", "Version", "Age"]

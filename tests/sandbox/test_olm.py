@@ -57,7 +57,7 @@ def wait_for(api: client.ApiClient, ns: str, plural: str, pred: Callable[[dict[s
              what: str, version: str = "v1alpha1", timeout: float = TIMEOUT) -> Any:
     """List, then watch, until pred({name: object}) is truthy; returns its value."""
     co = client.CustomObjectsApi(api)
-    kw = dict(group=GROUP, version=version, namespace=ns, plural=plural)
+    kw = {"group": GROUP, "version": version, "namespace": ns, "plural": plural}
     deadline = time.monotonic() + timeout
     while True:
         listing = co.list_namespaced_custom_object(**kw)
@@ -89,7 +89,7 @@ def never(api: client.ApiClient, ns: str, plural: str, bad: Callable[[dict[str, 
           seconds: int = 3) -> None:
     """bad(items) stays falsy for `seconds` (a watch with a timeout, not a sleep)."""
     co = client.CustomObjectsApi(api)
-    kw = dict(group=GROUP, version="v1alpha1", namespace=ns, plural=plural)
+    kw = {"group": GROUP, "version": "v1alpha1", "namespace": ns, "plural": plural}
     listing = co.list_namespaced_custom_object(**kw)
     items = {i["metadata"]["name"]: i for i in listing["items"]}
     assert not bad(items), items

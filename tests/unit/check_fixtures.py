@@ -17,7 +17,7 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 BASE = ("cluster", "webapp")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed(path: Path) -> tuple[dict, ...]:
     files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from check_fixtures import SHARED, find, run, scenario, snap_of
+
 from grader.model import Outcome
 from grader.snapshot import Snapshot
 

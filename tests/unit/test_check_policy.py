@@ -13,8 +13,12 @@ def _pa(name, ns, mode, ts="2024-05-03T00:00:00Z", selector=None):
     spec = {"mtls": {"mode": mode}} if mode is not None else {}
     if selector:
         spec["selector"] = {"matchLabels": selector}
-    return {"apiVersion": "security.istio.io/v1beta1", "kind": "PeerAuthentication",
-            "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts}, "spec": spec}
+    return {
+        "apiVersion": "security.istio.io/v1beta1",
+        "kind": "PeerAuthentication",
+        "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts},
+        "spec": spec,
+    }
 
 
 # -- resource-field ---------------------------------------------------------------------------
@@ -36,21 +40,41 @@ def test_field_pass(variant, check, kind, path, expected):
 
 
 def test_field_cluster_scoped(variant, check):
-    out = check("resource-field", variant(), kind="Namespace", name="webapp",
-                path="metadata.labels.maistra.io/member-of", expected="istio-system")
+    out = check(
+        "resource-field",
+        variant(),
+        kind="Namespace",
+        name="webapp",
+        path="metadata.labels.maistra.io/member-of",
+        expected="istio-system",
+    )
     assert out.ok
 
 
 def test_field_mismatch(variant, check):
-    out = check("resource-field", variant("vs-weights-70-30.yaml"), kind="VirtualService", namespace="webapp",
-                name="web", path="spec.http.0.route.0.weight", expected=80)
+    out = check(
+        "resource-field",
+        variant("vs-weights-70-30.yaml"),
+        kind="VirtualService",
+        namespace="webapp",
+        name="web",
+        path="spec.http.0.route.0.weight",
+        expected=80,
+    )
     assert out.status is Status.FAIL
     assert out.reason == "VirtualService webapp/web spec.http.0.route.0.weight is 70; expected 80"
 
 
 def test_field_type_mismatch(variant, check):
-    out = check("resource-field", variant("vs-weight-string.yaml"), kind="VirtualService", namespace="webapp",
-                name="web", path="spec.http[0].route[0].weight", expected=80)
+    out = check(
+        "resource-field",
+        variant("vs-weight-string.yaml"),
+        kind="VirtualService",
+        namespace="webapp",
+        name="web",
+        path="spec.http[0].route[0].weight",
+        expected=80,
+    )
     assert out.status is Status.FAIL
     assert "is '80' (a str, not a int); expected 80" in out.reason
 
@@ -58,23 +82,49 @@ def test_field_type_mismatch(variant, check):
 def test_field_bool_is_not_int(load_scenario, get, make_snap, check):
     objs = load_scenario()
     get(objs, "VirtualService", "web")["spec"]["http"][0]["route"][0]["weight"] = True
-    out = check("resource-field", make_snap(objs), kind="VirtualService", namespace="webapp", name="web",
-                path="spec.http.0.route.0.weight", expected=1)
+    out = check(
+        "resource-field",
+        make_snap(objs),
+        kind="VirtualService",
+        namespace="webapp",
+        name="web",
+        path="spec.http.0.route.0.weight",
+        expected=1,
+    )
     assert out.status is Status.FAIL
 
 
 def test_field_missing_path(variant, check):
-    out = check("resource-field", variant(), kind="VirtualService", namespace="webapp", name="web",
-                path="spec.http.0.timeout", expected="5s")
+    out = check(
+        "resource-field",
+        variant(),
+        kind="VirtualService",
+        namespace="webapp",
+        name="web",
+        path="spec.http.0.timeout",
+        expected="5s",
+    )
     assert out.status is Status.FAIL
-    assert out.reason == "VirtualService webapp/web has no field spec.http.0.timeout (missing at spec.http.0.timeout); expected '5s'"
-    out = check("resource-field", variant(), kind="VirtualService", namespace="webapp", name="web",
-                path="spec.http.7.timeout", expected="5s")
+    assert (
+        out.reason
+        == "VirtualService webapp/web has no field spec.http.0.timeout (missing at spec.http.0.timeout); expected '5s'"
+    )
+    out = check(
+        "resource-field",
+        variant(),
+        kind="VirtualService",
+        namespace="webapp",
+        name="web",
+        path="spec.http.7.timeout",
+        expected="5s",
+    )
     assert "missing at spec.http.7" in out.reason
 
 
 def test_field_missing_object_and_unknown_kind(variant, check):
-    out = check("resource-field", variant(), kind="VirtualService", namespace="webapp", name="nope", path="spec", expected={})
+    out = check(
+        "resource-field", variant(), kind="VirtualService", namespace="webapp", name="nope", path="spec", expected={}
+    )
     assert out.status is Status.FAIL and out.reason == "VirtualService webapp/nope not found"
     out = check("resource-field", variant(), kind="Widget", namespace="webapp", name="x", path="spec", expected=1)
     assert out.status is Status.FAIL and "check parameter kind is 'Widget'" in out.reason
@@ -83,7 +133,10 @@ def test_field_missing_object_and_unknown_kind(variant, check):
 def test_field_unread_and_unserved_kind(variant, check):
     snap = variant()
     snap.read_kinds.discard("Route")
-    assert check("resource-field", snap, kind="Route", namespace="webapp", name="x", path="spec", expected=1).status is Status.ERROR
+    assert (
+        check("resource-field", snap, kind="Route", namespace="webapp", name="x", path="spec", expected=1).status
+        is Status.ERROR
+    )
     snap.missing_kinds.add("Route")
     out = check("resource-field", snap, kind="Route", namespace="webapp", name="x", path="spec", expected=1)
     assert out.status is Status.FAIL and "does not serve Route" in out.reason
@@ -116,7 +169,10 @@ def test_pa_mesh_wide_strict_pass(load_scenario, get, make_snap, check):
 def test_pa_no_policy_default_permissive(load_scenario, make_snap, check):
     objs = [o for o in load_scenario() if o["kind"] != "PeerAuthentication"]
     out = check("peer-authentication-mode", make_snap(objs), namespace="webapp")
-    assert out.status is Status.FAIL and "no PeerAuthentication sets a mode, so the default PERMISSIVE applies" in out.reason
+    assert (
+        out.status is Status.FAIL
+        and "no PeerAuthentication sets a mode, so the default PERMISSIVE applies" in out.reason
+    )
     assert check("peer-authentication-mode", make_snap(objs), namespace="webapp", mode="PERMISSIVE").ok
 
 
@@ -150,21 +206,29 @@ def test_pa_workload_level(load_scenario, make_snap, check):
     assert out.status is Status.FAIL
     assert "workloads {app: web, version: v2} in namespace webapp is PERMISSIVE" in out.reason
     assert "PeerAuthentication webapp/web-v2 (workload selector" in out.reason
-    assert check("peer-authentication-mode", snap, namespace="webapp", workload_labels={"app": "web", "version": "v1"}).ok
+    assert check(
+        "peer-authentication-mode", snap, namespace="webapp", workload_labels={"app": "web", "version": "v1"}
+    ).ok
 
 
 def test_pa_selector_in_root_namespace_ignored(load_scenario, make_snap, check):
     objs = load_scenario() + [_pa("web", "istio-system", "STRICT", selector={"app": "web"})]
     out = check("peer-authentication-mode", make_snap(objs), namespace="webapp", workload_labels={"app": "web"})
     assert out.status is Status.FAIL
-    assert "PeerAuthentication istio-system/web has a selector in the root namespace istio-system, which Istio ignores" in out.reason
+    assert (
+        "PeerAuthentication istio-system/web has a selector in the root namespace istio-system, which Istio ignores"
+        in out.reason
+    )
 
 
 def test_pa_invalid_mode(load_scenario, make_snap, check):
     objs = load_scenario() + [_pa("default", "webapp", "STRICTT")]
     out = check("peer-authentication-mode", make_snap(objs), namespace="webapp")
     assert out.status is Status.FAIL
-    assert "PeerAuthentication webapp/default spec.mtls.mode is 'STRICTT'; expected one of UNSET, DISABLE, PERMISSIVE, STRICT" in out.reason
+    assert (
+        "PeerAuthentication webapp/default spec.mtls.mode is 'STRICTT'; expected one of UNSET, DISABLE, PERMISSIVE, "
+        "STRICT" in out.reason
+    )
 
 
 def test_pa_custom_root_namespace(load_scenario, make_snap, check):
@@ -173,7 +237,9 @@ def test_pa_custom_root_namespace(load_scenario, make_snap, check):
     assert out.ok and "mesh-cp/default" in out.reason
 
 
-@pytest.mark.parametrize("params", [{"mode": "strict-ish"}, {"mode": 1}, {"workload_labels": "app=web"}, {"namespace": None}])
+@pytest.mark.parametrize(
+    "params", [{"mode": "strict-ish"}, {"mode": 1}, {"workload_labels": "app=web"}, {"namespace": None}]
+)
 def test_pa_bad_params(variant, check, params):
     out = check("peer-authentication-mode", variant(), **({"namespace": "webapp"} | params))
     assert out.status is Status.FAIL and "check parameter" in out.reason
@@ -189,21 +255,30 @@ def test_disable_with_namespace_strict_fails(variant, check):
     out = check("no-mtls-disable", variant("dr-tls-disable.yaml"), namespace="webapp")
     assert out.status is Status.FAIL
     assert out.reason.startswith(
-        "DestinationRule webapp/web sets spec.trafficPolicy.tls.mode DISABLE for web.webapp.svc.cluster.local while the "
+        "DestinationRule webapp/web sets spec.trafficPolicy.tls.mode DISABLE for web.webapp.svc.cluster.local while "
+        "the "
         "effective mTLS mode of namespace webapp is STRICT"
     )
     assert "KIA0207" in out.reason
 
 
 def test_disable_with_mesh_strict_fails(load_scenario, get, make_snap, check):
-    objs = [o for o in load_scenario("dr-tls-disable.yaml") if not (o["kind"] == "PeerAuthentication" and o["metadata"]["namespace"] == "webapp")]
+    objs = [
+        o
+        for o in load_scenario("dr-tls-disable.yaml")
+        if not (o["kind"] == "PeerAuthentication" and o["metadata"]["namespace"] == "webapp")
+    ]
     get(objs, "PeerAuthentication", "default", "istio-system")["spec"]["mtls"]["mode"] = "STRICT"
     out = check("no-mtls-disable", make_snap(objs), namespace="webapp")
     assert out.status is Status.FAIL and "KIA0208" in out.reason
 
 
 def test_disable_while_permissive_passes(load_scenario, make_snap, check):
-    objs = [o for o in load_scenario("dr-tls-disable.yaml") if not (o["kind"] == "PeerAuthentication" and o["metadata"]["namespace"] == "webapp")]
+    objs = [
+        o
+        for o in load_scenario("dr-tls-disable.yaml")
+        if not (o["kind"] == "PeerAuthentication" and o["metadata"]["namespace"] == "webapp")
+    ]
     out = check("no-mtls-disable", make_snap(objs), namespace="webapp")
     assert out.status is Status.PASS and "PERMISSIVE" in out.reason and "DISABLE" in out.reason
 
@@ -220,16 +295,21 @@ def test_disable_port_level_and_subset_level(load_scenario, get, make_snap, chec
 
 
 def test_disable_wildcard_rule_elsewhere(load_scenario, make_snap, check):
-    objs = load_scenario("pa-webapp-strict.yaml") + [{
-        "apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule",
-        "metadata": {"name": "plain", "namespace": "istio-system"},
-        "spec": {"host": "*.webapp.svc.cluster.local", "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
-    }, {
-        # Maistra's api-server rule: DISABLE toward the API server only, not webapp
-        "apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule",
-        "metadata": {"name": "api-server", "namespace": "istio-system"},
-        "spec": {"host": "kubernetes.default.svc.cluster.local", "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
-    }]
+    objs = load_scenario("pa-webapp-strict.yaml") + [
+        {
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "plain", "namespace": "istio-system"},
+            "spec": {"host": "*.webapp.svc.cluster.local", "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
+        },
+        {
+            # Maistra's api-server rule: DISABLE toward the API server only, not webapp
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "api-server", "namespace": "istio-system"},
+            "spec": {"host": "kubernetes.default.svc.cluster.local", "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
+        },
+    ]
     out = check("no-mtls-disable", make_snap(objs), namespace="webapp")
     assert out.status is Status.FAIL
     assert "DestinationRule istio-system/plain" in out.reason and "api-server" not in out.reason
@@ -287,7 +367,10 @@ def test_outlier_missing(load_scenario, get, make_snap, check):
     del get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]
     out = check("outlier-detection", make_snap(objs), **OD)
     assert out.status is Status.FAIL
-    assert out.reason == "DestinationRule webapp/web spec.trafficPolicy.outlierDetection is not set; expected consecutive5xxErrors: 5"
+    assert (
+        out.reason
+        == "DestinationRule webapp/web spec.trafficPolicy.outlierDetection is not set; expected consecutive5xxErrors: 5"
+    )
 
 
 def test_outlier_no_rule(variant, check):

@@ -59,7 +59,10 @@ def test_subsets_too_broad(load_scenario, get, make_snap, check):
     _dr(objs, get)["spec"]["subsets"][0]["labels"] = {"app": "web"}
     out = check("destinationrule-subsets", make_snap(objs), **SUBSETS)
     assert out.status is Status.FAIL
-    assert "subset v1 (spec.subsets[0].labels {app: web}) also selects pod(s) web-v2-84b6fd7c9b-h8j2c of subset v2" in out.reason
+    assert (
+        "subset v1 (spec.subsets[0].labels {app: web}) also selects pod(s) web-v2-84b6fd7c9b-h8j2c of subset v2"
+        in out.reason
+    )
 
 
 def test_subsets_without_labels_selects_everything(load_scenario, get, make_snap, check):
@@ -117,14 +120,26 @@ def test_subsets_ill_typed(load_scenario, get, make_snap, check):
 
 def test_subsets_service_entry_host(make_snap, check):
     objs = [
-        {"apiVersion": "networking.istio.io/v1beta1", "kind": "ServiceEntry",
-         "metadata": {"name": "ext", "namespace": "webapp"},
-         "spec": {"hosts": ["api.example.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}]}},
-        {"apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule",
-         "metadata": {"name": "ext", "namespace": "webapp"},
-         "spec": {"host": "api.example.com", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}},
+        {
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": "ext", "namespace": "webapp"},
+            "spec": {"hosts": ["api.example.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}]},
+        },
+        {
+            "apiVersion": "networking.istio.io/v1beta1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "ext", "namespace": "webapp"},
+            "spec": {"host": "api.example.com", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]},
+        },
     ]
-    out = check("destinationrule-subsets", make_snap(objs), namespace="webapp", host="api.example.com", subsets={"v1": {"version": "v1"}})
+    out = check(
+        "destinationrule-subsets",
+        make_snap(objs),
+        namespace="webapp",
+        host="api.example.com",
+        subsets={"v1": {"version": "v1"}},
+    )
     assert out.ok
 
 
@@ -162,7 +177,10 @@ def test_bound_bogus_gateway(variant, check):
     out = check("virtualservice-bound", variant("vs-bogus-gateway.yaml"), **BOUND)
     assert out.status is Status.FAIL
     assert "VirtualService webapp/web spec.gateways is [web-gw]" in out.reason
-    assert "spec.gateways[0] 'web-gw' refers to Gateway webapp/web-gw, which does not exist (IST0101, KIA1102)" in out.reason
+    assert (
+        "spec.gateways[0] 'web-gw' refers to Gateway webapp/web-gw, which does not exist (IST0101, KIA1102)"
+        in out.reason
+    )
 
 
 def test_bound_gateway_param_does_not_exist(variant, check):
@@ -194,7 +212,10 @@ def test_bound_routes_elsewhere(load_scenario, get, make_snap, check):
         d["destination"]["host"] = "api"
     out = check("virtualservice-bound", make_snap(objs), **BOUND)
     assert out.status is Status.FAIL
-    assert "VirtualService webapp/web routes to [api.webapp.svc.cluster.local] (spec.http[*].route[*].destination.host)" in out.reason
+    assert (
+        "VirtualService webapp/web routes to [api.webapp.svc.cluster.local] (spec.http[*].route[*].destination.host)"
+        in out.reason
+    )
     assert "expected a route to web.webapp.svc.cluster.local" in out.reason
 
 
@@ -204,7 +225,13 @@ def test_bound_short_host_resolves_in_rule_namespace(load_scenario, get, make_sn
     vs = _vs(objs, get)
     vs["metadata"]["namespace"] = "istio-system"
     vs["spec"]["gateways"] = ["webapp/web-gateway"]
-    out = check("virtualservice-bound", make_snap(objs), namespace="istio-system", host="web.webapp", gateway="webapp/web-gateway")
+    out = check(
+        "virtualservice-bound",
+        make_snap(objs),
+        namespace="istio-system",
+        host="web.webapp",
+        gateway="webapp/web-gateway",
+    )
     assert out.status is Status.FAIL and "web.istio-system.svc.cluster.local" in out.reason
 
 
@@ -216,9 +243,12 @@ def test_bound_no_virtualservice(load_scenario, make_snap, check):
 
 def test_bound_picks_the_relevant_virtualservice(load_scenario, get, make_snap, check):
     objs = load_scenario("vs-mesh-only.yaml")
-    other = {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
-             "metadata": {"name": "aaa-api", "namespace": "webapp", "creationTimestamp": "2024-01-01T00:00:00Z"},
-             "spec": {"hosts": ["api"], "http": [{"route": [{"destination": {"host": "api"}}]}]}}
+    other = {
+        "apiVersion": "networking.istio.io/v1beta1",
+        "kind": "VirtualService",
+        "metadata": {"name": "aaa-api", "namespace": "webapp", "creationTimestamp": "2024-01-01T00:00:00Z"},
+        "spec": {"hosts": ["api"], "http": [{"route": [{"destination": {"host": "api"}}]}]},
+    }
     out = check("virtualservice-bound", make_snap(objs + [other]), **BOUND)
     assert out.reason.startswith("VirtualService webapp/web spec.gateways")
     assert "other VirtualServices in webapp: aaa-api" in out.reason
@@ -235,7 +265,10 @@ def test_split_70_30_fails(variant, check):
     """Canary: 70/30."""
     out = check("traffic-split", variant("vs-weights-70-30.yaml"), **SPLIT)
     assert out.status is Status.FAIL
-    assert "VirtualService webapp/web spec.http[0].route weights v1=70 (route[0].weight), v2=30 (route[1].weight)" in out.reason
+    assert (
+        "VirtualService webapp/web spec.http[0].route weights v1=70 (route[0].weight), v2=30 (route[1].weight)"
+        in out.reason
+    )
     assert "give v1 70% / v2 30%; expected v1 80% / v2 20%" in out.reason
     assert "v1: 80, v2: 20" in out.hint
 
@@ -282,7 +315,10 @@ def test_split_effective_route_reverse_fails(variant, check):
     """Canary (reverse): the 80/20 split sits behind a header match."""
     out = check("traffic-split", variant("vs-header-split.yaml"), **SPLIT)
     assert out.status is Status.FAIL
-    assert "VirtualService webapp/web spec.http[1].route has a single destination (subset v1), which gets 100%" in out.reason
+    assert (
+        "VirtualService webapp/web spec.http[1].route has a single destination (subset v1), which gets 100%"
+        in out.reason
+    )
     assert "spec.http[0] has the expected split, but a plain GET / never takes it" in out.reason
 
 
@@ -334,7 +370,10 @@ def test_split_redirect_entry(load_scenario, get, make_snap, check):
     http.insert(0, {"match": [{"uri": {"exact": "/"}}], "redirect": {"uri": "/v1"}})
     out = check("traffic-split", make_snap(objs), **SPLIT)
     assert out.status is Status.FAIL
-    assert "VirtualService webapp/web spec.http[0] (the route a plain GET / takes) has no route; it uses redirect" in out.reason
+    assert (
+        "VirtualService webapp/web spec.http[0] (the route a plain GET / takes) has no route; it uses redirect"
+        in out.reason
+    )
 
 
 def test_split_all_zero(load_scenario, get, make_snap, check):
@@ -350,7 +389,11 @@ def test_split_three_subsets(load_scenario, get, make_snap, check):
     _vs(objs, get)["spec"]["http"][0]["route"].append({"destination": {"host": "web", "subset": "v1"}, "weight": 40})
     # v1 gets 80+40 of 140: 85.7%
     out = check("traffic-split", make_snap(objs), **SPLIT)
-    assert out.status is Status.FAIL and "v1 85.7% / v2 14.3%" in out.reason and "route[0].weight+route[2].weight" in out.reason
+    assert (
+        out.status is Status.FAIL
+        and "v1 85.7% / v2 14.3%" in out.reason
+        and "route[0].weight+route[2].weight" in out.reason
+    )
 
 
 @pytest.mark.parametrize("weights", [{}, {"v1": "80"}, {"v1": -1}, {"v1": 0, "v2": 0}, [80, 20], None])
@@ -376,14 +419,19 @@ def test_gateway_port_8080_is_target_port(load_scenario, get, make_snap, check):
 def test_gateway_selector_matches_nothing(variant, check):
     out = check("gateway-bound", variant("gateway-bad-selector.yaml"), **GW)
     assert out.status is Status.FAIL
-    assert "Gateway webapp/web-gateway spec.selector {istio: ingress} matches no running pod in any namespace (IST0101)" in out.reason
+    assert (
+        "Gateway webapp/web-gateway spec.selector {istio: ingress} matches no running pod in any namespace (IST0101)"
+        in out.reason
+    )
     assert "pods with label istio=ingressgateway: istio-system/istio-ingressgateway-6c8f7b9d4f-q7w2n" in out.reason
 
 
 def test_gateway_selector_param_differs(variant, check):
     out = check("gateway-bound", variant(), **GW, selector={"istio": "ingress"})
     assert out.status is Status.FAIL
-    assert "Gateway webapp/web-gateway spec.selector is {istio: ingressgateway}; expected {istio: ingress}" in out.reason
+    assert (
+        "Gateway webapp/web-gateway spec.selector is {istio: ingressgateway}; expected {istio: ingress}" in out.reason
+    )
 
 
 def test_gateway_pod_not_running(load_scenario, get, make_snap, check):
@@ -416,7 +464,9 @@ def test_gateway_no_service(load_scenario, make_snap, check):
 
 def test_gateway_missing_and_ill_typed(load_scenario, get, make_snap, variant, check):
     out = check("gateway-bound", variant(), namespace="webapp", gateway="public")
-    assert out.status is Status.FAIL and "Gateway webapp/public not found; Gateways in webapp: web-gateway" in out.reason
+    assert (
+        out.status is Status.FAIL and "Gateway webapp/public not found; Gateways in webapp: web-gateway" in out.reason
+    )
     objs = load_scenario()
     gw = get(objs, "Gateway", "web-gateway")
     gw["spec"]["servers"][0]["port"]["number"] = "80"

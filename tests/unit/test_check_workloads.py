@@ -14,7 +14,9 @@ V1 = {"namespace": "webapp", "deployment": "web-v1"}
 
 # -- workload-sidecar ------------------------------------------------------------------
 def test_sidecar_pass(variant, check):
-    out = check("workload-sidecar", variant(), **V1, min_ready=2, labels={"app": "web", "version": "v1"}, image="nginx:alpine")
+    out = check(
+        "workload-sidecar", variant(), **V1, min_ready=2, labels={"app": "web", "version": "v1"}, image="nginx:alpine"
+    )
     assert out.status is Status.PASS
     assert "Deployment webapp/web-v1" in out.reason and "2 pod(s)" in out.reason
 
@@ -169,7 +171,10 @@ def test_sidecar_wrong_labels(variant, check):
 def test_sidecar_wrong_image(variant, check):
     out = check("workload-sidecar", variant(), **V2, image="httpd:alpine")
     assert out.status is Status.FAIL
-    assert "spec.template.spec.containers[*].image is 'nginx:alpine'; expected a container with image httpd:alpine" in out.reason
+    assert (
+        "spec.template.spec.containers[*].image is 'nginx:alpine'; expected a container with image httpd:alpine"
+        in out.reason
+    )
     assert check("workload-sidecar", variant(), **V2, image="docker.io/library/nginx:alpine").ok
 
 
@@ -177,8 +182,13 @@ def test_sidecar_no_pods(load_scenario, make_snap, get, check):
     objs = [o for o in load_scenario() if not (o["kind"] == "Pod" and o["metadata"]["name"].startswith("web-v2"))]
     dep = get(objs, "Deployment", "web-v2")
     dep["status"]["conditions"].append(
-        {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
-         "message": 'pods "web-v2-84b6fd7c9b-" is forbidden: unable to validate against any security context constraint'}
+        {
+            "type": "ReplicaFailure",
+            "status": "True",
+            "reason": "FailedCreate",
+            "message": 'pods "web-v2-84b6fd7c9b-" is forbidden: '
+            "unable to validate against any security context constraint",
+        }
     )
     out = check("workload-sidecar", make_snap(objs), **V2)
     assert out.status is Status.FAIL
@@ -193,7 +203,9 @@ def test_sidecar_scaled_to_zero(load_scenario, make_snap, get, check):
     assert "spec.replicas is 0" in out.reason
 
 
-@pytest.mark.parametrize("params", [{"min_ready": "1"}, {"min_ready": -1}, {"labels": "app=web"}, {"image": 5}, {"namespace": ""}])
+@pytest.mark.parametrize(
+    "params", [{"min_ready": "1"}, {"min_ready": -1}, {"labels": "app=web"}, {"image": 5}, {"namespace": ""}]
+)
 def test_sidecar_bad_params(variant, check, params):
     out = check("workload-sidecar", variant(), **(V2 | params))
     assert out.status is Status.FAIL and "check parameter" in out.reason
@@ -238,7 +250,9 @@ def test_ready_does_not_need_sidecar(variant, check):
 def test_ready_crashloop(variant, check):
     out = check("workload-ready", variant("v2-crashloop.yaml"), **V2)
     assert out.status is Status.FAIL
-    assert "pod web-v2-84b6fd7c9b-h8j2c is Running but not Ready (container web waiting: CrashLoopBackOff)" in out.reason
+    assert (
+        "pod web-v2-84b6fd7c9b-h8j2c is Running but not Ready (container web waiting: CrashLoopBackOff)" in out.reason
+    )
     assert "Deployment webapp/web-v2 has 0 ready pod(s)" in out.reason
 
 
@@ -246,15 +260,24 @@ def test_ready_pending(load_scenario, get, make_snap, check):
     objs = load_scenario()
     get(objs, "Pod", "web-v2-84b6fd7c9b-h8j2c")["status"] = {
         "phase": "Pending",
-        "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                        "message": "0/3 nodes are available: 3 Insufficient memory."}],
+        "conditions": [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient memory.",
+            }
+        ],
     }
     out = check("workload-ready", make_snap(objs), **V2)
     assert out.status is Status.FAIL and "is Pending" in out.reason and "Insufficient memory" in out.reason
 
 
 def test_ready_missing_and_min_ready(variant, check):
-    assert "Deployment webapp/nope not found" in check("workload-ready", variant(), namespace="webapp", deployment="nope").reason
+    assert (
+        "Deployment webapp/nope not found"
+        in check("workload-ready", variant(), namespace="webapp", deployment="nope").reason
+    )
     out = check("workload-ready", variant(), **V1, min_ready=3)
     assert out.status is Status.FAIL and "expected at least 3" in out.reason
 

@@ -23,15 +23,28 @@ from grader.snapshot import Snapshot, labels_of, namespace_of, ref
 # The analyzer tests run with a default ingress gateway that the input files rely on
 # (istio: ingressgateway, port 80); this is our stand-in for it, in istio-system.
 DEFAULT_INGRESS = [
-    {"apiVersion": "v1", "kind": "Pod",
-     "metadata": {"name": "istio-ingressgateway-default", "namespace": "istio-system",
-                  "labels": {"istio": "ingressgateway", "app": "istio-ingressgateway"}},
-     "spec": {"containers": [{"name": "istio-proxy"}]}},
-    {"apiVersion": "v1", "kind": "Service",
-     "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
-     "spec": {"selector": {"istio": "ingressgateway"},
-              "ports": [{"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
-                        {"name": "https", "port": 443, "targetPort": 8443, "protocol": "TCP"}]}},
+    {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "istio-ingressgateway-default",
+            "namespace": "istio-system",
+            "labels": {"istio": "ingressgateway", "app": "istio-ingressgateway"},
+        },
+        "spec": {"containers": [{"name": "istio-proxy"}]},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+        "spec": {
+            "selector": {"istio": "ingressgateway"},
+            "ports": [
+                {"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+                {"name": "https", "port": 443, "targetPort": 8443, "protocol": "TCP"},
+            ],
+        },
+    },
 ]
 
 
@@ -163,11 +176,15 @@ def test_subset_selection_agrees_with_istio(corpus, row, file):
 
 def test_destinationrule_subsets_check_on_corpus(corpus, check):
     snap = _load(corpus, "destinationrule-subsets-not-select-pods.yaml")
-    out = check("destinationrule-subsets", snap, namespace="default", host="httpbin", subsets={"fake": {"version": "v3"}})
+    out = check(
+        "destinationrule-subsets", snap, namespace="default", host="httpbin", subsets={"fake": {"version": "v3"}}
+    )
     assert out.status is Status.FAIL
     assert "DestinationRule default/subsets-not-select-pods subset fake" in out.reason and "IST0173" in out.reason
     snap = _load(corpus, "destinationrule-with-fake-host.yaml")
-    out = check("destinationrule-subsets", snap, namespace="default", host="fake-svc", subsets={"v1": {"version": "v1"}})
+    out = check(
+        "destinationrule-subsets", snap, namespace="default", host="fake-svc", subsets={"v1": {"version": "v1"}}
+    )
     assert out.status is Status.FAIL and "IST0174" in out.reason
 
 
@@ -206,7 +223,9 @@ def test_bookinfo_gateway_route(corpus, check):
     snap = _samples(corpus, "istio-master/bookinfo/networking/bookinfo-gateway.yaml")
     assert check("virtualservice-bound", snap, namespace="default", host="productpage", gateway="bookinfo-gateway").ok
     # only /productpage, /static, /login, /logout and /api/v1/products are routed: not a plain GET /
-    out = check("traffic-split", snap, namespace="default", host="productpage", gateway="bookinfo-gateway", weights={"v1": 100})
+    out = check(
+        "traffic-split", snap, namespace="default", host="productpage", gateway="bookinfo-gateway", weights={"v1": 100}
+    )
     assert out.status is Status.FAIL and "matches a plain GET /" in out.reason
 
 

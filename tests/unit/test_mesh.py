@@ -25,7 +25,10 @@ from grader.snapshot import Snapshot, name_of
         ({"matchExpressions": [{"key": "canary", "operator": "Exists"}]}, {}, False),
         ({"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]}, {}, True),
         (
-            {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "version", "operator": "In", "values": ["v1"]}]},
+            {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "version", "operator": "In", "values": ["v1"]}],
+            },
             {"app": "web", "version": "v1"},
             True,
         ),
@@ -108,7 +111,10 @@ def test_pod_ready_and_problem(objs, get):
     pod["status"]["containerStatuses"][1]["state"] = {"waiting": {"reason": "ImagePullBackOff"}}
     assert not M.pod_ready(pod)
     assert "ImagePullBackOff" in M.pod_problem(pod)
-    pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "message": "0/3 nodes are available"}]}
+    pod["status"] = {
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "False", "message": "0/3 nodes are available"}],
+    }
     assert M.pod_problem(pod).startswith("is Pending")
     assert "0/3 nodes" in M.pod_problem(pod)
 
@@ -148,8 +154,20 @@ def test_sidecar_not_ready_or_not_annotated(objs, get):
     assert not M.sidecar_status(pod).ok
 
 
-@pytest.mark.parametrize("value, expected", [("true", True), ("yes", True), ("On", True), ("y", True), (True, True),
-                                              ("false", False), ("enabled", False), (None, False), ("", False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("true", True),
+        ("yes", True),
+        ("On", True),
+        ("y", True),
+        (True, True),
+        ("false", False),
+        ("enabled", False),
+        (None, False),
+        ("", False),
+    ],
+)
 def test_inject_value(value, expected):
     assert M.inject_value_true(value) is expected
 
@@ -227,8 +245,10 @@ def test_vs_gateways_default_mesh():
 
 
 def test_vs_hosts_in_gateway_namespace_scoped_hosts():
-    gw = {"metadata": {"name": "g", "namespace": "istio-system"},
-          "spec": {"servers": [{"port": {"number": 80}, "hosts": ["webapp/*.example.com", "./admin.example.com"]}]}}
+    gw = {
+        "metadata": {"name": "g", "namespace": "istio-system"},
+        "spec": {"servers": [{"port": {"number": 80}, "hosts": ["webapp/*.example.com", "./admin.example.com"]}]},
+    }
     vs = {"metadata": {"name": "v", "namespace": "webapp"}, "spec": {"hosts": ["web.example.com"]}}
     assert M.vs_hosts_in_gateway(vs, gw)
     vs["metadata"]["namespace"] = "other"
@@ -290,7 +310,10 @@ def test_http_route_matches_plain_get(match, applies):
 
 
 def test_effective_route_skips_header_only_entry():
-    vs = _vs({"match": [{"headers": {"end-user": {"exact": "jason"}}}], "route": []}, {"route": [{"destination": {"host": "web"}}]})
+    vs = _vs(
+        {"match": [{"headers": {"end-user": {"exact": "jason"}}}], "route": []},
+        {"route": [{"destination": {"host": "web"}}]},
+    )
     idx, entry = M.effective_http_route(vs)
     assert idx == 1
 
@@ -356,8 +379,16 @@ def test_route_weights_huge_values():
 @pytest.mark.parametrize(
     "text, seconds",
     [
-        ("30s", 30), ("30000ms", 30), ("0.5m", 30), ("1m30s", 90), ("1h", 3600), ("1.5s", Fraction(3, 2)),
-        ("100us", Fraction(1, 10000)), ("250µs", Fraction(1, 4000)), ("10ns", Fraction(1, 10**8)), ("0", 0),
+        ("30s", 30),
+        ("30000ms", 30),
+        ("0.5m", 30),
+        ("1m30s", 90),
+        ("1h", 3600),
+        ("1.5s", Fraction(3, 2)),
+        ("100us", Fraction(1, 10000)),
+        ("250µs", Fraction(1, 4000)),
+        ("10ns", Fraction(1, 10**8)),
+        ("0", 0),
         (".5s", Fraction(1, 2)),
     ],
 )
@@ -377,8 +408,12 @@ def _pa(name, ns, mode=None, ts="2024-05-01T00:00:00Z", selector=None):
         spec["mtls"] = {"mode": mode}
     if selector is not None:
         spec["selector"] = {"matchLabels": selector}
-    return {"apiVersion": "security.istio.io/v1beta1", "kind": "PeerAuthentication",
-            "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts}, "spec": spec}
+    return {
+        "apiVersion": "security.istio.io/v1beta1",
+        "kind": "PeerAuthentication",
+        "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts},
+        "spec": spec,
+    }
 
 
 def test_effective_mtls_default_permissive():
@@ -387,8 +422,11 @@ def test_effective_mtls_default_permissive():
 
 
 def test_effective_mtls_precedence():
-    objs = [_pa("default", "istio-system", "STRICT"), _pa("ns", "webapp", "PERMISSIVE"),
-            _pa("wl", "webapp", "DISABLE", selector={"app": "web"})]
+    objs = [
+        _pa("default", "istio-system", "STRICT"),
+        _pa("ns", "webapp", "PERMISSIVE"),
+        _pa("wl", "webapp", "DISABLE", selector={"app": "web"}),
+    ]
     snap = Snapshot.from_objects(objs)
     assert M.effective_mtls(snap, "webapp").mode == "PERMISSIVE"
     d = M.effective_mtls(snap, "webapp", {"app": "web", "version": "v1"})
@@ -397,9 +435,11 @@ def test_effective_mtls_precedence():
 
 
 def test_effective_mtls_unset_inherits_and_oldest_wins():
-    objs = [_pa("mesh", "istio-system", "STRICT"),
-            _pa("old", "webapp", "UNSET", ts="2024-01-01T00:00:00Z"),
-            _pa("new", "webapp", "DISABLE", ts="2024-06-01T00:00:00Z")]
+    objs = [
+        _pa("mesh", "istio-system", "STRICT"),
+        _pa("old", "webapp", "UNSET", ts="2024-01-01T00:00:00Z"),
+        _pa("new", "webapp", "DISABLE", ts="2024-06-01T00:00:00Z"),
+    ]
     d = M.effective_mtls(Snapshot.from_objects(objs), "webapp")
     # the oldest namespace-wide policy is UNSET: it inherits STRICT from the mesh; "new" is ignored
     assert d.mode == "STRICT" and name_of(d.decided_by) == "mesh"

@@ -201,7 +201,8 @@ class OLM:
         if not ogs:
             return "NoOperatorGroup", "csv in namespace with no operatorgroups"
         if len(ogs) > 1:
-            return "TooManyOperatorGroups", "csv created in namespace with multiple operatorgroups, can't pick one automatically"
+            return ("TooManyOperatorGroups",
+                    "csv created in namespace with multiple operatorgroups, can't pick one automatically")
         targets = self._target_namespaces(ogs[0])
         modes = set(pkg.install_modes)
         msg = None
@@ -437,9 +438,9 @@ class OLM:
             ("clusterserviceversions", "v1alpha1", self.on_csv),
             ("operatorgroups", "v1", self.on_operatorgroup),
         )
-        threads = [threading.Thread(target=watch_forever, daemon=True, name=f"olm-{plural}", kwargs=dict(
-            stop=self.stop, list_fn=self.co.list_cluster_custom_object, handle=handle, api=self.api,
-            name=f"olm-{plural}", group=GROUP, version=version, plural=plural))
+        threads = [threading.Thread(target=watch_forever, daemon=True, name=f"olm-{plural}", kwargs={
+            "stop": self.stop, "list_fn": self.co.list_cluster_custom_object, "handle": handle, "api": self.api,
+            "name": f"olm-{plural}", "group": GROUP, "version": version, "plural": plural})
             for plural, version, handle in watches]
         for t in threads:
             t.start()
