@@ -300,13 +300,20 @@ class Cluster:
 
     def _list_fn(self, path: str) -> Callable[..., Any]:
         def list_fn(**kw: Any) -> Any:
-            query = [(k, v) for k, v in kw.items() if v is not None and k not in ("_preload_content", "_request_timeout")]
+            # kubernetes.watch passes snake_case client arguments; the API wants camelCase query keys
+            query = [(_camel(k), str(v).lower() if isinstance(v, bool) else v) for k, v in kw.items()
+                     if v is not None and not k.startswith("_")]
             self.requests += 1
             return self.api.call_api(path, "GET", query_params=query, header_params={"Accept": "application/json"},
                                      auth_settings=["BearerToken"], _preload_content=False,
                                      _request_timeout=kw.get("_request_timeout"), _return_http_data_only=True)
         list_fn.__doc__ = "returns a stream"  # kubernetes.watch wants a docstring mentioning the return type
         return list_fn
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.title() for w in rest)
 
 
 class NotFound(ClusterError):

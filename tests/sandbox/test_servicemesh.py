@@ -464,8 +464,15 @@ def test_second_smcp_is_rejected_and_deleting_the_smcp_cleans_up(mesh: Mesh, ope
     assert (cond_of(second, "Reconciled")["status"], cond_of(second, "Reconciled")["reason"]) == \
         ("False", "ErrMultipleSMCPs")
     mesh.custom.delete_namespaced_custom_object(MAISTRA, "v2", ns, "servicemeshcontrolplanes", "second")
-    mesh.smmr(ns, [])
-    mesh.wait_smmr(ns, lambda o: cond_of(o, "Ready").get("reason") == "Configured")
+    # a member created directly creates the member roll, as the real member controller does
+    mesh.namespace("m2-app")
+    mesh.create(MAISTRA, "v1", "servicemeshmembers", "m2-app", {
+        "apiVersion": "maistra.io/v1", "kind": "ServiceMeshMember",
+        "metadata": {"name": "default", "namespace": "m2-app"},
+        "spec": {"controlPlaneRef": {"name": "first", "namespace": ns}}})
+    smmr = mesh.wait_smmr(ns, lambda o: cond_of(o, "Ready").get("reason") == "Configured")
+    assert smmr["metadata"]["annotations"]["maistra.io/created-by"]
+    assert smmr["status"]["members"] == ["m2-app"] and not smmr["spec"].get("members")
     assert {d.metadata.name for d in mesh.apps.list_namespaced_deployment(ns).items} == \
         {"istiod-first", "istio-ingressgateway"}
 
@@ -478,6 +485,27 @@ def test_second_smcp_is_rejected_and_deleting_the_smcp_cleans_up(mesh: Mesh, ope
                or None, what="webhook removed")
     smmr = mesh.wait_smmr(ns, lambda o: cond_of(o, "Ready").get("reason") == "ErrSMCPMissing")
     assert cond_of(smmr, "Ready")["status"] == "False"
+
+
+def test_smcp_reports_unready_components(mesh: Mesh, operator):
+    """No pod can start (a ResourceQuota of 0 pods): installed, reconciled, but not Ready."""
+    ns = "quota-system"
+    mesh.namespace(ns)
+    mesh.core.create_namespaced_resource_quota(ns, {"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}})
+    mesh.smcp(ns, "q", {"tracing": {"type": "None"}, "gateways": {"egress": {"enabled": False}},
+                        "addons": {"kiali": {"enabled": False}, "grafana": {"enabled": False},
+                                   "prometheus": {"enabled": False}}})
+    smcp = mesh.wait_smcp(ns, "q", lambda o: cond_of(o, "Reconciled").get("status") == "True"
+                          and (o["status"].get("readiness") or {}).get("components", {}).get("unready"))
+    assert smcp["status"]["readiness"]["components"] == {
+        "ready": [], "unready": ["istio-discovery", "istio-ingress"], "pending": []}
+    assert (cond_of(smcp, "Ready")["status"], cond_of(smcp, "Ready")["reason"]) == ("False", "ComponentsNotReady")
+    assert cond_of(smcp, "Ready")["message"] == \
+        "the following components are not fully available: [istio-discovery istio-ingress]"
+    assert smcp["status"]["annotations"]["readyComponentCount"] == "0/2"
+    assert smcp["spec"].get("version") is None and smcp["status"]["appliedSpec"]["version"] == "v2.5"
+    mesh.core.delete_namespace(ns)
+    mesh.wait_namespace(ns, lambda o: o is None, f"{ns} deleted")
 
 
 def test_member_namespace_deletion_completes(mesh: Mesh, basic: dict):

@@ -585,8 +585,8 @@ class ServiceMeshOperator:
         self.enqueue("members-of", ns)
 
     def on_smmr(self, typ: str, smmr: dict) -> None:
-        if typ != "DELETED":
-            self.enqueue("smmr", smmr["metadata"]["namespace"], smmr["metadata"]["name"])
+        # a deleted `default` roll takes the members it created with it (the real one's finalizer)
+        self.enqueue("smmr", smmr["metadata"]["namespace"], smmr["metadata"]["name"])
 
     def on_smm(self, typ: str, smm: dict) -> None:
         md = smm["metadata"]
