@@ -109,7 +109,8 @@ def _cond(typ: str, status: str, reason: str, message: str, old: list[dict]) -> 
     prev = next((c for c in old if c.get("type") == typ), None)
     t = prev["lastTransitionTime"] if prev and prev.get("status") == status and prev.get(
         "lastTransitionTime") else now()
-    return {"type": typ, "status": status, "reason": reason, "message": message, "lastTransitionTime": t}
+    c = {"type": typ, "status": status, "reason": reason, "message": message, "lastTransitionTime": t}
+    return {k: v for k, v in c.items() if v != ""}  # OLM omits an empty message
 
 
 _VOLATILE = ("lastUpdated", "lastTransitionTime", "lastUpdateTime", "resourceVersion")
