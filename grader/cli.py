@@ -251,7 +251,7 @@ def finish(app: App, name: str) -> None:
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        engine.finish(lab, app.cluster("finish"), ConsoleProgress(app))
+        engine.finish(lab, app.cluster("finish"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} finished[/bold]; its objects and namespaces are gone.")
 
 

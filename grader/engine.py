@@ -164,8 +164,15 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
             _wait(cluster, step, progress)
         elif step.type == "delete":
             a = step.args
-            with progress.step(step.title or f"Deleting {a['kind']} {a['name']}"):
-                cluster.delete(a.get("apiVersion", "v1"), a["kind"], a["name"], a.get("namespace"))
+            api_version = a.get("apiVersion", "v1")
+            if cluster.get(api_version, a["kind"], a["name"], a.get("namespace")) is None:
+                continue  # nothing to delete: say nothing
+            ns = a.get("namespace")
+            with progress.step(step.title or f"Deleting {a['kind']} {a['name']}{' in ' + ns if ns else ''}"):
+                cluster.delete(api_version, a["kind"], a["name"], ns)
+                if a.get("wait", True):
+                    cluster.wait(api_version, a["kind"], a["name"], ns, lambda o: o is None,
+                                 timeout=float(a.get("timeout", 180)), what="deleted")
         elif step.type in ("label", "annotate"):
             a = step.args
             field = "labels" if step.type == "label" else "annotations"
@@ -241,6 +248,7 @@ def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = 
         raise ClusterError(f"lab {lab.name} does not support the {flavour} flavour (it supports "
                            f"{', '.join(lab.flavours)})")
     _reset(lab, cluster, progress)
+    run_steps(lab, lab.cleanup, cluster, flavour, progress)
     run_steps(lab, lab.setup, cluster, flavour, progress)
     return flavour
 
@@ -251,9 +259,11 @@ def solve(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = 
     return flavour
 
 
-def finish(lab: Lab, cluster: Cluster, progress: Progress) -> None:
-    """Delete exactly what the lab created (its label) and the namespaces it owns."""
+def finish(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> None:
+    """Delete exactly what the lab created (its label), the namespaces it owns, and what its
+    `cleanup` steps name (e.g. operator Subscriptions a student created)."""
     _reset(lab, cluster, progress, delete_labelled=True)
+    run_steps(lab, lab.cleanup, cluster, _detect(cluster, flavour), progress)
 
 
 def _reset(lab: Lab, cluster: Cluster, progress: Progress, delete_labelled: bool = True) -> None:

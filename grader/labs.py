@@ -68,6 +68,7 @@ class Lab:
     pass_mark: int
     flavours: tuple[str, ...]
     setup: tuple[Step, ...]
+    cleanup: tuple[Step, ...]  # extra steps of `finish` (and of the reset `start` begins with)
     solution: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
     dir: Path
@@ -148,6 +149,7 @@ def load(name: str, root: Path | None = None) -> Lab:
         v.fail("pass_mark", f"expected an integer between 1 and the total of points ({total})")
 
     setup = tuple(_step(v, f"setup[{i}]", s, lab_dir) for i, s in enumerate(_list(v, meta, "setup")))
+    cleanup = tuple(_step(v, f"cleanup[{i}]", s, lab_dir) for i, s in enumerate(_list(v, meta, "cleanup")))
     sol_dir = root / "solutions" / name
     sol_file = sol_dir / "solution.yaml"
     if not sol_file.exists():
@@ -161,7 +163,7 @@ def load(name: str, root: Path | None = None) -> Lab:
     if not task_file.exists():
         raise LabError(f"{task_file}: missing; every lab needs a task description")
     return Lab(name=name, title=meta["title"], step=str(step), namespace=namespace, owns=tuple(owns),
-               pass_mark=pass_mark, flavours=flavours, setup=setup, solution=solution, checks=checks,
+               pass_mark=pass_mark, flavours=flavours, setup=setup, cleanup=cleanup, solution=solution, checks=checks,
                dir=lab_dir, solution_dir=sol_dir, task_file=task_file, meta=meta)
 
 
