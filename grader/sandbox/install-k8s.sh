@@ -7,6 +7,7 @@
 set -euo pipefail
 
 K8S_SOURCE_VERSION="1.20.5+really1.20.2"
+RECIPE=2  # bump whenever the build recipe changes: cached binaries from older recipes are rebuilt
 cache_root="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/lab-grader/k8s}"
 dest="$cache_root/v1.20.2"
 bin="$dest/bin"
@@ -14,7 +15,7 @@ stamp="$dest/STAMP"
 
 say() { printf '· %s\n' "$*" >&2; }
 
-if [ -f "$stamp" ] && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] \
+if [ -f "$stamp" ] && grep -q "recipe=$RECIPE" "$stamp" && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] \
    && [ -x "$bin/kube-scheduler" ] && [ -x "$bin/etcd" ]; then
   say "control-plane binaries already installed in $bin ($(cat "$stamp"))"
   exit 0
@@ -76,6 +77,18 @@ rm -rf vendor/github.com/modern-go/reflect2
 cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
 rm -rf vendor/github.com/modern-go/reflect2/.git* || true
 
+# Go >= 1.16 makes the vendored go-openapi validator treat "" as null, so the API server
+# rejects empty strings in custom resources (kubernetes/kubernetes#99804, fixed upstream in
+# kube-openapi#230 but never in 1.20): only a nil value is null.
+typego=vendor/github.com/go-openapi/validate/type.go
+if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
+  say "patching go-openapi/validate: empty strings are strings (kubernetes#99804)"
+  sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' "$typego"
+  if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
+    echo "error: could not patch $typego" >&2; exit 1
+  fi
+fi
+
 say "building kube-apiserver, kube-controller-manager, kube-scheduler (a few minutes, once)"
 export GOPATH="$PWD/.go" CGO_ENABLED=0 GOFLAGS=-mod=vendor GO111MODULE=on
 mkdir -p .go/src/k8s.io
@@ -92,6 +105,6 @@ etcd_bin=$(command -v etcd || echo /usr/bin/etcd)
 ln -sf "$etcd_bin" "$bin/etcd"
 kubectl_bin=$(command -v kubectl || true)
 [ -n "$kubectl_bin" ] && ln -sf "$kubectl_bin" "$bin/kubectl"
-echo "kubernetes $K8S_SOURCE_VERSION built $(date -u +%Y-%m-%dT%H:%M:%SZ) go=$(go version | awk '{print $3}') reflect2=1.0.2" >"$stamp"
+echo "kubernetes $K8S_SOURCE_VERSION built $(date -u +%Y-%m-%dT%H:%M:%SZ) go=$(go version | awk '{print $3}') reflect2=1.0.2 openapi-empty-string-fix recipe=$RECIPE" >"$stamp"
 say "installed control-plane binaries in $bin"
 cd "$cache_root" && rm -rf "$work"

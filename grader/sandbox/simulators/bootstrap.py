@@ -30,14 +30,17 @@ def project_crds(flavour: str) -> list[dict]:
     crds: list[dict] = []
     for name in FLAVOUR_FILES[flavour]:
         for crd in load_docs(CRD_DIR / name):
-            if flavour == "ossm2" and crd["spec"]["group"].endswith(".istio.io"):
+            # Maistra 2.5 serves networking.istio.io and PeerAuthentication without v1, but
+            # AuthorizationPolicy and RequestAuthentication with v1 (its istio-init CRDs).
+            if flavour == "ossm2" and (crd["spec"]["group"] == "networking.istio.io"
+                                       or crd["metadata"]["name"] == "peerauthentications.security.istio.io"):
                 crd = _without_v1(crd)
             crds.append(crd)
     return crds
 
 
 def _without_v1(crd: dict) -> dict:
-    """OSSM 2.x serves networking/security.istio.io v1alpha3/v1beta1 only (no v1)."""
+    """OSSM 2.x serves networking.istio.io v1alpha3/v1beta1 and PeerAuthentication v1beta1 (no v1)."""
     crd = copy.deepcopy(crd)
     versions = [v for v in crd["spec"]["versions"] if v["name"] != "v1"]
     if not any(v.get("storage") for v in versions):
