@@ -211,22 +211,28 @@ def start(app: App, name: str) -> None:
 @LAB_ARG
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
               show_default=True, help="Report format (json and junit go to stdout).")
-@click.option("-n", "--namespace", help="Grade this namespace instead of the lab's own.")
+@click.option("-n", "--namespace", "namespaces", multiple=True,
+              help="Grade this namespace instead of the lab's own; repeat to grade several students' "
+                   "namespaces from one read of the cluster (json then prints a list).")
 @click.pass_obj
-def grade(app: App, name: str, fmt: str, namespace: str | None) -> None:
+def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...]) -> None:
     """Grade your work against the live cluster (read-only)."""
     from grader import engine
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        report = engine.grade(lab, app.cluster("grade"), namespace, app.flavour)
+        reports = engine.grade_many(lab, app.cluster("grade"), list(namespaces) or [lab.namespace], app.flavour)
     if fmt == "table":
         from grader.report.console import print_report
-        print_report(report, app.out())
+        for report in reports:
+            print_report(report, app.out())
+    elif fmt == "json" and len(reports) > 1:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
     else:
         from grader.report import render
-        click.echo(render(report, fmt), nl=False)
-    sys.exit(EXIT_OK if report.all_passed else EXIT_CHECKS_FAILED)
+        for report in reports:
+            click.echo(render(report, fmt), nl=False)
+    sys.exit(EXIT_OK if all(r.all_passed for r in reports) else EXIT_CHECKS_FAILED)
 
 
 @main.command()

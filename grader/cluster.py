@@ -246,11 +246,13 @@ class Cluster:
         return snap
 
     # -- writes ---------------------------------------------------------------------
-    def apply(self, obj: dict, force: bool = True) -> dict:
+    def apply(self, obj: dict, force: bool = True, dry_run: bool = False) -> dict:
         md = obj.get("metadata") or {}
         path = self.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"])
-        return self.request("PATCH", path, query=[("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")],
-                            body=obj, content_type="application/apply-patch+yaml")
+        query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        return self.request("PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml")
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict) -> dict:
         return self.request("PATCH", self.path(api_version, kind, namespace, name), body=patch,

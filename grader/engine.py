@@ -70,15 +70,20 @@ def grade_snapshot(lab: Lab, snap: Snapshot, namespace: str | None = None) -> La
 
 
 def grade(lab: Lab, cluster: Cluster, namespace: str | None = None, flavour: str | None = None) -> LabReport:
+    return grade_many(lab, cluster, [namespace or lab.namespace], flavour)[0]
+
+
+def grade_many(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str | None = None) -> list[LabReport]:
+    """Grade several namespaces (e.g. one per student) from ONE snapshot of the cluster."""
     start = time.perf_counter()
-    ns = namespace or lab.namespace
-    snap = cluster.snapshot(kinds_read_by(lab), namespaces=[ns, "istio-system"], flavour=flavour)
+    snap = cluster.snapshot(kinds_read_by(lab), namespaces=[*namespaces, "istio-system"], flavour=flavour)
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
         raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
                            "install the operator or use 'lab sandbox up'")
-    report = grade_snapshot(lab, snap, ns)
-    return LabReport(lab=report.lab, title=report.title, pass_mark=report.pass_mark, results=report.results,
-                     flavour=report.flavour, duration_s=time.perf_counter() - start, notes=report.notes)
+    reports = [grade_snapshot(lab, snap, ns) for ns in namespaces]
+    elapsed = time.perf_counter() - start
+    return [LabReport(lab=r.lab, title=r.title, pass_mark=r.pass_mark, results=r.results, flavour=r.flavour,
+                      duration_s=elapsed, notes=r.notes, namespace=ns) for r, ns in zip(reports, namespaces)]
 
 
 # -- manifests ------------------------------------------------------------------------

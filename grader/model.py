@@ -69,6 +69,7 @@ class LabReport:
     flavour: str = ""
     duration_s: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    namespace: str = ""
 
     @property
     def score(self) -> int:
@@ -91,6 +92,7 @@ class LabReport:
             "lab": self.lab,
             "title": self.title,
             "flavour": self.flavour,
+            "namespace": self.namespace,
             "score": self.score,
             "total": self.total,
             "pass_mark": self.pass_mark,
