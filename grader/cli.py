@@ -41,12 +41,13 @@ class App:
     def cluster(self, purpose: str) -> Any:
         from grader.cluster import Cluster, resolve_target
         target = resolve_target(self.kubeconfig, self.context)
-        if target.note:
-            self.err.print(f"[dim]{target.note}[/dim]")
+        if target.note:  # plain click: importing rich just for this line costs ~50 ms
+            click.echo(click.style(target.note, dim=True) if self.color else target.note, err=True)
         return Cluster(target, purpose=purpose)
 
     def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
-        self.err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+        prefix = click.style("error:", fg="red", bold=True) if self.color else "error:"
+        click.echo(f"{prefix} {message}", err=True)
         sys.exit(code)
 
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox import pki
 from grader.sandbox.binaries import Binaries, find
 from grader.sandbox.paths import state_dir
 
@@ -170,6 +169,8 @@ class Sandbox:
             raise SandboxError(f"kube-apiserver {major_minor[0]}.{major_minor[1]} is too old; need 1.20 or newer")
         for d in ("pki", "logs", "run", "etcd", "manifests"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
+        from grader.sandbox import pki  # cryptography is slow to import: only `up` needs it
+
         pki.ensure(self.pki)
         self._write_static_files()
         ports = dict(st.get("ports", {}))

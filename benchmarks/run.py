@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Benchmarks, run against a sandbox of their own: requests per grade (from the API server's
+audit log), grade latency against kubectl baselines, start/solve/sandbox latency, and scale.
+
+Prints a Markdown table and writes JSON to benchmarks/results/latest.json.
+    python benchmarks/run.py [--runs 7] [--scale 1,10,100,500] [--labs all|canary,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.labs import lab_names, load  # noqa: E402
+from grader.sandbox.control_plane import Sandbox  # noqa: E402
+
+
+def sh(cmd: list[str], env: dict, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if check and proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return elapsed, proc
+
+
+def median_time(cmd: list[str], env: dict, runs: int) -> float:
+    sh(cmd, env)  # warm the page cache
+    return statistics.median(sh(cmd, env)[0] for _ in range(runs))
+
+
+def lab_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "grader", "--no-color", *args]
+
+
+def audit_count(log: Path, start_line: int, agent_fragment: str) -> dict:
+    verbs: dict[str, int] = {}
+    discovery = 0
+    with open(log) as f:
+        for i, line in enumerate(f):
+            if i < start_line:
+                continue
+            ev = json.loads(line)
+            if ev.get("stage") != "ResponseComplete" or agent_fragment not in ev.get("userAgent", ""):
+                continue
+            verbs[ev["verb"]] = verbs.get(ev["verb"], 0) + 1
+            uri = ev["requestURI"].split("?")[0]
+            if uri in ("/api", "/apis") or (uri.count("/") <= 3 and uri.startswith("/apis/")):
+                discovery += 1
+    return {"total": sum(verbs.values()), "verbs": verbs, "discovery": discovery}
+
+
+def lines(log: Path) -> int:
+    with open(log) as f:
+        return sum(1 for _ in f)
+
+
+def machine() -> dict:
+    mem = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) // 1024 // 1024
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "memory_gib": mem, "cpu": cpu, "python": platform.python_version(),
+            "os": platform.platform()}
+
+
+def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
+    """N student namespaces holding the solved canary state, graded from one snapshot."""
+    from grader.cluster import Cluster, Target
+    from grader.engine import _default_protocols, manifests, rollout_complete
+    cluster = Cluster(Target(str(sb.kubeconfig), None), purpose="bench-setup")
+    lab = load("canary")
+    docs = [d for d in manifests(lab.dir / "setup") + manifests(lab.solution_dir) if d["kind"] != "Namespace"]
+    made = 0
+    out = []
+    for n in sizes:
+        for i in range(made + 1, n + 1):
+            ns = f"student-{i}"
+            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            latest: dict = {}
+            for d in docs:
+                d = json.loads(json.dumps(d))
+                d["metadata"]["namespace"] = ns
+                d.get("metadata", {}).get("annotations", {}).pop("lab.grader/flavours", None)
+                _default_protocols(d)
+                latest[(d["kind"], d["metadata"]["name"])] = d
+            for d in latest.values():
+                cluster.apply(d)
+        for i in range(made + 1, n + 1):
+            for dep in ("web-v1", "web-v2"):
+                cluster.wait("apps/v1", "Deployment", dep, f"student-{i}", rollout_complete, timeout=600)
+        made = n
+        args = ["grade", "canary", "-o", "json"] + [a for i in range(1, n + 1) for a in ("-n", f"student-{i}")]
+        before = lines(sb.audit_log)
+        elapsed, proc = sh(lab_cmd(*args), env)
+        reqs = audit_count(sb.audit_log, before, "(grade)")
+        data = json.loads(proc.stdout)
+        reports = data if isinstance(data, list) else [data]
+        times = [elapsed] + [sh(lab_cmd(*args), env)[0] for _ in range(max(1, runs // 2))]
+        out.append({"n": n, "requests": reqs["total"], "seconds": round(statistics.median(times), 3),
+                    "all_full_score": all(r["score"] == r["total"] for r in reports)})
+        print(f"  scale N={n}: {out[-1]}", file=sys.stderr)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--scale", default="1,10,100,500")
+    ap.add_argument("--labs", default="all")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="lab-bench-"))
+    env = dict(os.environ, LAB_SANDBOX_DIR=str(root), NO_COLOR="1")
+    env.pop("KUBECONFIG", None)
+    sb = Sandbox(root=root)
+    results: dict = {"machine": machine()}
+    try:
+        cold, _ = sh(lab_cmd("sandbox", "up"), env)
+        sh(lab_cmd("sandbox", "down"), env)
+        warm, _ = sh(lab_cmd("sandbox", "up"), env)
+        env["KUBECONFIG"] = str(sb.kubeconfig)
+        results["sandbox"] = {"cold_up_s": round(cold, 2), "warm_up_s": round(warm, 2)}
+        print(f"sandbox: {results['sandbox']}", file=sys.stderr)
+
+        start_first, _ = sh(lab_cmd("start", "canary"), env)
+        start_again, _ = sh(lab_cmd("start", "canary"), env)
+        solve, _ = sh(lab_cmd("solve", "canary"), env)
+        results["lifecycle"] = {"start_first_s": round(start_first, 2), "start_reset_s": round(start_again, 2),
+                                "solve_s": round(solve, 2)}
+        print(f"lifecycle: {results['lifecycle']}", file=sys.stderr)
+
+        lat = {
+            "lab_grade_canary_s": median_time(lab_cmd("grade", "canary", "-o", "json"), env, args.runs),
+            "kubectl_get_pods_s": median_time(["kubectl", "get", "pods", "-n", "webapp", "-o", "json"], env,
+                                              args.runs),
+            "shell_grader_s": median_time(["bash", str(HERE / "shell_grader.sh")], env, args.runs),
+            "python_import_kubernetes_s": median_time([sys.executable, "-c", "import kubernetes"], env, args.runs),
+            "python_startup_s": median_time([sys.executable, "-c", "pass"], env, args.runs),
+        }
+        lat = {k: round(v, 3) for k, v in lat.items()}
+        lat["ratio_vs_shell_grader"] = round(lat["lab_grade_canary_s"] / lat["shell_grader_s"], 2)
+        lat["ratio_vs_one_kubectl"] = round(lat["lab_grade_canary_s"] / lat["kubectl_get_pods_s"], 2)
+        results["latency"] = lat
+        print(f"latency: {lat}", file=sys.stderr)
+
+        names = lab_names() if args.labs == "all" else args.labs.split(",")
+        reqs = {}
+        for name in names:
+            before = lines(sb.audit_log)
+            sh(lab_cmd("grade", name, "-o", "json"), env)
+            reqs[name] = audit_count(sb.audit_log, before, "(grade)")
+        # canary is started: its count is the headline; other labs are graded unstarted (same reads)
+        results["requests_per_grade"] = reqs
+        print(f"requests: {reqs}", file=sys.stderr)
+        sh(lab_cmd("finish", "canary"), env)
+        sizes = [int(s) for s in args.scale.split(",") if s]
+        results["scale"] = scale(sb, env, sizes, args.runs) if sizes else []
+    finally:
+        sh(lab_cmd("sandbox", "down", "--purge"), env, check=False)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(render(results))
+    return 0
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    lat = r["latency"]
+    rows = [
+        f"Machine: {m['cpus']} cores, {m['memory_gib']} GiB, {m['cpu']}, Python {m['python']}",
+        "",
+        "| measure | value |", "|---|---|",
+        f"| sandbox up, cold (new state) | {r['sandbox']['cold_up_s']} s |",
+        f"| sandbox up, warm (state kept) | {r['sandbox']['warm_up_s']} s |",
+        f"| `lab start canary` (first / reset) | {r['lifecycle']['start_first_s']} s / {r['lifecycle']['start_reset_s']} s |",
+        f"| `lab solve canary` (until rolled out) | {r['lifecycle']['solve_s']} s |",
+        f"| `lab grade canary` (median) | {lat['lab_grade_canary_s']} s |",
+        f"| shell grader, one `kubectl get` per check (median) | {lat['shell_grader_s']} s |",
+        f"| one `kubectl get pods` (median) | {lat['kubectl_get_pods_s']} s |",
+        f"| `python -c 'import kubernetes'` / bare `python` | {lat['python_import_kubernetes_s']} s / {lat['python_startup_s']} s |",
+        f"| grade ÷ shell grader / grade ÷ one kubectl | {lat['ratio_vs_shell_grader']} / {lat['ratio_vs_one_kubectl']} |",
+        "", "| lab | requests per grade | of which discovery | write verbs |", "|---|---|---|---|",
+    ]
+    for name, c in r["requests_per_grade"].items():
+        writes = sum(v for k, v in c["verbs"].items() if k not in ("get", "list", "watch"))
+        rows.append(f"| {name} | {c['total']} | {c['discovery']} | {writes} |")
+    if r.get("scale"):
+        rows += ["", "| student namespaces N | requests | seconds | all graded full score |", "|---|---|---|---|"]
+        rows += [f"| {s['n']} | {s['requests']} | {s['seconds']} | {s['all_full_score']} |" for s in r["scale"]]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,713 @@
+"""Traffic-management check types (guide step 9): fault injection, where the route sends
+requests, timeouts and retries, and DestinationRule connection pools.
+
+Every check judges the EFFECTIVE route: the first ``spec.http`` entry a plain ``GET /``
+through the gateway takes (Envoy: first match wins), of the oldest VirtualService bound to
+that gateway that routes to the host, exactly as ``traffic-split`` does. Values are
+compared by meaning, not spelling: ``5s`` == ``5000ms``, ``100`` == ``100.0``.
+
+Istio semantics (MESH-FACTS section 3, and the Istio sources named in each function):
+- fault injection: ``percentage.value`` is a percent 0-100 (pilot sends Envoy
+  value*10000 per million); ``delay.percent`` is the deprecated integer form that pilot
+  still uses when ``percentage`` is unset; ``abort`` has no integer ``percent`` at all;
+  with no percentage, nothing is delayed or aborted.
+- ``timeout`` is disabled by default; ``retries`` unset means the mesh default (2 attempts);
+  ``retries.attempts`` 0 disables retries.
+- connection pools: the oldest DestinationRule for a host that sets ``trafficPolicy``
+  wins; a subset's or port's ``connectionPool`` REPLACES the top-level one for its traffic.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from grader import kinds as K
+from grader import mesh as M
+from grader.checks.library import (
+    _bad_param,
+    _bound_vs,
+    _check,
+    _int_param,
+    _join,
+    _no_rule,
+    _rules_for_host,
+    _str_params,
+)
+from grader.model import Outcome, failed, passed
+from grader.snapshot import Snapshot, ref
+
+# -- shared: the effective route ------------------------------------------------------------
+
+
+def _effective_entry(
+    snap: Snapshot, namespace: str, host: str, gateway: str, wanted: str
+) -> tuple[dict, int, dict, str, list[str]] | Outcome:
+    """``(vs, index, entry, fqdn, notes)`` of the http[] entry a plain GET / takes, or a failure.
+
+    ``wanted`` describes what the entry should carry, for the failure reasons.
+    """
+    good, gw_key, fqdn, problem = _bound_vs(snap, namespace, host, gateway)
+    if problem:
+        return problem
+    vs = good[0]
+    notes = [f"{ref(o)} also binds {gw_key}; {ref(vs)} is the oldest and was judged" for o in good[1:2]]
+    https = M.as_list(M.spec_of(vs).get("http"))
+    eff = M.effective_http_route(vs, gw_key if gw_key != M.MESH_GATEWAY else None)
+    if eff is None:
+        if not https:
+            return failed(f"{ref(vs)} has no spec.http routes; expected an HTTP route with {wanted}", "add spec.http[]")
+        described = "; ".join(f"spec.http[{i}] {M.describe_match(h)}" for i, h in enumerate(https[:4]))
+        return failed(
+            f"no spec.http entry of {ref(vs)} matches a plain GET / : {described}",
+            f"add a final spec.http entry without match (or with uri prefix /) carrying {wanted}",
+        )
+    idx, entry = eff
+    if idx > 0:
+        notes.append(
+            f"spec.http[{idx}] is the first entry a plain GET / takes (spec.http[0] {M.describe_match(https[0])})"
+        )
+    return vs, idx, entry, fqdn, notes
+
+
+def _elsewhere(vs: dict, idx: int, key: str) -> list[str]:
+    """Other http[] entries that set ``key``: a plain GET / never takes them."""
+    out = []
+    for j, other in enumerate(M.as_list(M.spec_of(vs).get("http"))):
+        if j != idx and isinstance(other, dict) and other.get(key) is not None:
+            out.append(f"spec.http[{j}] sets {key}, but a plain GET / never takes it (it {M.describe_match(other)})")
+    return out[:2]
+
+
+def _number(value: Any) -> Fraction | None:
+    """A JSON number as an exact Fraction (bool, strings, NaN and infinities are not numbers)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        try:
+            return Fraction(value)
+        except (OverflowError, ValueError):
+            return None
+    return None
+
+
+def _num_text(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+
+
+def _found(value: Any) -> str:
+    """How an ill-typed found value is described: ``'100' (a string)``."""
+    if isinstance(value, str):
+        return f"{M.short(value)} (a string)"
+    if isinstance(value, bool):
+        return f"{M.short(value)} (a boolean)"
+    return M.short(value)
+
+
+# -- fault-injection -----------------------------------------------------------------------------
+
+
+def _percent_param(name: str, spec: dict) -> tuple[Fraction | None, Outcome | None]:
+    pct = _number(spec.get("percent"))
+    if pct is None or not 0 <= pct <= 100:
+        return None, _bad_param(f"{name}.percent", spec.get("percent"), "a number from 0 to 100")
+    return pct, None
+
+
+def _fault_params(delay: Any, abort: Any) -> tuple[dict | None, dict | None, Outcome | None]:
+    if delay is None and abort is None:
+        return None, None, _bad_param("delay/abort", None, "at least one of delay {fixed, percent} or abort "
+                                                            "{status, percent}")
+    want_delay = want_abort = None
+    if delay is not None:
+        if not isinstance(delay, dict) or set(delay) != {"fixed", "percent"}:
+            return None, None, _bad_param("delay", delay, "a map {fixed: <duration>, percent: <0-100>}")
+        fixed = M.parse_duration(delay["fixed"])
+        if fixed is None:
+            return None, None, _bad_param("delay.fixed", delay["fixed"], "a duration such as 5s")
+        pct, bad = _percent_param("delay", delay)
+        if bad:
+            return None, None, bad
+        want_delay = {"fixed": fixed, "fixed_text": delay["fixed"], "percent": pct}
+    if abort is not None:
+        if not isinstance(abort, dict) or set(abort) != {"status", "percent"}:
+            return None, None, _bad_param("abort", abort, "a map {status: <HTTP status>, percent: <0-100>}")
+        if not M.is_int(abort["status"]) or not 200 <= abort["status"] <= 599:
+            return None, None, _bad_param("abort.status", abort["status"], "an HTTP status from 200 to 599")
+        pct, bad = _percent_param("abort", abort)
+        if bad:
+            return None, None, bad
+        want_abort = {"status": abort["status"], "percent": pct}
+    return want_delay, want_abort, None
+
+
+def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | None, list[str], list[str]]:
+    """The percent of requests a fault ``delay``/``abort`` applies to, as pilot computes it.
+
+    pilot/pkg/networking/core/route/route.go TranslateFault: ``percentage.value`` when set
+    (value*10000 per million); otherwise, for a delay only, the deprecated integer
+    ``percent`` (per hundred); otherwise 0. istio/api HTTPFaultInjection.Abort has no
+    ``percent`` field: OSSM's CRD schema prunes it and pilot never reads it.
+
+    Returns (percent or None when unreadable, problems, notes).
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    pct = part.get("percentage")
+    legacy = part.get("percent")
+    if pct is not None:
+        if not isinstance(pct, dict):
+            problems.append(f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}")
+            return None, problems, notes
+        value = pct.get("value")
+        if legacy is not None:
+            notes.append(f"{base}.percent ({M.short(legacy)}) is ignored because {base}.percentage is set")
+        if value is None:
+            problems.append(
+                f"{base}.percentage.value is not set, so pilot configures {kind} for 0% of requests"
+            )
+            return Fraction(0), problems, notes
+        number = _number(value)
+        if number is None:
+            problems.append(f"{base}.percentage.value is {_found(value)}, not a number from 0 to 100")
+            return None, problems, notes
+        if not 0 <= number <= 100:
+            problems.append(
+                f"{base}.percentage.value is {M.short(value)}, outside 0-100 (Istio validation rejects it: "
+                "percentage.value is a percent)"
+            )
+            return None, problems, notes
+        return number, problems, notes
+    if legacy is not None and kind == "delay":
+        if not M.is_int(legacy) or not 0 <= legacy <= 100:
+            problems.append(
+                f"{base}.percent (deprecated) is {_found(legacy)}, not an integer from 0 to 100; "
+                f"use {base}.percentage.value"
+            )
+            return None, problems, notes
+        notes.append(
+            f"{base}.percent is deprecated (pilot still reads it when percentage is unset); "
+            f"prefer {base}.percentage.value"
+        )
+        return Fraction(legacy), problems, notes
+    if legacy is not None:
+        problems.append(
+            f"{base}.percent ({M.short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
+            "integer percent): OpenShift Service Mesh's CRD schema drops it and pilot ignores it, so with "
+            f"{base}.percentage unset no request is aborted; use {base}.percentage.value"
+        )
+        return Fraction(0), problems, notes
+    problems.append(
+        f"{base} sets no percentage.value, so pilot configures the {kind} for 0% of requests: nothing is "
+        f"{'delayed' if kind == 'delay' else 'aborted'}"
+    )
+    return Fraction(0), problems, notes
+
+
+def _percent_problem(base: str, found: Fraction, want: Fraction, via_legacy: bool) -> str | None:
+    if found == want:
+        return None
+    field = f"{base}.percent" if via_legacy else f"{base}.percentage.value"
+    text = (
+        f"{field} is {_num_text(found)}, i.e. {_num_text(found)}% of requests; expected {_num_text(want)} "
+        f"({_num_text(want)}%)"
+    )
+    if found * 100 == want:
+        text += f": percentage.value is a percent from 0 to 100, not a fraction (for {_num_text(want)}% write " \
+                f"{_num_text(want)})"
+    return text
+
+
+def _delay_problems(fault: dict, base: str, want: dict) -> tuple[list[str], list[str], str]:
+    delay = fault.get("delay")
+    wanted = f"fixedDelay {want['fixed_text']} for {_num_text(want['percent'])}% of requests"
+    if delay is None:
+        return [f"{base}.delay is not set; expected {wanted}"], [], wanted
+    if not isinstance(delay, dict):
+        return [f"{base}.delay is {_found(delay)}, not an object; expected {wanted}"], [], wanted
+    problems: list[str] = []
+    dbase = f"{base}.delay"
+    fixed = delay.get("fixedDelay")
+    if fixed is None:
+        if delay.get("exponentialDelay") is not None:
+            problems.append(
+                f"{dbase} sets exponentialDelay, which pilot does not support (it drops the delay); expected "
+                f"fixedDelay {want['fixed_text']}"
+            )
+        else:
+            problems.append(f"{dbase}.fixedDelay is not set; expected {want['fixed_text']}")
+    else:
+        got = M.parse_duration(fixed)
+        if got is None:
+            problems.append(
+                f"{dbase}.fixedDelay is {_found(fixed)}, not a duration; expected {want['fixed_text']} "
+                '(a string with a unit, e.g. "5s")'
+            )
+        elif got != want["fixed"]:
+            problems.append(
+                f"{dbase}.fixedDelay is {M.short(fixed)} ({M.format_duration(got)}); expected {want['fixed_text']} "
+                f"({M.format_duration(want['fixed'])})"
+            )
+    pct, pct_problems, notes = _effective_percentage(delay, dbase, "delay")
+    problems += pct_problems
+    if pct is not None and not pct_problems:
+        via_legacy = delay.get("percentage") is None
+        issue = _percent_problem(dbase, pct, want["percent"], via_legacy)
+        if issue:
+            problems.append(issue)
+    elif pct is not None and pct_problems and pct != want["percent"]:
+        problems[-1] += f"; expected {_num_text(want['percent'])}%"
+    return problems, notes, wanted
+
+
+def _abort_problems(fault: dict, base: str, want: dict) -> tuple[list[str], list[str], str]:
+    abort = fault.get("abort")
+    wanted = f"httpStatus {want['status']} for {_num_text(want['percent'])}% of requests"
+    if abort is None:
+        return [f"{base}.abort is not set; expected {wanted}"], [], wanted
+    if not isinstance(abort, dict):
+        return [f"{base}.abort is {_found(abort)}, not an object; expected {wanted}"], [], wanted
+    problems: list[str] = []
+    abase = f"{base}.abort"
+    status = abort.get("httpStatus")
+    if status is None:
+        other = next((k for k in ("grpcStatus", "http2Error") if abort.get(k) is not None), None)
+        if other:
+            problems.append(
+                f"{abase} uses {other} {M.short(abort[other])}; expected httpStatus {want['status']}"
+            )
+        else:
+            problems.append(f"{abase}.httpStatus is not set; expected {want['status']}")
+    elif not M.is_int(status):
+        problems.append(f"{abase}.httpStatus is {_found(status)}, not an integer; expected {want['status']}")
+    elif status != want["status"]:
+        problems.append(f"{abase}.httpStatus is {status}; expected {want['status']}")
+    pct, pct_problems, notes = _effective_percentage(abort, abase, "abort")
+    problems += pct_problems
+    if pct is not None and not pct_problems:
+        issue = _percent_problem(abase, pct, want["percent"], False)
+        if issue:
+            problems.append(issue)
+    elif pct is not None and pct_problems and pct != want["percent"]:
+        problems[-1] += f"; expected {_num_text(want['percent'])}%"
+    return problems, notes, wanted
+
+
+def _unexpected_fault(fault: dict, base: str, kind: str) -> str | None:
+    """A fault the check did not ask for that still affects requests."""
+    part = fault.get(kind)
+    if not isinstance(part, dict):
+        return None
+    pct, problems, _ = _effective_percentage(part, f"{base}.{kind}", kind)
+    if pct is None or pct == 0:
+        return None
+    what = (
+        f"delays {_num_text(pct)}% of requests"
+        if kind == "delay"
+        else f"aborts {_num_text(pct)}% of requests with {M.short(part.get('httpStatus', part.get('grpcStatus')))}"
+    )
+    return f"{base}.{kind} also {what}; expected no {kind}"
+
+
+@_check("fault-injection", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+def fault_injection(
+    snap: Snapshot, *, namespace: str, host: str, gateway: str, delay: dict | None = None, abort: dict | None = None
+) -> Outcome:
+    """The route requests through the gateway take injects the expected delay and/or abort fault."""
+    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
+    if bad:
+        return bad
+    want_delay, want_abort, bad = _fault_params(delay, abort)
+    if bad:
+        return bad
+    wanted_parts = []
+    if want_delay:
+        wanted_parts.append(f"a fixed delay of {want_delay['fixed_text']} for {_num_text(want_delay['percent'])}%")
+    if want_abort:
+        wanted_parts.append(f"HTTP {want_abort['status']} aborts for {_num_text(want_abort['percent'])}%")
+    wanted = " and ".join(wanted_parts) + " of requests"
+    found = _effective_entry(snap, namespace, host, gateway, f"fault injection ({wanted})")
+    if isinstance(found, Outcome):
+        return found
+    vs, idx, entry, _fqdn, notes = found
+    where = f"spec.http[{idx}]"
+    base = f"{ref(vs)} {where}.fault"
+    fault = entry.get("fault")
+    if fault is None:
+        return failed(
+            _join([f"{ref(vs)} {where} (the route a plain GET / takes) has no fault; expected {wanted}"]
+                  + notes + _elsewhere(vs, idx, "fault")),
+            f"add fault to {where} of {ref(vs)}",
+        )
+    if not isinstance(fault, dict):
+        return failed(f"{base} is {_found(fault)}, not an object; expected {wanted}", f"fix {where}.fault")
+    problems: list[str] = []
+    hints: list[str] = []
+    if want_delay:
+        p, n, text = _delay_problems(fault, base, want_delay)
+        problems += p
+        notes += n
+        if p:
+            hints.append(
+                f"set {where}.fault.delay to fixedDelay: {want_delay['fixed_text']} and percentage: "
+                f"{{value: {_num_text(want_delay['percent'])}}}"
+            )
+    else:
+        extra = _unexpected_fault(fault, base, "delay")
+        if extra:
+            problems.append(extra)
+            hints.append(f"remove {where}.fault.delay")
+    if want_abort:
+        p, n, text = _abort_problems(fault, base, want_abort)
+        problems += p
+        notes += n
+        if p:
+            hints.append(
+                f"set {where}.fault.abort to httpStatus: {want_abort['status']} and percentage: "
+                f"{{value: {_num_text(want_abort['percent'])}}}"
+            )
+    else:
+        extra = _unexpected_fault(fault, base, "abort")
+        if extra:
+            problems.append(extra)
+            hints.append(f"remove {where}.fault.abort")
+    if problems:
+        return failed(_join(problems + notes), "; ".join(dict.fromkeys(hints)))
+    return passed("; ".join([f"{ref(vs)} {where} injects {wanted}"] + notes))
+
+
+# -- route-destination ------------------------------------------------------------------------------
+
+
+def _defined_subsets(snap: Snapshot, fqdn: str) -> set[str]:
+    return {
+        M.as_dict(sub).get("name")
+        for dr in _rules_for_host(snap, fqdn, None)
+        for sub in M.as_list(M.spec_of(dr).get("subsets"))
+        if isinstance(M.as_dict(sub).get("name"), str)
+    }
+
+
+@_check("route-destination", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
+def route_destination(snap: Snapshot, *, namespace: str, host: str, gateway: str, subset: str | None = None) -> Outcome:
+    """The route requests through the gateway take sends all of them to the host (and subset)."""
+    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
+    if bad:
+        return bad
+    if subset is not None and (not isinstance(subset, str) or not subset.strip()):
+        return _bad_param("subset", subset, "a subset name or null")
+    target = f"subset {subset} of {host}" if subset else f"host {host}"
+    found = _effective_entry(snap, namespace, host, gateway, f"a route to {target}")
+    if isinstance(found, Outcome):
+        return found
+    vs, idx, entry, fqdn, notes = found
+    where = f"spec.http[{idx}]"
+    route = entry.get("route")
+    if route is None:
+        kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)
+        return failed(
+            f"{ref(vs)} {where} (the route a plain GET / takes) has no route"
+            + (f"; it uses {kind}" if kind else "")
+            + f"; expected all requests to go to {target}",
+            f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else ""),
+        )
+    rw = M.route_weights(route, M.namespace_of(vs) if hasattr(M, "namespace_of") else namespace)
+    if not rw.ok:
+        return failed(
+            _join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
+            'weights must be integers, e.g. weight: 100 (not "100")',
+        )
+    problems: list[str] = []
+    for s in rw.shares:
+        if s.share == 0:
+            continue
+        field = f"{where}.route[{s.index}].destination"
+        if s.host != fqdn:
+            problems.append(
+                f"{ref(vs)} {field}.host is {s.host or 'missing'} and gets {M.percent(s.share)}; expected "
+                f"every request to go to {fqdn}"
+            )
+        elif subset and s.subset is None:
+            problems.append(
+                f"{ref(vs)} {field} has no subset and gets {M.percent(s.share)}, so those requests go to every pod "
+                f"of {fqdn}; expected subset {subset}"
+            )
+        elif subset and s.subset != subset:
+            problems.append(f"{ref(vs)} {field}.subset is {s.subset} and gets {M.percent(s.share)}; expected {subset}")
+    used = sorted({s.subset for s in rw.shares if s.share > 0 and s.host == fqdn and s.subset})
+    undefined = [u for u in used if u not in _defined_subsets(snap, fqdn)]
+    if undefined:
+        problems.append(
+            f"{ref(vs)} {where} routes to subset(s) {', '.join(undefined)}, defined in no DestinationRule for {fqdn}; "
+            "those requests fail with 503 (IST0101, KIA1107)"
+        )
+    if problems:
+        hint = f"route {where} of {ref(vs)} to destination host {host}" + (f", subset {subset}" if subset else "")
+        if undefined:
+            hint += f"; define subset(s) {', '.join(undefined)} in the DestinationRule for {host}"
+        return failed(_join(problems + notes), hint)
+    return passed("; ".join([f"{ref(vs)} {where} sends 100% of requests to {target} ({fqdn})"] + notes))
+
+
+# -- route-timeout-retries ------------------------------------------------------------------------------
+
+
+def _duration_param(name: str, value: Any) -> tuple[Fraction | None, Outcome | None]:
+    if value is None:
+        return None, None
+    parsed = M.parse_duration(value)
+    if parsed is None or parsed <= 0:
+        return None, _bad_param(name, value, "a positive duration such as 10s, or null")
+    return parsed, None
+
+
+def _duration_problem(base: str, field: str, value: Any, want: Fraction, want_text: str, unset: str) -> str | None:
+    if value is None:
+        return f"{base}.{field} is not set{unset}; expected {want_text}"
+    got = M.parse_duration(value)
+    if got is None:
+        why = "a number" if _number(value) is not None else ("a string" if isinstance(value, str) else "")
+        return (
+            f"{base}.{field} is {M.short(value)}{f' ({why})' if why else ''}, not a duration; expected "
+            f'{want_text} (a string with a unit, e.g. "{want_text}")'
+        )
+    if got != want:
+        return f"{base}.{field} is {M.short(value)} ({M.format_duration(got)}); expected {want_text}"
+    return None
+
+
+@_check("route-timeout-retries", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+def route_timeout_retries(
+    snap: Snapshot,
+    *,
+    namespace: str,
+    host: str,
+    gateway: str,
+    timeout: str | None = "10s",
+    attempts: int | None = 3,
+    per_try_timeout: str | None = "2s",
+) -> Outcome:
+    """The route requests through the gateway take has the expected timeout and retry policy."""
+    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
+    if bad:
+        return bad
+    want_timeout, bad = _duration_param("timeout", timeout)
+    if bad:
+        return bad
+    want_per_try, bad = _duration_param("per_try_timeout", per_try_timeout)
+    if bad:
+        return bad
+    if attempts is not None:
+        bad = _int_param("attempts", attempts, 1)
+        if bad:
+            return bad
+    if want_timeout is None and want_per_try is None and attempts is None:
+        return _bad_param("timeout/attempts/per_try_timeout", None, "at least one expected value")
+    wanted = []
+    if want_timeout is not None:
+        wanted.append(f"timeout {timeout}")
+    if attempts is not None:
+        wanted.append(f"retries.attempts {attempts}")
+    if want_per_try is not None:
+        wanted.append(f"retries.perTryTimeout {per_try_timeout}")
+    wanted_text = ", ".join(wanted)
+    found = _effective_entry(snap, namespace, host, gateway, wanted_text)
+    if isinstance(found, Outcome):
+        return found
+    vs, idx, entry, _fqdn, notes = found
+    where = f"spec.http[{idx}]"
+    base = f"{ref(vs)} {where}"
+    problems: list[str] = []
+    if want_timeout is not None:
+        issue = _duration_problem(
+            base, "timeout", entry.get("timeout"), want_timeout, str(timeout),
+            ", so the route has no timeout (it is disabled by default)",
+        )
+        if issue:
+            problems.append(issue)
+    if attempts is not None or want_per_try is not None:
+        retries = entry.get("retries")
+        if retries is None:
+            problems.append(
+                f"{base}.retries is not set, so the mesh default retry policy applies (2 attempts, no per-try "
+                f"timeout); expected {', '.join(w for w in wanted if w.startswith('retries'))}"
+            )
+        elif not isinstance(retries, dict):
+            problems.append(f"{base}.retries is {_found(retries)}, not an object")
+        else:
+            got = retries.get("attempts")
+            if attempts is not None:
+                if got is None or got == 0:
+                    state = "is not set" if got is None else "is 0"
+                    problems.append(
+                        f"{base}.retries.attempts {state}, which disables retries (pilot sends no retry policy); "
+                        f"expected {attempts}"
+                    )
+                elif not M.is_int(got):
+                    problems.append(f"{base}.retries.attempts is {_found(got)}, not an integer; expected {attempts}")
+                elif got != attempts:
+                    problems.append(f"{base}.retries.attempts is {got}; expected {attempts}")
+            if want_per_try is not None:
+                issue = _duration_problem(
+                    f"{base}.retries", "perTryTimeout", retries.get("perTryTimeout"), want_per_try,
+                    str(per_try_timeout), ", so each attempt may use the whole route timeout",
+                )
+                if issue:
+                    problems.append(issue)
+    if problems:
+        others = _elsewhere(vs, idx, "retries") or _elsewhere(vs, idx, "timeout")
+        return failed(_join(problems + notes + others), f"set {wanted_text} on {where} of {ref(vs)}")
+    return passed("; ".join([f"{base} has {wanted_text}"] + notes))
+
+
+# -- connection-pool ------------------------------------------------------------------------------------
+
+_POOL_FIELDS = (
+    # (param, section, field, default behaviour when unset)
+    ("max_connections", "tcp", "maxConnections", "unlimited (2^32-1)"),
+    ("http1_max_pending", "http", "http1MaxPendingRequests", "unlimited (2^32-1)"),
+    ("max_requests_per_connection", "http", "maxRequestsPerConnection", "unlimited (0)"),
+)
+
+
+def _pool_problems(cp: Any, base: str, want: dict[str, int]) -> list[str]:
+    """Differences between a connectionPool object and the expected values."""
+    if cp is None:
+        return [f"{base} is not set"]
+    if not isinstance(cp, dict):
+        return [f"{base} is {_found(cp)}, not an object"]
+    problems = []
+    for param, section, field, default in _POOL_FIELDS:
+        if param not in want:
+            continue
+        expected = want[param]
+        sec = cp.get(section)
+        path = f"{base}.{section}.{field}"
+        if sec is not None and not isinstance(sec, dict):
+            problems.append(f"{base}.{section} is {_found(sec)}, not an object; expected {field}: {expected}")
+            continue
+        value = M.as_dict(sec).get(field)
+        if value is None:
+            other = "http" if section == "tcp" else "tcp"
+            misplaced = M.as_dict(cp.get(other)).get(field)
+            if misplaced is not None or cp.get(field) is not None:
+                at = f"{other}.{field}" if misplaced is not None else field
+                problems.append(
+                    f"{path} is not set ({field} is under {base}.{at}, where Istio does not read it); "
+                    f"expected {expected}"
+                )
+            else:
+                problems.append(f"{path} is not set ({default} by default); expected {expected}")
+        elif not M.is_int(value):
+            problems.append(f"{path} is {_found(value)}, not an integer; expected {expected}")
+        elif value != expected:
+            problems.append(f"{path} is {value}; expected {expected}")
+    return problems
+
+
+def _overrides(dr: dict) -> list[tuple[str, Any, str]]:
+    """connectionPool objects that replace the top-level one for part of the traffic.
+
+    Istio MergeTrafficPolicy: a subset's (or port's) connectionPool replaces the whole
+    top-level connectionPool for that subset (or port); it does not merge field by field.
+    """
+    spec = M.spec_of(dr)
+    out: list[tuple[str, Any, str]] = []
+    tp = M.as_dict(spec.get("trafficPolicy"))
+    for j, pls in enumerate(M.as_list(tp.get("portLevelSettings"))):
+        pls = M.as_dict(pls)
+        if pls.get("connectionPool") is not None:
+            port = M.as_dict(pls.get("port")).get("number")
+            out.append((f"spec.trafficPolicy.portLevelSettings[{j}].connectionPool", pls["connectionPool"],
+                        f"port {M.label_str(port)}"))
+    for i, sub in enumerate(M.as_list(spec.get("subsets"))):
+        sub = M.as_dict(sub)
+        stp = M.as_dict(sub.get("trafficPolicy"))
+        name = M.label_str(sub.get("name"))
+        if stp.get("connectionPool") is not None:
+            out.append((f"spec.subsets[{i}].trafficPolicy.connectionPool", stp["connectionPool"], f"subset {name}"))
+        for j, pls in enumerate(M.as_list(stp.get("portLevelSettings"))):
+            pls = M.as_dict(pls)
+            if pls.get("connectionPool") is not None:
+                port = M.as_dict(pls.get("port")).get("number")
+                out.append((f"spec.subsets[{i}].trafficPolicy.portLevelSettings[{j}].connectionPool",
+                            pls["connectionPool"], f"subset {name}, port {M.label_str(port)}"))
+    return out
+
+
+@_check("connection-pool", reads=[K.DESTINATION_RULE])
+def connection_pool(
+    snap: Snapshot,
+    *,
+    namespace: str,
+    host: str,
+    max_connections: int | None = 100,
+    http1_max_pending: int | None = 50,
+    max_requests_per_connection: int | None = 2,
+) -> Outcome:
+    """The DestinationRule for the host sets the expected connection pool at spec.trafficPolicy level."""
+    bad = _str_params(namespace=namespace, host=host)
+    if bad:
+        return bad
+    want: dict[str, int] = {}
+    for name, value in (
+        ("max_connections", max_connections),
+        ("http1_max_pending", http1_max_pending),
+        ("max_requests_per_connection", max_requests_per_connection),
+    ):
+        if value is None:
+            continue
+        bad = _int_param(name, value, 1)
+        if bad:
+            return bad
+        want[name] = value
+    if not want:
+        return _bad_param("max_connections/http1_max_pending/max_requests_per_connection", None,
+                          "at least one expected value")
+    wanted = ", ".join(
+        f"{section}.{field}: {want[param]}" for param, section, field, _ in _POOL_FIELDS if param in want
+    )
+    fqdn = M.resolve_host(host, namespace)
+    rules = _rules_for_host(snap, fqdn, namespace)
+    if not rules:
+        return _no_rule(snap, namespace, host, fqdn)
+    # Istio merges DestinationRules for the same host: the oldest one that sets a
+    # trafficPolicy keeps it (pilot/pkg/model/destination_rule.go mergeDestinationRule).
+    with_policy = [dr for dr in rules if M.spec_of(dr).get("trafficPolicy") is not None]
+    dr = with_policy[0] if with_policy else rules[0]
+    tp = M.spec_of(dr).get("trafficPolicy")
+    notes: list[str] = []
+    ignored = [o for o in with_policy[1:] if M.as_dict(M.spec_of(o).get("trafficPolicy")).get("connectionPool")]
+    if ignored:
+        notes.append(
+            f"{ref(ignored[0])} also sets spec.trafficPolicy.connectionPool for {fqdn}, but Istio keeps the "
+            f"trafficPolicy of the oldest rule, {ref(dr)}"
+        )
+    base = f"{ref(dr)} spec.trafficPolicy.connectionPool"
+    hint = f"set spec.trafficPolicy.connectionPool of {ref(dr)} to {wanted}"
+    if tp is not None and not isinstance(tp, dict):
+        return failed(f"{ref(dr)} spec.trafficPolicy is {_found(tp)}, not an object; expected connectionPool "
+                      f"{wanted}", hint)
+    cp = M.as_dict(tp).get("connectionPool")
+    overrides = _overrides(dr)
+    if cp is None:
+        problems = [f"{base} is not set; expected {wanted}"]
+        problems += [
+            f"{ref(dr)} {path} is set, but it applies only to {scope}; expected the connection pool at "
+            "spec.trafficPolicy so it applies to every request to the host"
+            for path, _cp, scope in overrides[:2]
+        ]
+        return failed(_join(problems + notes), hint)
+    problems = _pool_problems(cp, base, want)
+    for path, ocp, scope in overrides:
+        differs = _pool_problems(ocp, f"{ref(dr)} {path}", want)
+        if differs:
+            problems.append(
+                f"{ref(dr)} {path} replaces the top-level connection pool for {scope} (Istio does not merge them "
+                f"field by field): {differs[0].split(' ', 3)[-1] if False else '; '.join(differs[:2])}"
+            )
+    if problems:
+        return failed(_join(problems + notes), hint)
+    return passed("; ".join([f"{base} sets {wanted}"] + notes))
