@@ -279,8 +279,8 @@ def sandbox_install(app: App) -> None:
 
 
 @sandbox.command("up")
-@click.option("--flavour", "sb_flavour", type=click.Choice(["ossm2", "istio"]), default=None,
-              help="Simulated mesh: OpenShift Service Mesh 2.x (default) or upstream Istio.")
+@click.option("--flavour", "sb_flavour", type=click.Choice(["ossm2", "istio", "kubernetes"]), default=None,
+              help="Simulated mesh: OpenShift Service Mesh 2.x (default), upstream Istio, or none (kubernetes).")
 @click.option("--crds", type=click.Path(exists=True, file_okay=False), default=None,
               help="Load your own CRD files from this folder instead of the project's.")
 @click.option("--timeout", type=float, default=90.0, show_default=True)

@@ -282,7 +282,9 @@ class Cluster:
             w = watch.Watch()
             try:
                 for ev in w.stream(self._list_fn(base), field_selector=f"metadata.name={name}",
-                                   resource_version=rv, timeout_seconds=max(1, int(deadline - time.monotonic()))):
+                                   resource_version=rv,
+                                   # re-check at least every 10 s: some predicates depend on elapsed time
+                                   timeout_seconds=max(1, min(10, int(deadline - time.monotonic())))):
                     obj = ev["object"]
                     if ev["type"] == "ERROR":
                         break

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -76,6 +76,7 @@ def grade(lab: Lab, cluster: Cluster, namespace: str | None = None, flavour: str
 def grade_many(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str | None = None) -> list[LabReport]:
     """Grade several namespaces (e.g. one per student) from ONE snapshot of the cluster."""
     start = time.perf_counter()
+    _detect(cluster, flavour)  # fails with a clear message when no mesh API is served at all
     snap = cluster.snapshot(kinds_read_by(lab), namespaces=[*namespaces, "istio-system"], flavour=flavour)
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
         raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
@@ -286,7 +287,30 @@ def _reset(lab: Lab, cluster: Cluster, progress: Progress, delete_labelled: bool
             continue
         with progress.step(f"Deleting namespace {ns}"):
             cluster.delete("v1", "Namespace", ns)
-            cluster.wait("v1", "Namespace", ns, None, lambda o: o is None, timeout=180, what="deleted")
+            cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
+
+
+STUCK_AFTER_S = 20.0
+
+
+def _namespace_gone(ns: str) -> Callable[[dict | None], bool]:
+    """Predicate for a namespace being deleted that fails fast, naming the culprit, when the
+    namespace controller reports finalizers it cannot remove (a namespace stuck Terminating)."""
+    first_seen: list[float] = []
+
+    def gone(obj: dict | None) -> bool:
+        if obj is None:
+            return True
+        for c in (obj.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "NamespaceFinalizersRemaining" and c.get("status") == "True":
+                first_seen.append(time.monotonic())
+                if time.monotonic() - first_seen[0] > STUCK_AFTER_S:
+                    raise ClusterError(
+                        f"namespace {ns} is stuck Terminating: {c.get('message', 'finalizers remain')}; remove "
+                        f"the finalizers (kubectl patch ... --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}') "
+                        f"and run the command again")
+        return False
+    return gone
 
 
 def _labelled_kinds(lab: Lab, cluster: Cluster) -> list[K.Kind]:

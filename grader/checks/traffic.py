@@ -35,7 +35,7 @@ from grader.checks.library import (
     _str_params,
 )
 from grader.model import Outcome, failed, passed
-from grader.snapshot import Snapshot, ref
+from grader.snapshot import Snapshot, namespace_of, ref
 
 # -- shared: the effective route ------------------------------------------------------------
 
@@ -159,7 +159,9 @@ def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | 
     legacy = part.get("percent")
     if pct is not None:
         if not isinstance(pct, dict):
-            problems.append(f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}")
+            problems.append(
+                f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}"
+            )
             return None, problems, notes
         value = pct.get("value")
         if legacy is not None:
@@ -346,7 +348,7 @@ def fault_injection(
     problems: list[str] = []
     hints: list[str] = []
     if want_delay:
-        p, n, text = _delay_problems(fault, base, want_delay)
+        p, n, _ = _delay_problems(fault, base, want_delay)
         problems += p
         notes += n
         if p:
@@ -360,7 +362,7 @@ def fault_injection(
             problems.append(extra)
             hints.append(f"remove {where}.fault.delay")
     if want_abort:
-        p, n, text = _abort_problems(fault, base, want_abort)
+        p, n, _ = _abort_problems(fault, base, want_abort)
         problems += p
         notes += n
         if p:
@@ -413,7 +415,7 @@ def route_destination(snap: Snapshot, *, namespace: str, host: str, gateway: str
             + f"; expected all requests to go to {target}",
             f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else ""),
         )
-    rw = M.route_weights(route, M.namespace_of(vs) if hasattr(M, "namespace_of") else namespace)
+    rw = M.route_weights(route, namespace_of(vs))
     if not rw.ok:
         return failed(
             _join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
@@ -702,12 +704,11 @@ def connection_pool(
         return failed(_join(problems + notes), hint)
     problems = _pool_problems(cp, base, want)
     for path, ocp, scope in overrides:
-        differs = _pool_problems(ocp, f"{ref(dr)} {path}", want)
-        if differs:
-            problems.append(
-                f"{ref(dr)} {path} replaces the top-level connection pool for {scope} (Istio does not merge them "
-                f"field by field): {differs[0].split(' ', 3)[-1] if False else '; '.join(differs[:2])}"
-            )
+        problems += [
+            f"{d} ({path} replaces the top-level connection pool for {scope}: Istio does not merge them field by "
+            "field)"
+            for d in _pool_problems(ocp, f"{ref(dr)} {path}", want)[:2]
+        ]
     if problems:
         return failed(_join(problems + notes), hint)
     return passed("; ".join([f"{base} sets {wanted}"] + notes))

@@ -20,7 +20,7 @@ from kubernetes import client, config
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m grader.sandbox.simulators")
     ap.add_argument("--state-dir", required=True, type=Path)
-    ap.add_argument("--flavour", choices=("ossm2", "istio"), default="ossm2")
+    ap.add_argument("--flavour", choices=("ossm2", "istio", "kubernetes"), default="ossm2")
     ap.add_argument("--webhook-port", type=int, required=True)
     ap.add_argument("--nodes", type=int, default=1)
     args = ap.parse_args(argv)

@@ -15,7 +15,8 @@ from grader.sandbox.simulators.common import apply, log
 CRD_DIR = Path(__file__).resolve().parent.parent / "crds"
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 # Groups per flavour: OSSM 2.x is OpenShift (Routes) with OLM and Maistra; upstream is plain Kubernetes.
-FLAVOUR_FILES = {"ossm2": ("istio.yaml", "maistra.yaml", "route.yaml", "olm.yaml"), "istio": ("istio.yaml",)}
+FLAVOUR_FILES = {"ossm2": ("istio.yaml", "maistra.yaml", "route.yaml", "olm.yaml"), "istio": ("istio.yaml",),
+                 "kubernetes": ()}  # plain Kubernetes, no mesh: how `lab` behaves where nothing is installed
 
 
 def load_docs(path: Path) -> list[dict]:
@@ -58,6 +59,8 @@ def install_crds(api: client.ApiClient, flavour: str, user_dir: Path | None) -> 
         user_names = {d["metadata"]["name"] for d in user}
         # The user's files win; keep ours only for what they do not provide (e.g. Route on 1.20).
         crds = user + [c for c in crds if c["metadata"]["name"] not in user_names]
+    if not crds:
+        return
     for crd in crds:
         body = {k: v for k, v in crd.items() if k != "status"}
         apply(api, f"{CRD_PATH}/{crd['metadata']['name']}", body)
