@@ -155,6 +155,7 @@ def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | 
     """
     problems: list[str] = []
     notes: list[str] = []
+    path = base.rsplit(" ", 1)[-1]  # the field path without the object's name, for second mentions
     pct = part.get("percentage")
     legacy = part.get("percent")
     if pct is not None:
@@ -165,10 +166,10 @@ def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | 
             return None, problems, notes
         value = pct.get("value")
         if legacy is not None:
-            notes.append(f"{base}.percent ({M.short(legacy)}) is ignored because {base}.percentage is set")
+            notes.append(f"{base}.percent ({M.short(legacy)}) is ignored because {path}.percentage is set")
         if value is None:
             problems.append(
-                f"{base}.percentage.value is not set, so pilot configures {kind} for 0% of requests"
+                f"{base}.percentage.value is not set, so pilot configures the {kind} for 0% of requests"
             )
             return Fraction(0), problems, notes
         number = _number(value)
@@ -186,19 +187,19 @@ def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | 
         if not M.is_int(legacy) or not 0 <= legacy <= 100:
             problems.append(
                 f"{base}.percent (deprecated) is {_found(legacy)}, not an integer from 0 to 100; "
-                f"use {base}.percentage.value"
+                f"use {path}.percentage.value"
             )
             return None, problems, notes
         notes.append(
             f"{base}.percent is deprecated (pilot still reads it when percentage is unset); "
-            f"prefer {base}.percentage.value"
+            f"prefer {path}.percentage.value"
         )
         return Fraction(legacy), problems, notes
     if legacy is not None:
         problems.append(
             f"{base}.percent ({M.short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
             "integer percent): OpenShift Service Mesh's CRD schema drops it and pilot ignores it, so with "
-            f"{base}.percentage unset no request is aborted; use {base}.percentage.value"
+            f"{path}.percentage unset no request is aborted; use {path}.percentage.value"
         )
         return Fraction(0), problems, notes
     problems.append(

@@ -1,0 +1,112 @@
+"""The operators lab (guide step 1) end to end on the sandbox's OLM-lite.
+
+start uninstalls the mesh operators, the reference Subscriptions install them, and each
+wrong answer replaces one Subscription (same name, so `solve` repairs it) after
+uninstalling its CSV, as a student on a fresh cluster would meet it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import yaml
+
+from grader.cluster import Cluster
+from grader.labs import data_root
+
+from .lab_harness import WrongAnswer, assert_lab_lifecycle
+
+pytestmark = pytest.mark.sandbox
+
+OLM = "operators.coreos.com/v1alpha1"
+NS = "openshift-operators"
+CSVS = {"servicemeshoperator": "servicemeshoperator.v2.5.2", "kiali-ossm": "kiali-operator.v1.73.4",
+        "jaeger-product": "jaeger-operator.v1.51.0-1", "elasticsearch-operator": "elasticsearch-operator.v5.8.1"}
+
+
+def _subscription(name: str) -> dict:
+    docs = yaml.safe_load_all((data_root() / "solutions" / "operators" / "10-subscriptions.yaml").read_text())
+    return next(d for d in docs if d and d["metadata"]["name"] == name)
+
+
+def _resolution_failed(obj: dict | None) -> bool:
+    return any(c.get("type") == "ResolutionFailed" and c.get("status") == "True"
+               for c in ((obj or {}).get("status") or {}).get("conditions") or [])
+
+
+def _broken(name: str, **spec: str) -> Callable[[Cluster], None]:
+    """Uninstall the operator, then subscribe again with ``spec`` changed; wait for OLM's verdict."""
+
+    def apply(cluster: Cluster) -> None:
+        for kind, obj_name in (("Subscription", name), ("ClusterServiceVersion", CSVS[name])):
+            cluster.delete(OLM, kind, obj_name, NS)
+            cluster.wait(OLM, kind, obj_name, NS, lambda o: o is None, timeout=60, what="deleted")
+        sub = _subscription(name)
+        sub["spec"].update(spec)
+        cluster.apply(sub)
+        cluster.wait(OLM, "Subscription", name, NS, _resolution_failed, timeout=60, what="ResolutionFailed")
+
+    return apply
+
+
+def test_operators_lab(kubeconfig, cluster):
+    assert_lab_lifecycle(
+        kubeconfig, cluster, "operators",
+        fails_at_start={"servicemesh-operator", "kiali-operator", "tracing-operator"},
+        wrong_answers=[
+            WrongAnswer(
+                "package name typo servicemesh-operator",
+                _broken("servicemeshoperator", name="servicemesh-operator"),
+                fails={"servicemesh-operator"},
+                reason_has={"servicemesh-operator": [
+                    "Subscription openshift-operators/servicemeshoperator cannot be resolved",
+                    "spec.name is 'servicemesh-operator' (expected package servicemeshoperator)",
+                    "ResolutionFailed (ConstraintsNotSatisfiable)",
+                    "no operators found in package servicemesh-operator in the catalog referenced by subscription "
+                    "servicemeshoperator",
+                ]},
+            ),
+            WrongAnswer(
+                "catalog name typo redhat-operator",
+                _broken("kiali-ossm", source="redhat-operator"),
+                fails={"kiali-operator"},
+                reason_has={"kiali-operator": [
+                    "Subscription openshift-operators/kiali-ossm cannot be resolved",
+                    "spec.source is 'redhat-operator' (expected catalog redhat-operators)",
+                    "no operators found from catalog redhat-operator in namespace openshift-marketplace",
+                ]},
+            ),
+            WrongAnswer(
+                # The optional operator from a catalog without it: reported, 0 points, never a failure.
+                "optional Elasticsearch from community-operators",
+                _broken("elasticsearch-operator", source="community-operators"),
+                fails={"elasticsearch-operator-optional"},
+                reason_has={"elasticsearch-operator-optional": [
+                    "optional operator elasticsearch-operator (0 points, never fails)",
+                    "spec.source is 'community-operators'",
+                    "no operators found in package elasticsearch-operator in the catalog",
+                ]},
+            ),
+        ],
+    )
+    # finish uninstalled them: no Subscription and no CSV of the lab's operators is left
+    for name, csv in CSVS.items():
+        assert cluster.get(OLM, "Subscription", name, NS) is None
+        assert cluster.get(OLM, "ClusterServiceVersion", csv, NS) is None
+
+
+def test_optional_skip_keeps_the_score(kubeconfig, cluster):
+    """A SKIPped 0-point check changes neither score nor pass mark (only the exit code)."""
+    from .helpers import by_id, grade_json, run
+
+    assert run(kubeconfig, "start", "operators")[0] == 0
+    try:
+        assert run(kubeconfig, "solve", "operators")[0] == 0
+        _broken("elasticsearch-operator", source="community-operators")(cluster)
+        code, report = grade_json(kubeconfig, "operators")
+        assert code == 1
+        assert by_id(report)["elasticsearch-operator-optional"]["status"] == "skip"
+        assert report["score"] == report["total"] == 100 and report["passed"] is True
+    finally:
+        assert run(kubeconfig, "finish", "operators")[0] == 0
