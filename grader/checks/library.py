@@ -797,7 +797,8 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
         if len(rw.shares) == 1:
             only = rw.shares[0]
             problems.append(
-                f"{ref(vs)} {where}.route has a single destination (subset {only.subset}), which gets 100%; {want_text}"
+                f"{ref(vs)} {where}.route has a single destination "
+                f"({'subset ' + str(only.subset) if only.subset else 'no subset'}), which gets 100%; {want_text}"
             )
         else:
             written = ", ".join(f"{s}={raw[s]} ({'+'.join(fields[s])})" if s in raw else f"{s} absent" for s in order)

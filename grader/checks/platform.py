@@ -405,15 +405,16 @@ def smcp_ready(snap: Snapshot, *, namespace: str, name: str) -> Outcome:
         problems.append(f"status.readiness.components.unready is {_show_list(unready)}")
     if pending:
         problems.append(f"status.readiness.components.pending is {_show_list(pending)}")
+    # A status older than the spec is still what the operator reports: a note, not a failure
+    # (the operator updates it within moments; a wait for Ready cannot tell the generations apart).
     lag = _generation_lag(smcp)
-    if lag:
-        problems.append(lag)
     if problems:
+        problems += [lag] if lag else []
         return failed(f"{ref(smcp)} is not ready (readyComponentCount {count}): " + _join(problems), hint)
     why = M.label_str(M.as_dict(ready).get("reason")) or "no reason"
     return passed(
         f"{ref(smcp)} condition Ready is True ({why}), readyComponentCount {count}; ready components: "
-        f"{_show_list(ready_list)}"
+        f"{_show_list(ready_list)}" + (f" (note: {lag})" if lag else "")
     )
 
 
@@ -461,7 +462,9 @@ def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
         return failed(_join(problems), roll_hint)
     spec, st = M.spec_of(smmr), M.status_of(smmr)
     spec_members = M.as_list(spec.get("members"))
-    listed = member in spec_members or "*" in spec_members or member in _str_list(st.get("members"))
+    lag = _generation_lag(smmr)
+    # status.members resolves memberSelectors (and ServiceMeshMembers); trust it only when current.
+    listed = member in spec_members or "*" in spec_members or (not lag and member in _str_list(st.get("members")))
     count = M.label_str(M.as_dict(st.get("annotations")).get("configuredMemberCount")) or "not reported"
     if not listed:
         text = f"{ref(smmr)} spec.members is {M.short(spec_members, 120)}; expected it to list {member}"
@@ -485,9 +488,6 @@ def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
     ready = _condition(smmr, "Ready")
     if not _is_true(ready):
         problems.append(f"{ref(smmr)} {_describe_condition(ready, 'Ready')}")
-    lag = _generation_lag(smmr)
-    if lag:
-        problems.append(lag)
     if K.NAMESPACE.kind in snap.read_kinds:
         ns = snap.get(K.NAMESPACE, member)
         if ns is None:
@@ -501,7 +501,10 @@ def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
                     "sets it once the namespace is configured)"
                 )
     if problems:
-        return failed(_join(problems), f"{cli} get smmr default -n {cp_namespace} -o yaml shows the member status")
+        return failed(
+            _join(problems + ([lag] if lag else [])),
+            f"{cli} get smmr default -n {cp_namespace} -o yaml shows the member status",
+        )
     return passed(
         f"{ref(smmr)} lists {member}, status.configuredMembers includes it (configuredMemberCount {count}), "
         f"condition Ready is True, and Namespace {member} is labelled {M.MEMBER_OF_LABEL}={cp_namespace}"

@@ -475,7 +475,7 @@ def route_target(
     svc_ns, svc_name = svc_ref
     svc = snap.get(K.SERVICE, svc_name, svc_ns)
     svc_ports = [M.as_dict(sp).get("port") for sp in M.as_list(M.spec_of(svc).get("ports"))] if svc else []
-    svc_targets = {M.as_dict(sp).get("targetPort") for sp in M.as_list(M.spec_of(svc).get("ports"))} if svc else set()
+    svc_targets = [M.as_dict(sp).get("targetPort") for sp in M.as_list(M.spec_of(svc).get("ports"))] if svc else []
     problems: list[str] = []
     hints: list[str] = []
     reached = []

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 K8S_SOURCE_VERSION="1.20.5+really1.20.2"
-RECIPE=2  # bump whenever the build recipe changes: cached binaries from older recipes are rebuilt
+RECIPE=3  # bump whenever the build recipe changes: cached binaries from older recipes are rebuilt
 cache_root="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/lab-grader/k8s}"
 dest="$cache_root/v1.20.2"
 bin="$dest/bin"
@@ -80,14 +80,17 @@ rm -rf vendor/github.com/modern-go/reflect2/.git* || true
 # Go >= 1.16 makes the vendored go-openapi validator treat "" as null, so the API server
 # rejects empty strings in custom resources (kubernetes/kubernetes#99804, fixed upstream in
 # kube-openapi#230 but never in 1.20): only a nil value is null.
-typego=vendor/github.com/go-openapi/validate/type.go
-if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
-  say "patching go-openapi/validate: empty strings are strings (kubernetes#99804)"
-  sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' "$typego"
+# Both copies: 1.20's CRD validation uses kube-openapi's fork.
+for typego in vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go vendor/github.com/go-openapi/validate/type.go; do
+  [ -f "$typego" ] || continue
   if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
-    echo "error: could not patch $typego" >&2; exit 1
+    say "patching $(dirname "$typego"): empty strings are strings (kubernetes#99804)"
+    sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' "$typego"
+    if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
+      echo "error: could not patch $typego" >&2; exit 1
+    fi
   fi
-fi
+done
 
 say "building kube-apiserver, kube-controller-manager, kube-scheduler (a few minutes, once)"
 export GOPATH="$PWD/.go" CGO_ENABLED=0 GOFLAGS=-mod=vendor GO111MODULE=on

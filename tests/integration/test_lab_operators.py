@@ -35,17 +35,17 @@ def _resolution_failed(obj: dict | None) -> bool:
                for c in ((obj or {}).get("status") or {}).get("conditions") or [])
 
 
-def _broken(name: str, **spec: str) -> Callable[[Cluster], None]:
+def _broken(sub_name: str, **spec: str) -> Callable[[Cluster], None]:
     """Uninstall the operator, then subscribe again with ``spec`` changed; wait for OLM's verdict."""
 
     def apply(cluster: Cluster) -> None:
-        for kind, obj_name in (("Subscription", name), ("ClusterServiceVersion", CSVS[name])):
+        for kind, obj_name in (("Subscription", sub_name), ("ClusterServiceVersion", CSVS[sub_name])):
             cluster.delete(OLM, kind, obj_name, NS)
             cluster.wait(OLM, kind, obj_name, NS, lambda o: o is None, timeout=60, what="deleted")
-        sub = _subscription(name)
+        sub = _subscription(sub_name)
         sub["spec"].update(spec)
         cluster.apply(sub)
-        cluster.wait(OLM, "Subscription", name, NS, _resolution_failed, timeout=60, what="ResolutionFailed")
+        cluster.wait(OLM, "Subscription", sub_name, NS, _resolution_failed, timeout=60, what="ResolutionFailed")
 
     return apply
 

@@ -390,10 +390,8 @@ def test_printer_columns(api: client.ApiClient) -> None:
 
 
 @pytest.mark.sandbox
-@pytest.mark.xfail(strict=False, reason=(
-    "kube-apiserver 1.20 built with Go >= 1.16 treats \"\" as null in CR schema validation "
-    "(kubernetes/kubernetes#99804, fixed upstream by kube-openapi#230, never in 1.20); "
-    "install-k8s.sh must patch vendor/github.com/go-openapi/validate/type.go"))
+# kube-apiserver 1.20 built with Go >= 1.16 treats "" as null in CR schema validation
+# (kubernetes/kubernetes#99804); install-k8s.sh patches vendor/github.com/go-openapi/validate/type.go.
 def test_empty_strings_are_valid_strings(api: client.ApiClient) -> None:
     accepted(api, virtualservice(80, 20, name=""))
     accepted(api, route(host=""))
