@@ -47,13 +47,17 @@ def _is_true(cond: dict | None) -> bool:
     return cond is not None and M.label_str(cond.get("status")) == "True"
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _describe_condition(cond: dict | None, ctype: str) -> str:
     """``condition Ready is False (ComponentsNotReady: the following ...)``."""
     if cond is None:
         return f"has no {ctype} condition"
     text = f"condition {ctype} is {M.label_str(cond.get('status')) or 'not set'}"
     reason, message = M.label_str(cond.get("reason")), M.label_str(cond.get("message"))
-    detail = ": ".join(x for x in (reason, M.short(message, 200)[1:-1] if message else "") if x)
+    detail = ": ".join(x for x in (reason, _clip(message, 200)) if x)
     return text + (f" ({detail})" if detail else "")
 
 
@@ -94,7 +98,7 @@ def _csv_problem(csv: dict) -> str:
     st = M.status_of(csv)
     phase = _csv_phase(csv) or "not set"
     reason, message = M.label_str(st.get("reason")), M.label_str(st.get("message"))
-    detail = ": ".join(x for x in (reason, M.short(message, 160)[1:-1] if message else "") if x)
+    detail = ": ".join(x for x in (reason, _clip(message, 160)) if x)
     return f"{_csv_text(csv)} status.phase is {phase}; expected Succeeded" + (f" ({detail})" if detail else "")
 
 

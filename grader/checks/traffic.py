@@ -191,14 +191,14 @@ def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | 
             )
             return None, problems, notes
         notes.append(
-            f"{base}.percent is deprecated (pilot still reads it when percentage is unset); "
-            f"prefer {path}.percentage.value"
+            f"{base}.percent is deprecated (pilot still reads it when percentage is unset; istioctl analyze "
+            f"warns IST0002); prefer {path}.percentage.value"
         )
         return Fraction(legacy), problems, notes
     if legacy is not None:
         problems.append(
             f"{base}.percent ({M.short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
-            "integer percent): OpenShift Service Mesh's CRD schema drops it and pilot ignores it, so with "
+            "integer percent): the VirtualService CRD schema drops it and pilot would ignore it anyway, so with "
             f"{path}.percentage unset no request is aborted; use {path}.percentage.value"
         )
         return Fraction(0), problems, notes
@@ -598,8 +598,8 @@ def _pool_problems(cp: Any, base: str, want: dict[str, int]) -> list[str]:
             if misplaced is not None or cp.get(field) is not None:
                 at = f"{other}.{field}" if misplaced is not None else field
                 problems.append(
-                    f"{path} is not set ({field} is under {base}.{at}, where Istio does not read it); "
-                    f"expected {expected}"
+                    f"{path} is not set; {field} is set at {base.rsplit(' ', 1)[-1]}.{at} instead, where Istio "
+                    f"does not read it; expected {expected}"
                 )
             else:
                 problems.append(f"{path} is not set ({default} by default); expected {expected}")

@@ -604,7 +604,7 @@ def namespace_sidecars(snap: Snapshot, *, namespace: str, deployments: list | No
         for dep, group in list(groups.values())[:4]:
             if dep is not None:
                 why, hint = _injection_diagnosis(snap, dep, group)
-                problems.append(f"{ref(dep)}: {why}")
+                problems.append(why)
                 hints.append(hint)
             else:
                 problems.append(f"pod {name_of(group[0])} has no controller and no sidecar; recreate it with "
@@ -667,9 +667,6 @@ def namespace_member(snap: Snapshot, *, namespace: str, control_plane: str = "")
         return _bad_param("control_plane", control_plane, "a namespace name")
     cp = control_plane.strip() or snap.control_plane_namespace
     cli = _cli(snap)
-    smm_yaml = (f"create a ServiceMeshMember default in {namespace} with spec.controlPlaneRef "
-                f"{{name: <SMCP name>, namespace: {cp}}} (or add {namespace} to spec.members of "
-                f"ServiceMeshMemberRoll default in {cp})")
     if namespace == cp or namespace in ("kube", "openshift") or namespace.startswith(_EXCLUDED_PREFIXES):
         return failed(
             f"namespace {namespace} can never be a mesh member: the control plane namespace and kube-*, "
@@ -685,6 +682,9 @@ def namespace_member(snap: Snapshot, *, namespace: str, control_plane: str = "")
     smcp_names = [name_of(s) for s in smcps]
     smms = snap.list(K.SMM, namespace)
     smm = next((m for m in smms if name_of(m) == "default"), None)
+    smm_yaml = (f"create a ServiceMeshMember default in {namespace} with spec.controlPlaneRef "
+                f"{{name: {smcp_names[0] if smcp_names else '<SMCP name>'}, namespace: {cp}}} (or add {namespace} "
+                f"to spec.members of ServiceMeshMemberRoll default in {cp})")
     misnamed = [m for m in smms if name_of(m) != "default"]
     smmr = snap.get(K.SMMR, "default", cp)
     listed = _smmr_lists(smmr, namespace, ns_labels) if smmr else None
@@ -968,7 +968,10 @@ def virtualservice_hosts(
             f"{ref(vs)} spec.hosts {vs_text} match none of the hosts of {ref(gw)} spec.servers[*].hosts {gw_text} "
             "(IST0132): the gateway never applies its routes and answers 404"
         )
-        hints.append("make the VirtualService hosts and the Gateway hosts agree")
+        hints.append(
+            f"use host {request_host.strip().lower()} in spec.hosts of {ref(vs)} and of the Gateway server"
+            if request_host else "make the VirtualService hosts and the Gateway hosts agree"
+        )
     if request_host is not None and not problems:
         rh = request_host.strip().lower()
         if not any(M.host_matches(g, rh) for g in gw_hosts):

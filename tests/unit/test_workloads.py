@@ -440,7 +440,7 @@ def test_namespace_sidecars_legacy_without_sidecar_ossm(objs):
     assert out.status is Status.FAIL
     assert "1 of 2 pod(s) in namespace webapp run without an istio-proxy sidecar (legacy-" in out.reason
     assert "STRICT" in out.reason
-    assert 'Deployment webapp/legacy: the pod template of Deployment webapp/legacy lacks annotation ' \
+    assert 'the pod template of Deployment webapp/legacy lacks annotation ' \
            'sidecar.istio.io/inject: "true"' in out.reason
     assert "oc patch deployment/legacy" in out.hint
 
