@@ -147,13 +147,13 @@ class Cluster:
         return self._groups
 
     def served_version(self, kind: Kind) -> str | None:
+        versions = self.served_versions(kind)
+        return versions[0] if versions else None
+
+    def served_versions(self, kind: Kind) -> list[str]:
+        """The kind's versions the cluster's group serves, in the kind's preference order."""
         g = self.groups().get(kind.group)
-        if not g:
-            return None
-        for v in kind.versions:
-            if v in g["versions"]:
-                return v
-        return None
+        return [v for v in kind.versions if g and v in g["versions"]]
 
     def detect_flavour(self) -> tuple[str | None, bool]:
         """(flavour, openshift): ossm2 when maistra.io is served, istio when only Istio's groups are."""
@@ -196,12 +196,19 @@ class Cluster:
 
     # -- reads ---------------------------------------------------------------------
     def list(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
-        version = self.served_version(kind)
-        if version is None:
+        versions = self.served_versions(kind)
+        if not versions:
             raise KindNotServed(kind)
-        path = self.path(kind.api_version(version), kind.kind, namespace)
         query = [("labelSelector", label_selector)] if label_selector else None
-        out = self.request("GET", path, query=query, timeout=30)
+        for version in versions:
+            path = self.path(kind.api_version(version), kind.kind, namespace)
+            try:
+                out = self.request("GET", path, query=query, timeout=30)
+                break
+            except NotFound:
+                # the group serves this version, but not for this kind: try the next one
+                if version == versions[-1]:
+                    raise KindNotServed(kind) from None
         items = out.get("items", [])
         for it in items:  # LIST items carry no apiVersion/kind; snapshots need them
             it.setdefault("apiVersion", kind.api_version(version))
@@ -226,6 +233,8 @@ class Cluster:
                 return kind, None
             try:
                 return kind, self.list(kind)
+            except KindNotServed:
+                return kind, None
             except Forbidden:
                 if not kind.namespaced or not namespaces:
                     raise

@@ -26,7 +26,10 @@ class Kind:
         return f"{self.group}/{v}" if self.group else v
 
 
-_ISTIO_NET = ("v1", "v1beta1", "v1alpha3")
+# v1beta1 first: every Istio from 1.16 (OSSM 2.x) to master serves it for every networking and
+# security kind, while v1 exists only from 1.22 and, within one group, not for every kind
+# (Maistra 2.5 serves security.istio.io/v1 AuthorizationPolicy but v1beta1-only PeerAuthentication).
+_ISTIO_NET = ("v1beta1", "v1", "v1alpha3")
 
 NAMESPACE = Kind("Namespace", "", ("v1",), "namespaces", namespaced=False)
 POD = Kind("Pod", "", ("v1",), "pods")
@@ -39,8 +42,8 @@ VIRTUAL_SERVICE = Kind("VirtualService", "networking.istio.io", _ISTIO_NET, "vir
 DESTINATION_RULE = Kind("DestinationRule", "networking.istio.io", _ISTIO_NET, "destinationrules")
 SERVICE_ENTRY = Kind("ServiceEntry", "networking.istio.io", _ISTIO_NET, "serviceentries")
 SIDECAR = Kind("Sidecar", "networking.istio.io", _ISTIO_NET, "sidecars")
-PEER_AUTHENTICATION = Kind("PeerAuthentication", "security.istio.io", ("v1", "v1beta1"), "peerauthentications")
-AUTHORIZATION_POLICY = Kind("AuthorizationPolicy", "security.istio.io", ("v1", "v1beta1"), "authorizationpolicies")
+PEER_AUTHENTICATION = Kind("PeerAuthentication", "security.istio.io", ("v1beta1", "v1"), "peerauthentications")
+AUTHORIZATION_POLICY = Kind("AuthorizationPolicy", "security.istio.io", ("v1beta1", "v1"), "authorizationpolicies")
 SMCP = Kind("ServiceMeshControlPlane", "maistra.io", ("v2", "v1"), "servicemeshcontrolplanes")
 SMMR = Kind("ServiceMeshMemberRoll", "maistra.io", ("v1",), "servicemeshmemberrolls")
 SMM = Kind("ServiceMeshMember", "maistra.io", ("v1",), "servicemeshmembers")

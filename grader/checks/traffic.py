@@ -9,8 +9,11 @@ compared by meaning, not spelling: ``5s`` == ``5000ms``, ``100`` == ``100.0``.
 Istio semantics (MESH-FACTS section 3, and the Istio sources named in each function):
 - fault injection: ``percentage.value`` is a percent 0-100 (pilot sends Envoy
   value*10000 per million); ``delay.percent`` is the deprecated integer form that pilot
-  still uses when ``percentage`` is unset; ``abort`` has no integer ``percent`` at all;
-  with no percentage, nothing is delayed or aborted.
+  still uses when ``percentage`` is unset (TranslateFault in route.go falls back to
+  translateIntegerToFractionalPercent; MESH-FACTS section 3 says only "if the percentage
+  is unset nothing is delayed", which holds when ``percent`` is unset too); ``abort`` has
+  no integer ``percent`` at all (the CRD schemas prune it); with neither, nothing is
+  delayed or aborted.
 - ``timeout`` is disabled by default; ``retries`` unset means the mesh default (2 attempts);
   ``retries.attempts`` 0 disables retries.
 - connection pools: the oldest DestinationRule for a host that sets ``trafficPolicy``
@@ -149,7 +152,7 @@ def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | 
     pilot/pkg/networking/core/route/route.go TranslateFault: ``percentage.value`` when set
     (value*10000 per million); otherwise, for a delay only, the deprecated integer
     ``percent`` (per hundred); otherwise 0. istio/api HTTPFaultInjection.Abort has no
-    ``percent`` field: OSSM's CRD schema prunes it and pilot never reads it.
+    ``percent`` field: the Maistra 2.5 and Istio CRD schemas prune it, pilot never reads it.
 
     Returns (percent or None when unreadable, problems, notes).
     """

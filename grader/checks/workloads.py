@@ -202,8 +202,7 @@ def service_port(
                 else proto.upper()
             why = f"{ref(svc)} {declared} (port {port}) makes Istio treat the traffic as {what} (from the {source})"
         problems.append(f"{why}; expected {expect}")
-        hints.append(f"name port {port} of Service {service} {want if want != 'http' else 'http'} "
-                     f"(or set appProtocol: {want})")
+        hints.append(f"name port {port} of Service {service} {want} (or set appProtocol: {want})")
     # selector -> pods
     sel = M.spec_of(svc).get("selector")
     pods: list[dict] = []
