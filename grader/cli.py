@@ -142,7 +142,7 @@ def list_cmd(app: App, fmt: str) -> None:
     """List the labs (and which one is started, when a cluster is reachable)."""
     from grader.labs import load_all
     with handled(app):
-        labs = load_all()
+        labs = sorted(load_all(), key=_guide_order)
         started = _started_labs(app)
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
                  "status": started.get(lab.name, "-") if started is not None else "unknown"} for lab in labs]
@@ -156,6 +156,14 @@ def list_cmd(app: App, fmt: str) -> None:
         for r in rows:
             table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"])
         app.out().print(table)
+
+
+def _guide_order(lab: Any) -> tuple[int, int, str]:
+    """Guide step order; troubleshooting (fix-*) after the steps, the review last."""
+    import re
+    m = re.match(r"\d+", lab.step)
+    group = 2 if lab.name == "review" else 1 if lab.name.startswith("fix-") else 0
+    return group, int(m.group()) if m else 99, lab.name
 
 
 def _started_labs(app: App) -> dict[str, str] | None:
