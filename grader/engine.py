@@ -84,7 +84,7 @@ def grade_many(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str |
     reports = [grade_snapshot(lab, snap, ns) for ns in namespaces]
     elapsed = time.perf_counter() - start
     return [LabReport(lab=r.lab, title=r.title, pass_mark=r.pass_mark, results=r.results, flavour=r.flavour,
-                      duration_s=elapsed, notes=r.notes, namespace=ns) for r, ns in zip(reports, namespaces)]
+                      duration_s=elapsed, notes=r.notes, namespace=ns) for r, ns in zip(reports, namespaces, strict=True)]
 
 
 # -- manifests ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class CheckType:
     @property
     def params(self) -> dict[str, inspect.Parameter]:
         sig = inspect.signature(self.fn)
-        return {n: p for n, p in list(sig.parameters.items())[1:]}
+        return dict(list(sig.parameters.items())[1:])
 
     def required_params(self) -> set[str]:
         return {n for n, p in self.params.items() if p.default is inspect.Parameter.empty}

@@ -48,7 +48,7 @@ def _testcase(report: LabReport, result: CheckResult) -> ET.Element:
 
 def to_junit(report: LabReport) -> str:
     """Render *report* as a JUnit XML document (one testcase per check)."""
-    counts = {status: 0 for status in Status}
+    counts = dict.fromkeys(Status, 0)
     for r in report.results:
         counts[r.status] += 1
     summary = {

@@ -13,7 +13,6 @@ from grader.cluster import Cluster, Target
 from grader.engine import _default_protocols, manifests
 from grader.labs import data_root
 from grader.sandbox.control_plane import Sandbox
-
 from tests.conftest import SHARED, _binaries_or_skip
 from tests.integration.helpers import failing, grade_json, run
 
@@ -59,7 +58,7 @@ def test_every_shipped_manifest_is_accepted(official):
             cluster.apply(doc)
     rejected = []
     for name, doc in docs:
-        doc = {k: v for k, v in doc.items()}
+        doc = dict(doc)
         _default_protocols(doc)
         try:
             cluster.apply(doc, dry_run=True)

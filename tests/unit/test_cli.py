@@ -77,6 +77,7 @@ def test_missing_kubeconfig_file(no_cluster):
 
 def test_unreachable_server_fails_fast(no_cluster):
     import time
+
     from grader.sandbox.control_plane import free_port
     cfg = no_cluster / "kubeconfig"
     port = free_port()

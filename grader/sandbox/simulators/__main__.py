@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from kubernetes import client, config
+from kubernetes import config
 
 
 def main(argv: list[str] | None = None) -> int:
