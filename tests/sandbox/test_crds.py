@@ -204,7 +204,9 @@ def test_project_crds_are_well_formed(flavour: str) -> None:
             assert names_v == expected
             assert next(v for v in versions if v["storage"])["name"] == "v1beta1"
         if group == "security.istio.io":
-            assert names_v == (["v1beta1"] if flavour == "ossm2" else ["v1beta1", "v1"])
+            # Maistra 2.5 serves v1 for AuthorizationPolicy/RequestAuthentication, not PeerAuthentication
+            pa_only_v1beta1 = flavour == "ossm2" and crd["spec"]["names"]["kind"] == "PeerAuthentication"
+            assert names_v == (["v1beta1"] if pa_only_v1beta1 else ["v1beta1", "v1"])
 
 
 # -- the sandbox (the session's, from tests/conftest.py) -------------------------------------------------
@@ -236,7 +238,9 @@ def test_crds_established_with_names_and_versions(api: client.ApiClient) -> None
     assert res["virtualservices"]["categories"] == ["istio-io", "networking-istio-io"]
     groups = {g["name"]: [v["version"] for v in g["versions"]] for g in get_raw(api, "/apis")["groups"]}
     assert groups["networking.istio.io"] == ["v1beta1", "v1alpha3"]  # OSSM 2.x: no networking v1
-    assert groups["security.istio.io"] == ["v1beta1"]
+    assert sorted(groups["security.istio.io"]) == ["v1", "v1beta1"]  # v1: AuthorizationPolicy, RequestAuthentication
+    sec_v1 = {r["name"] for r in get_raw(api, "/apis/security.istio.io/v1")["resources"]}
+    assert "peerauthentications" not in sec_v1 and "authorizationpolicies" in sec_v1
     assert sorted(groups["maistra.io"]) == ["v1", "v2"]
     sec = {r["name"]: r for r in get_raw(api, "/apis/security.istio.io/v1beta1")["resources"]}
     assert sec["peerauthentications"]["shortNames"] == ["pa"]
