@@ -26,12 +26,19 @@ class Snapshot:
     flavour: str = "ossm2"  # ossm2 | istio
     openshift: bool = False
     control_plane_namespace: str = "istio-system"
+    invalid: list[dict] = field(default_factory=list)  # objects without valid metadata, left out
 
     # -- building ---------------------------------------------------------
     def add(self, obj: dict) -> None:
         kind = obj.get("kind")
         if not isinstance(kind, str):
             raise ValueError("object without a kind")
+        md = obj.get("metadata")
+        if not isinstance(md, dict) or not isinstance(md.get("name"), str) or (
+                "namespace" in md and not isinstance(md["namespace"], (str, type(None)))):
+            # cannot exist in a cluster (the API server rejects it); a YAML snapshot may hold one
+            self.invalid.append(obj)
+            return
         self.objects.setdefault(kind, []).append(obj)
         self.read_kinds.add(kind)
 
