@@ -83,4 +83,5 @@ def test_viewer_cannot_start(viewer_kubeconfig):
     code, _, err = run(viewer_kubeconfig, "start", "canary")
     assert code == 2
     assert "forbidden" in err and "Traceback" not in err
+    assert "cannot patch /api" in err and "namespaces" in err  # the verb and the resource
     assert len(err.strip().splitlines()) <= 2  # the optional "using ..." note plus one error line
