@@ -47,6 +47,18 @@ def test_start_is_graded_as_unfinished(started, kubeconfig):
     assert "web-v2" in by_id(report)["v2-deployed-with-sidecar"]["reason"]
 
 
+def test_junit_and_table_outputs(started, kubeconfig):
+    import xml.etree.ElementTree as ET
+    code, out, _ = run(kubeconfig, "grade", "canary", "-o", "junit")
+    assert code == 1
+    suite = ET.fromstring(out).find("testsuite")
+    assert suite.get("tests") == "6" and suite.get("failures") == "3"
+    names = {tc.get("name") for tc in suite.iter("testcase") if tc.find("failure") is not None}
+    assert names == {"v2-deployed-with-sidecar", "destinationrule-subsets", "traffic-split-80-20"}
+    code, out, _ = run(kubeconfig, "grade", "canary")
+    assert code == 1 and "Score: 35/100" in out and "NOT PASSED" in out
+
+
 def test_solve_then_full_score(started, kubeconfig):
     code, _, err = run(kubeconfig, "solve", "canary")
     assert code == 0, err
