@@ -87,27 +87,24 @@ class Cluster:
     """A live cluster. `requests` counts the HTTP requests this object made."""
 
     def __init__(self, target: Target, timeout: float = 10.0, purpose: str = "") -> None:
-        from kubernetes import client, config
-        from kubernetes.config.config_exception import ConfigException
+        from grader import transport as T
 
+        # The verb in the user agent lets audit logs attribute every request (benchmarks, tests).
+        user_agent = f"{USER_AGENT} ({purpose})" if purpose else USER_AGENT
+        files = target.kubeconfig.split(os.pathsep) if target.kubeconfig else []
         self.target = target
         try:
-            if target.in_cluster:
-                cfg = client.Configuration()
-                config.load_incluster_config(client_configuration=cfg)
-            else:
-                cfg = client.Configuration()
-                config.load_kube_config(config_file=target.kubeconfig, context=target.context,
-                                        client_configuration=cfg, persist_config=False)
-        except ConfigException as e:
-            raise ClusterError(f"cannot load kubeconfig {target.kubeconfig}: {e}") from None
-        except (ValueError, OSError) as e:
-            raise ClusterError(f"cannot load kubeconfig {target.kubeconfig}: {e}") from None
-        cfg.retries = 0  # an unreachable server must fail fast, not after urllib3's retries
-        self.host = cfg.host
-        self.api = client.ApiClient(cfg)
-        # The verb in the user agent lets audit logs attribute every request (benchmarks, tests).
-        self.api.user_agent = f"{USER_AGENT} ({purpose})" if purpose else USER_AGENT
+            try:
+                if target.in_cluster:
+                    self.transport: Any = T.HttpTransport.in_cluster(user_agent)
+                else:
+                    self.transport = T.HttpTransport.from_kubeconfig(files, target.context, user_agent)
+            except T.NeedsKubernetesClient:
+                self.transport = T.KubernetesTransport(files, target.context, user_agent, target.in_cluster)
+        except (T.ConfigError, OSError, ValueError, KeyError) as e:
+            where = target.kubeconfig or "the in-cluster service account"
+            raise ClusterError(f"cannot load kubeconfig {where}: {e}") from None
+        self.host = self.transport.host
         self.timeout = timeout
         self.requests = 0
         self._groups: dict[str, dict] | None = None
@@ -116,23 +113,16 @@ class Cluster:
     # -- raw HTTP ------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
                 body: Any = None, content_type: str = "application/json", timeout: float | None = None) -> Any:
-        from kubernetes.client.rest import ApiException
-        from urllib3.exceptions import HTTPError
+        from grader.transport import HTTPStatusError, TransportError
 
         self.requests += 1
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type
         try:
-            resp = self.api.call_api(path, method, query_params=query or [], header_params=headers, body=body,
-                                     auth_settings=["BearerToken"], _preload_content=False,
-                                     _request_timeout=(3.0, timeout or self.timeout), _return_http_data_only=True)
-        except ApiException as e:
+            data = self.transport.request(method, path, query, body, content_type, (3.0, timeout or self.timeout))
+        except HTTPStatusError as e:
             raise _api_error(e, method, path) from None
-        except (HTTPError, OSError) as e:
-            raise ClusterError(f"cannot reach the API server at {self.host} ({type(e).__name__}); "
+        except TransportError as e:
+            raise ClusterError(f"cannot reach the API server at {self.host} ({e}); "
                                f"is the cluster running? ('lab sandbox up' starts the sandbox)") from None
-        data = resp.data
         return json.loads(data) if data else None
 
     # -- discovery -------------------------------------------------------------------
@@ -279,7 +269,7 @@ class Cluster:
     def wait(self, api_version: str, kind: str, name: str, namespace: str | None,
              until: Callable[[dict | None], bool], timeout: float = 120.0, what: str = "") -> dict | None:
         """Watch one object until `until(obj)` holds (obj None = deleted); raise on timeout."""
-        from kubernetes import watch
+        from grader.transport import HTTPStatusError, TransportError
 
         current = self.get(api_version, kind, name, namespace)
         if until(current):
@@ -287,46 +277,31 @@ class Cluster:
         base = self.path(api_version, kind, namespace)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            rv = current["metadata"]["resourceVersion"] if current else None
-            w = watch.Watch()
+            # re-check at least every 10 s: some predicates depend on elapsed time
+            chunk = max(1, min(10, int(deadline - time.monotonic())))
+            query: list[tuple[str, Any]] = [("watch", "true"), ("fieldSelector", f"metadata.name={name}"),
+                                            ("timeoutSeconds", chunk)]
+            if current:
+                query.append(("resourceVersion", current["metadata"]["resourceVersion"]))
+            self.requests += 1
             try:
-                for ev in w.stream(self._list_fn(base), field_selector=f"metadata.name={name}",
-                                   resource_version=rv,
-                                   # re-check at least every 10 s: some predicates depend on elapsed time
-                                   timeout_seconds=max(1, min(10, int(deadline - time.monotonic())))):
-                    obj = ev["object"]
-                    if ev["type"] == "ERROR":
-                        break
-                    current = None if ev["type"] == "DELETED" else obj
+                for line in self.transport.stream(base, query, timeout=chunk + 5):
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        break  # e.g. 410 Gone: relist below
+                    current = None if event.get("type") == "DELETED" else event.get("object")
                     if until(current):
-                        w.stop()
                         return current
-            except ClusterError:
-                raise
-            except Exception:  # noqa: BLE001 - watch expired or connection dropped: relist
-                pass
+            except HTTPStatusError as e:
+                raise _api_error(e, "GET", base) from None
+            except TransportError as e:
+                raise ClusterError(f"lost the API server at {self.host} while waiting ({e}); "
+                                   f"is the cluster running?") from None
             current = self.get(api_version, kind, name, namespace)
             if until(current):
                 return current
         raise ClusterError(f"timed out after {timeout:.0f}s waiting for {kind} {namespace + '/' if namespace else ''}"
                            f"{name}{' to be ' + what if what else ''}; check it with kubectl describe")
-
-    def _list_fn(self, path: str) -> Callable[..., Any]:
-        def list_fn(**kw: Any) -> Any:
-            # kubernetes.watch passes snake_case client arguments; the API wants camelCase query keys
-            query = [(_camel(k), str(v).lower() if isinstance(v, bool) else v) for k, v in kw.items()
-                     if v is not None and not k.startswith("_")]
-            self.requests += 1
-            return self.api.call_api(path, "GET", query_params=query, header_params={"Accept": "application/json"},
-                                     auth_settings=["BearerToken"], _preload_content=False,
-                                     _request_timeout=kw.get("_request_timeout"), _return_http_data_only=True)
-        list_fn.__doc__ = "returns a stream"  # kubernetes.watch wants a docstring mentioning the return type
-        return list_fn
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(w.title() for w in rest)
 
 
 class NotFound(ClusterError):
@@ -347,7 +322,7 @@ def _api_error(e: Any, method: str, path: str) -> ClusterError:
     verb = {"GET": "get", "PATCH": "patch", "DELETE": "delete", "POST": "create", "PUT": "update"}.get(method, method)
     try:
         message = json.loads(e.body).get("message", "")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         message = e.reason or ""
     where = path.split("?")[0]
     if e.status == 404:

@@ -1,0 +1,266 @@
+"""HTTP to the API server for the common kubeconfigs, without importing the kubernetes client.
+
+`import kubernetes` costs about half a second (it loads every generated model), which is most of
+a `lab grade`. Client certificates, bearer tokens (inline or file), basic auth, a CA and
+in-cluster service accounts are handled here with urllib3; kubeconfigs that need an exec plugin,
+an auth provider or a proxy are handed to the official client (`KubernetesTransport`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+
+class TransportError(Exception):
+    """The server could not be reached (connection refused, TLS failure, timeout)."""
+
+
+class HTTPStatusError(Exception):
+    def __init__(self, status: int, body: bytes, reason: str = "") -> None:
+        super().__init__(f"HTTP {status}")
+        self.status, self.body, self.reason = status, body, reason
+
+
+class ConfigError(Exception):
+    pass
+
+
+class NeedsKubernetesClient(Exception):
+    """The kubeconfig uses something only the official client implements (exec, auth-provider)."""
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
+
+def load_kubeconfig(files: list[str], context: str | None) -> dict:
+    """Merge kubeconfig files as kubectl does (first definition of a name wins) and resolve one
+    context to {server, cluster, user, base} where base is the folder relative paths start from."""
+    merged: dict[str, dict] = {"clusters": {}, "users": {}, "contexts": {}}
+    current = None
+    bases: dict[tuple[str, str], Path] = {}
+    for f in files:
+        path = Path(f).expanduser()
+        if not path.exists():
+            continue
+        try:
+            cfg = _load_yaml(path.read_text()) or {}
+        except Exception as e:  # noqa: BLE001 - any parse problem is a config error
+            raise ConfigError(f"cannot parse {path}: {e}") from None
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{path} is not a kubeconfig")
+        current = current or cfg.get("current-context")
+        for section in ("clusters", "users", "contexts"):
+            for entry in cfg.get(section) or []:
+                if isinstance(entry, dict) and entry.get("name") not in merged[section]:
+                    merged[section][entry["name"]] = entry.get(section[:-1]) or {}
+                    bases[(section, entry["name"])] = path.parent
+    name = context or current
+    if not name:
+        raise ConfigError("the kubeconfig has no current-context; pass --context")
+    if name not in merged["contexts"]:
+        raise ConfigError(f"context {name!r} not found in the kubeconfig")
+    ctx = merged["contexts"][name]
+    cluster = merged["clusters"].get(ctx.get("cluster"))
+    if cluster is None:
+        raise ConfigError(f"cluster {ctx.get('cluster')!r} of context {name!r} not found in the kubeconfig")
+    user = merged["users"].get(ctx.get("user"), {})
+    return {"cluster": cluster, "user": user, "context": name,
+            "cluster_base": bases.get(("clusters", ctx.get("cluster")), Path.cwd()),
+            "user_base": bases.get(("users", ctx.get("user")), Path.cwd())}
+
+
+class HttpTransport:
+    """urllib3 with the TLS and credentials a kubeconfig describes."""
+
+    def __init__(self, server: str, ssl_context: ssl.SSLContext, headers: dict[str, str],
+                 user_agent: str, server_hostname: str | None = None) -> None:
+        import urllib3
+
+        self.host = server.rstrip("/")
+        self.headers = {**headers, "User-Agent": user_agent}
+        kw: dict[str, Any] = {"ssl_context": ssl_context, "maxsize": 8, "retries": False}
+        if server_hostname:
+            kw["server_hostname"] = server_hostname
+        self.pool = urllib3.PoolManager(**kw)
+
+    @classmethod
+    def from_kubeconfig(cls, files: list[str], context: str | None, user_agent: str) -> HttpTransport:
+        cfg = load_kubeconfig(files, context)
+        cluster, user = cfg["cluster"], cfg["user"]
+        if user.get("exec") or user.get("auth-provider") or cluster.get("proxy-url"):
+            raise NeedsKubernetesClient()
+        server = cluster.get("server")
+        if not server:
+            raise ConfigError(f"the cluster of context {cfg['context']!r} has no server")
+        ctx = ssl.create_default_context()
+        if cluster.get("insecure-skip-tls-verify"):
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif cluster.get("certificate-authority-data"):
+            ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+        elif cluster.get("certificate-authority"):
+            ctx.load_verify_locations(cafile=str(cfg["cluster_base"] / cluster["certificate-authority"]))
+        headers: dict[str, str] = {}
+        cert = _material(user, "client-certificate", cfg["user_base"])
+        key = _material(user, "client-key", cfg["user_base"])
+        if cert and key:
+            _load_cert_chain(ctx, cert, key)
+        if user.get("token"):
+            headers["Authorization"] = f"Bearer {user['token']}"
+        elif user.get("tokenFile"):
+            headers["Authorization"] = f"Bearer {Path(cfg['user_base'], user['tokenFile']).read_text().strip()}"
+        elif user.get("username") and user.get("password"):
+            basic = base64.b64encode(f"{user['username']}:{user['password']}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        return cls(server, ctx, headers, user_agent, cluster.get("tls-server-name"))
+
+    @classmethod
+    def in_cluster(cls, user_agent: str) -> HttpTransport:
+        sa = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+        host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+        ctx = ssl.create_default_context(cafile=str(sa / "ca.crt"))
+        token = (sa / "token").read_text().strip()
+        return cls(f"https://{host}:{port}", ctx, {"Authorization": f"Bearer {token}"}, user_agent)
+
+    def request(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any,
+                content_type: str, timeout: tuple[float, float]) -> bytes:
+        import urllib3
+
+        url = self.host + path + ("?" + urlencode(query) if query else "")
+        headers = {**self.headers, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            data = json.dumps(body).encode()
+        try:
+            resp = self.pool.request(method, url, body=data, headers=headers,
+                                     timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]))
+        except urllib3.exceptions.HTTPError as e:
+            raise TransportError(type(e).__name__) from None
+        if resp.status >= 400:
+            raise HTTPStatusError(resp.status, resp.data, resp.reason or "")
+        return resp.data
+
+    def stream(self, path: str, query: list[tuple[str, Any]], timeout: float) -> Iterator[bytes]:
+        """Lines of a watch response."""
+        import urllib3
+
+        url = self.host + path + "?" + urlencode(query)
+        try:
+            resp = self.pool.request("GET", url, headers={**self.headers, "Accept": "application/json"},
+                                     preload_content=False, timeout=urllib3.Timeout(connect=3.0, read=timeout))
+        except urllib3.exceptions.HTTPError as e:
+            raise TransportError(type(e).__name__) from None
+        try:
+            if resp.status >= 400:
+                raise HTTPStatusError(resp.status, resp.read(), resp.reason or "")
+            buf = b""
+            for chunk in resp.stream(4096):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        yield line
+        except urllib3.exceptions.ReadTimeoutError:
+            return
+        except urllib3.exceptions.ProtocolError:
+            return
+        finally:
+            resp.release_conn()
+
+
+def _material(user: dict, key: str, base: Path) -> bytes | None:
+    if user.get(f"{key}-data"):
+        return base64.b64decode(user[f"{key}-data"])
+    if user.get(key):
+        return Path(base, user[key]).read_bytes()
+    return None
+
+
+def _load_cert_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    # ssl only loads key material from files: a private temporary folder, removed at once
+    with tempfile.TemporaryDirectory(prefix="lab-") as d:
+        c, k = Path(d, "c.pem"), Path(d, "k.pem")
+        for p, data in ((c, cert), (k, key)):
+            p.touch(mode=0o600)
+            p.write_bytes(data)
+        ctx.load_cert_chain(str(c), str(k))
+
+
+class KubernetesTransport:
+    """The official client, for kubeconfigs with exec plugins, auth providers or proxies."""
+
+    def __init__(self, files: list[str] | None, context: str | None, user_agent: str,
+                 in_cluster: bool = False) -> None:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        cfg = client.Configuration()
+        try:
+            if in_cluster:
+                config.load_incluster_config(client_configuration=cfg)
+            else:
+                config.load_kube_config(config_file=os.pathsep.join(files or []) or None, context=context,
+                                        client_configuration=cfg, persist_config=False)
+        except (ConfigException, ValueError, OSError) as e:
+            raise ConfigError(str(e)) from None
+        cfg.retries = 0
+        self.host = cfg.host
+        self.api = client.ApiClient(cfg)
+        self.api.user_agent = user_agent
+
+    def request(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any,
+                content_type: str, timeout: tuple[float, float]) -> bytes:
+        from kubernetes.client.rest import ApiException
+        from urllib3.exceptions import HTTPError
+
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        try:
+            resp = self.api.call_api(path, method, query_params=query or [], header_params=headers, body=body,
+                                     auth_settings=["BearerToken"], _preload_content=False,
+                                     _request_timeout=timeout, _return_http_data_only=True)
+        except ApiException as e:
+            raise HTTPStatusError(e.status, (e.body or "").encode() if isinstance(e.body, str) else (e.body or b""),
+                                  e.reason or "") from None
+        except (HTTPError, OSError) as e:
+            raise TransportError(type(e).__name__) from None
+        return resp.data
+
+    def stream(self, path: str, query: list[tuple[str, Any]], timeout: float) -> Iterator[bytes]:
+        from kubernetes.client.rest import ApiException
+        from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+
+        try:
+            resp = self.api.call_api(path, "GET", query_params=query, header_params={"Accept": "application/json"},
+                                     auth_settings=["BearerToken"], _preload_content=False,
+                                     _request_timeout=(3.0, timeout), _return_http_data_only=True)
+        except ApiException as e:
+            raise HTTPStatusError(e.status, (e.body or "").encode() if isinstance(e.body, str) else b"",
+                                  e.reason or "") from None
+        except (HTTPError, OSError) as e:
+            raise TransportError(type(e).__name__) from None
+        try:
+            buf = b""
+            for chunk in resp.stream(4096):
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        yield line
+        except (ReadTimeoutError, ProtocolError):
+            return
+        finally:
+            resp.release_conn()
