@@ -17,6 +17,7 @@ import yaml
 
 from grader import checks as C
 from grader import kinds as K
+from grader import yamlio
 from grader.cluster import LAB_LABEL, SHARED_LABEL, Cluster, ClusterError
 from grader.labs import Lab, Step
 from grader.model import CheckResult, LabReport, Status
@@ -93,7 +94,7 @@ def manifests(path: Path) -> list[dict]:
     docs: list[dict] = []
     for f in files:
         try:
-            docs.extend(d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict))
+            docs.extend(d for d in yamlio.load_all(f.read_text()) if isinstance(d, dict))
         except yaml.YAMLError as e:
             raise ClusterError(f"{f}: invalid YAML: {e}") from None
     return docs

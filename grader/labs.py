@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from grader import checks as C
+from grader import yamlio
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -169,7 +170,7 @@ def load(name: str, root: Path | None = None) -> Lab:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        return yamlio.load(path.read_text())
     except FileNotFoundError:
         raise LabError(f"{path}: missing") from None
     except yaml.YAMLError as e:
