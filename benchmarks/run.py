@@ -87,6 +87,11 @@ def machine() -> dict:
             "os": platform.platform()}
 
 
+def _member_ready(obj: dict | None) -> bool:
+    conds = ((obj or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
 def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
     """N student namespaces holding the solved canary state, graded from one snapshot."""
     from grader.cluster import Cluster, Target
@@ -108,8 +113,14 @@ def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
                 d.get("metadata", {}).get("annotations", {}).pop("lab.grader/flavours", None)
                 _default_protocols(d)
                 latest[(d["kind"], d["metadata"]["name"])] = d
-            for d in latest.values():
+            member = [d for d in latest.values() if d["kind"] == "ServiceMeshMember"]
+            for d in member:  # pods created before the namespace is a member get no sidecar
                 cluster.apply(d)
+            for d in member:
+                cluster.wait(d["apiVersion"], d["kind"], "default", ns, _member_ready, timeout=120)
+            for d in latest.values():
+                if d["kind"] != "ServiceMeshMember":
+                    cluster.apply(d)
         for i in range(made + 1, n + 1):
             for dep in ("web-v1", "web-v2"):
                 cluster.wait("apps/v1", "Deployment", dep, f"student-{i}", rollout_complete, timeout=600)
