@@ -40,7 +40,7 @@ class Kubelet:
         ]
         for c in conds:
             c.update(lastHeartbeatTime=t, lastTransitionTime=t)
-        res = {"cpu": "32", "memory": "128Gi", "pods": "500", "ephemeral-storage": "100Gi"}
+        res = {"cpu": "256", "memory": "1Ti", "pods": "2000", "ephemeral-storage": "100Gi"}
         return {"conditions": conds, "capacity": res, "allocatable": res,
                 "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                 "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
