@@ -462,11 +462,18 @@ def gateway_pods(snap: Snapshot, gateway: dict) -> list[dict]:
     PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true (default false).
     """
     selector = spec_of(gateway).get("selector")
-    return [p for p in snap.list(K.POD) if pod_running(p) and map_selector_matches(selector, labels_of(p))]
+    key = ("gateway_pods", json.dumps(selector, sort_keys=True, default=str))
+    return snap.memo(key, lambda: [p for p in snap.list(K.POD)
+                                   if pod_running(p) and map_selector_matches(selector, labels_of(p))])
 
 
 def services_selecting(snap: Snapshot, pods: list[dict]) -> list[dict]:
     """Services (with a non-empty selector) that select at least one of the pods."""
+    key = ("services_selecting", tuple(sorted(id(p) for p in pods)))
+    return snap.memo(key, lambda: _services_selecting(snap, pods))
+
+
+def _services_selecting(snap: Snapshot, pods: list[dict]) -> list[dict]:
     out = []
     for svc in snap.list(K.SERVICE):
         sel = spec_of(svc).get("selector")

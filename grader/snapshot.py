@@ -6,9 +6,10 @@ YAML files (unit tests, instructors). Objects are plain dicts as the API returns
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -27,9 +28,12 @@ class Snapshot:
     openshift: bool = False
     control_plane_namespace: str = "istio-system"
     invalid: list[dict] = field(default_factory=list)  # objects without valid metadata, left out
+    _by_namespace: dict[str, tuple[int, dict[str, list[dict]]]] = field(default_factory=dict, repr=False)
+    _memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
 
     # -- building ---------------------------------------------------------
     def add(self, obj: dict) -> None:
+        self._memo.clear()
         kind = obj.get("kind")
         if not isinstance(kind, str):
             raise ValueError("object without a kind")
@@ -79,13 +83,28 @@ class Snapshot:
         items = self.objects.get(kind.kind, [])
         if namespace is None or not kind.namespaced:
             return list(items)
-        return [o for o in items if namespace_of(o) == namespace]
+        # Index by namespace once per kind: grading N students' namespaces stays linear in N.
+        index = self._by_namespace.get(kind.kind)
+        if index is None or index[0] != len(items):
+            grouped: dict[str, list[dict]] = {}
+            for o in items:
+                grouped.setdefault(namespace_of(o), []).append(o)
+            index = (len(items), grouped)
+            self._by_namespace[kind.kind] = index
+        return list(index[1].get(namespace, ()))
 
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict | None:
         for o in self.list(kind, namespace):
             if name_of(o) == name:
                 return o
         return None
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """Cache a derived value (e.g. the pods a selector matches cluster-wide) for this snapshot,
+        so grading many namespaces does not recompute what they share."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def __iter__(self) -> Iterator[dict]:
         for items in self.objects.values():

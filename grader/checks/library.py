@@ -403,14 +403,16 @@ def workload_ready(snap: Snapshot, *, namespace: str, deployment: str, min_ready
 
 # -- 3: DestinationRule subsets ----------------------------------------------------------------
 def _rules_for_host(snap: Snapshot, fqdn: str, namespace: str | None) -> list[dict]:
-    return sorted(
-        (
-            dr
-            for dr in snap.list(K.DESTINATION_RULE, namespace)
-            if M.resolve_host(M.spec_of(dr).get("host"), namespace_of(dr)) == fqdn
-        ),
-        key=M.creation_key,
-    )
+    """DestinationRules whose host resolves to fqdn (oldest first), optionally in one namespace."""
+
+    def by_host() -> dict[str, list[dict]]:  # once per snapshot: many namespaces share it
+        index: dict[str, list[dict]] = {}
+        for dr in sorted(snap.list(K.DESTINATION_RULE), key=M.creation_key):
+            index.setdefault(M.resolve_host(M.spec_of(dr).get("host"), namespace_of(dr)), []).append(dr)
+        return index
+
+    rules = snap.memo(("destinationrules_by_host",), by_host).get(fqdn, [])
+    return [dr for dr in rules if namespace is None or namespace_of(dr) == namespace]
 
 
 def _no_rule(snap: Snapshot, namespace: str, host: str, fqdn: str) -> Outcome:

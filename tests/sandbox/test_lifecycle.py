@@ -94,7 +94,12 @@ def test_up_recovers_after_apiserver_killed(own_sandbox):
 
 def test_stale_pid_file_is_ignored(own_sandbox):
     sb = Sandbox(root=own_sandbox)
-    # a pid file naming a process that is not ours (pid 1) must never be signalled
+    # the scheduler died and its pid was reused by a process that is not ours (pid 1):
+    # that process must never be signalled, and `up` must start a new scheduler
+    os.kill(sb.pid("kube-scheduler"), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while sb.pid("kube-scheduler") and time.monotonic() < deadline:
+        time.sleep(0.1)
     sb.pidfile("kube-scheduler").write_text("1")
     assert sb.pid("kube-scheduler") is None
     res = lab(own_sandbox, "sandbox", "up")

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.engine import grade_snapshot, manifests
-from grader.labs import load, lab_names
+from grader.labs import lab_names, load
 from grader.model import Status
 from grader.snapshot import Snapshot
 
