@@ -714,15 +714,13 @@ def _same_split(actual: dict[str, Fraction], want: dict[str, Fraction]) -> bool:
     return all(actual.get(s, Fraction(0)) == want.get(s, Fraction(0)) for s in set(actual) | set(want))
 
 
-@_check("traffic-split", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
-def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, weights: dict) -> Outcome:
-    """The effective route of the VirtualService bound to the gateway splits traffic by subset in the expected ratio."""
-    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
-    if bad:
-        return bad
-    expected = _weights_param(weights)
-    if expected is None:
-        return _bad_param("weights", weights, "a map of subset -> non-negative integer weight with a positive sum")
+def _effective_entry(
+    snap: Snapshot, namespace: str, host: str, gateway: str, wanted: str
+) -> tuple[dict, int, dict, str, list[str]] | Outcome:
+    """``(vs, index, entry, fqdn, notes)`` of the http[] entry a plain GET / takes, or a failure.
+
+    ``wanted`` describes what the entry should carry, for the failure reasons.
+    """
     good, gw_key, fqdn, problem = _bound_vs(snap, namespace, host, gateway)
     if problem:
         return problem
@@ -732,18 +730,36 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
     eff = M.effective_http_route(vs, gw_key if gw_key != M.MESH_GATEWAY else None)
     if eff is None:
         if not https:
-            return failed(
-                f"{ref(vs)} has no spec.http routes; expected an HTTP route splitting traffic", "add spec.http[].route"
-            )
+            return failed(f"{ref(vs)} has no spec.http routes; expected an HTTP route with {wanted}", "add spec.http[]")
         described = "; ".join(f"spec.http[{i}] {M.describe_match(h)}" for i, h in enumerate(https[:4]))
         return failed(
             f"no spec.http entry of {ref(vs)} matches a plain GET / : {described}",
-            "add a final spec.http entry without match (or with uri prefix /) carrying the split",
+            f"add a final spec.http entry without match (or with uri prefix /) carrying {wanted}",
         )
     idx, entry = eff
-    where = f"spec.http[{idx}]"
     if idx > 0:
-        notes.append(f"{where} is the first entry a plain GET / takes (spec.http[0] {M.describe_match(https[0])})")
+        notes.append(
+            f"spec.http[{idx}] is the first entry a plain GET / takes (spec.http[0] {M.describe_match(https[0])})"
+        )
+    return vs, idx, entry, fqdn, notes
+
+
+
+@_check("traffic-split", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
+def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, weights: dict) -> Outcome:
+    """The effective route of the VirtualService bound to the gateway splits traffic by subset in the expected ratio."""
+    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
+    if bad:
+        return bad
+    expected = _weights_param(weights)
+    if expected is None:
+        return _bad_param("weights", weights, "a map of subset -> non-negative integer weight with a positive sum")
+    found = _effective_entry(snap, namespace, host, gateway, "the split")
+    if isinstance(found, Outcome):
+        return found
+    vs, idx, entry, fqdn, notes = found
+    https = M.as_list(M.spec_of(vs).get("http"))
+    where = f"spec.http[{idx}]"
     route = entry.get("route")
     if route is None:
         kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)

@@ -29,8 +29,8 @@ from grader import kinds as K
 from grader import mesh as M
 from grader.checks.library import (
     _bad_param,
-    _bound_vs,
     _check,
+    _effective_entry,
     _int_param,
     _join,
     _no_rule,
@@ -41,36 +41,6 @@ from grader.model import Outcome, failed, passed
 from grader.snapshot import Snapshot, namespace_of, ref
 
 # -- shared: the effective route ------------------------------------------------------------
-
-
-def _effective_entry(
-    snap: Snapshot, namespace: str, host: str, gateway: str, wanted: str
-) -> tuple[dict, int, dict, str, list[str]] | Outcome:
-    """``(vs, index, entry, fqdn, notes)`` of the http[] entry a plain GET / takes, or a failure.
-
-    ``wanted`` describes what the entry should carry, for the failure reasons.
-    """
-    good, gw_key, fqdn, problem = _bound_vs(snap, namespace, host, gateway)
-    if problem:
-        return problem
-    vs = good[0]
-    notes = [f"{ref(o)} also binds {gw_key}; {ref(vs)} is the oldest and was judged" for o in good[1:2]]
-    https = M.as_list(M.spec_of(vs).get("http"))
-    eff = M.effective_http_route(vs, gw_key if gw_key != M.MESH_GATEWAY else None)
-    if eff is None:
-        if not https:
-            return failed(f"{ref(vs)} has no spec.http routes; expected an HTTP route with {wanted}", "add spec.http[]")
-        described = "; ".join(f"spec.http[{i}] {M.describe_match(h)}" for i, h in enumerate(https[:4]))
-        return failed(
-            f"no spec.http entry of {ref(vs)} matches a plain GET / : {described}",
-            f"add a final spec.http entry without match (or with uri prefix /) carrying {wanted}",
-        )
-    idx, entry = eff
-    if idx > 0:
-        notes.append(
-            f"spec.http[{idx}] is the first entry a plain GET / takes (spec.http[0] {M.describe_match(https[0])})"
-        )
-    return vs, idx, entry, fqdn, notes
 
 
 def _elsewhere(vs: dict, idx: int, key: str) -> list[str]:
