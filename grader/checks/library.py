@@ -714,6 +714,28 @@ def _same_split(actual: dict[str, Fraction], want: dict[str, Fraction]) -> bool:
     return all(actual.get(s, Fraction(0)) == want.get(s, Fraction(0)) for s in set(actual) | set(want))
 
 
+def _entry_weights(vs: dict, idx: int, entry: dict, *, hint: str, expected: str = "",
+                   example_weight: int = 100) -> M.RouteWeights | Outcome:
+    """The weights of the route in http[idx] (the entry a plain GET / takes), or a failure when
+    that entry has no route or its weights are not integers."""
+    where = f"spec.http[{idx}]"
+    route = entry.get("route")
+    if route is None:
+        kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)
+        return failed(
+            f"{ref(vs)} {where} (the route a plain GET / takes) has no route"
+            + (f"; it uses {kind}" if kind else "") + (f"; {expected}" if expected else ""),
+            hint,
+        )
+    rw = M.route_weights(route, namespace_of(vs))
+    if not rw.ok:
+        return failed(
+            _join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
+            f'weights must be integers, e.g. weight: {example_weight} (not "{example_weight}")',
+        )
+    return rw
+
+
 def _effective_entry(
     snap: Snapshot, namespace: str, host: str, gateway: str, wanted: str
 ) -> tuple[dict, int, dict, str, list[str]] | Outcome:
@@ -760,19 +782,9 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
     vs, idx, entry, fqdn, notes = found
     https = M.as_list(M.spec_of(vs).get("http"))
     where = f"spec.http[{idx}]"
-    route = entry.get("route")
-    if route is None:
-        kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)
-        return failed(
-            f"{ref(vs)} {where} (the route a plain GET / takes) has no route" + (f"; it uses {kind}" if kind else ""),
-            f"give {where} a route with weighted destinations",
-        )
-    rw = M.route_weights(route, namespace_of(vs))
-    if not rw.ok:
-        return failed(
-            _join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
-            'weights must be integers, e.g. weight: 80 (not "80")',
-        )
+    rw = _entry_weights(vs, idx, entry, hint=f"give {where} a route with weighted destinations", example_weight=80)
+    if isinstance(rw, Outcome):
+        return rw
     problems: list[str] = []
     hints: list[str] = []
     set_weights = f"set the weights of {where}.route to " + ", ".join(f"{s}: {v}" for s, v in expected.items())

@@ -31,6 +31,7 @@ from grader.checks.library import (
     _bad_param,
     _check,
     _effective_entry,
+    _entry_weights,
     _int_param,
     _join,
     _no_rule,
@@ -38,7 +39,7 @@ from grader.checks.library import (
     _str_params,
 )
 from grader.model import Outcome, failed, passed
-from grader.snapshot import Snapshot, namespace_of, ref
+from grader.snapshot import Snapshot, ref
 
 # -- shared: the effective route ------------------------------------------------------------
 
@@ -380,21 +381,10 @@ def route_destination(snap: Snapshot, *, namespace: str, host: str, gateway: str
         return found
     vs, idx, entry, fqdn, notes = found
     where = f"spec.http[{idx}]"
-    route = entry.get("route")
-    if route is None:
-        kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)
-        return failed(
-            f"{ref(vs)} {where} (the route a plain GET / takes) has no route"
-            + (f"; it uses {kind}" if kind else "")
-            + f"; expected all requests to go to {target}",
-            f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else ""),
-        )
-    rw = M.route_weights(route, namespace_of(vs))
-    if not rw.ok:
-        return failed(
-            _join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
-            'weights must be integers, e.g. weight: 100 (not "100")',
-        )
+    rw = _entry_weights(vs, idx, entry, expected=f"expected all requests to go to {target}",
+                        hint=f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else ""))
+    if isinstance(rw, Outcome):
+        return rw
     problems: list[str] = []
     for s in rw.shares:
         if s.share == 0:

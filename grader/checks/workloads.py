@@ -19,6 +19,7 @@ from grader.checks.library import (
     _check,
     _cli,
     _decided_by,
+    _entry_weights,
     _find_deployment,
     _gateway_hosts_text,
     _injection_diagnosis,
@@ -460,17 +461,10 @@ def route_target(
         )
     idx, entry = eff
     where = f"spec.http[{idx}]"
-    route = entry.get("route")
-    if route is None:
-        kind = next((k for k in ("redirect", "directResponse", "delegate") if k in entry), None)
-        return failed(
-            f"{ref(vs)} {where} (the route a plain GET / takes) has no route" + (f"; it uses {kind}" if kind else ""),
-            f"give {where} a route to {host}",
-        )
-    rw = M.route_weights(route, namespace_of(vs))
-    if not rw.ok:
-        return failed(_join([f"{ref(vs)} {where}.{path} {why}" for path, why in rw.errors]),
-                      'weights must be integers, e.g. weight: 100 (not "100")')
+    rw = _entry_weights(vs, idx, entry, hint=f"give {where} a route to {host}")
+    if isinstance(rw, Outcome):
+        return rw
+    route = entry["route"]
     svc_ns, svc_name = svc_ref
     svc = snap.get(K.SERVICE, svc_name, svc_ns)
     svc_ports = [M.as_dict(sp).get("port") for sp in M.as_list(M.spec_of(svc).get("ports"))] if svc else []
