@@ -46,6 +46,8 @@ def _broken(sub_name: str, **spec: str) -> Callable[[Cluster], None]:
         sub["spec"].update(spec)
         cluster.apply(sub)
         cluster.wait(OLM, "Subscription", sub_name, NS, _resolution_failed, timeout=60, what="ResolutionFailed")
+        # OLM installs nothing for it; a stale event for the deleted Subscription must not either
+        assert cluster.get(OLM, "ClusterServiceVersion", CSVS[sub_name], NS) is None
 
     return apply
 

@@ -286,7 +286,8 @@ class OLM:
                 "InstallPlanPending", "True", "RequiresApproval", "", old_conds)])
             self._set_status(_path(ns, "subscriptions", name), old, status)
             return
-        self._install(ns, pkg, sub)
+        if not self._install(ns, pkg, sub):
+            return
         self._set_status(_path(ns, "installplans", plan["metadata"]["name"]), plan.get("status") or {},
                          {"phase": "Complete", "catalogSources": [spec.get("source")], "bundleLookups": [],
                           "startTime": (plan.get("status") or {}).get("startTime") or now()})
@@ -366,12 +367,20 @@ class OLM:
                              "spec": {"serviceAccountName": pkg.deployment,
                                       "containers": [{"name": pkg.deployment, "image": pkg.image}]}}}
 
-    def _install(self, ns: str, pkg: Package, sub: dict) -> None:
+    def _install(self, ns: str, pkg: Package, sub: dict) -> bool:
+        """Install (or re-check) the CSV; False if the Subscription no longer wants it."""
         path = _path(ns, "clusterserviceversions", pkg.csv)
         csv = ignore_missing(self.co.get_namespaced_custom_object, GROUP, "v1alpha1", ns,
                              "clusterserviceversions", pkg.csv)
         if csv is None:
             csv = apply(self.api, path, self._csv_body(ns, pkg))
+            if not self._still_wants(sub, pkg):
+                # The Subscription was deleted or replaced while this (stale) event was being
+                # handled; OLM installs nothing for a Subscription that no longer asks for it.
+                ignore_missing(self.co.delete_namespaced_custom_object, GROUP, "v1alpha1", ns,
+                               "clusterserviceversions", pkg.csv)
+                log.info("olm: %s/%s not installed: its Subscription changed meanwhile", ns, pkg.csv)
+                return False
             log.info("olm: ClusterServiceVersion %s/%s created", ns, pkg.csv)
         old = csv.get("status") or {}
         problem = self._operatorgroup_problem(ns, pkg)
@@ -381,7 +390,7 @@ class OLM:
         else:
             phase, reason, message = "Succeeded", "InstallSucceeded", "install strategy completed with no errors"
         if (old.get("phase"), old.get("reason"), old.get("message")) == (phase, reason, message):
-            return
+            return True
         if phase == "Succeeded":
             self._operator_deployment(ns, pkg, csv)
         t = now()
@@ -404,6 +413,17 @@ class OLM:
                                    "message": "CSV minKubeVersion (1.20.0) less than server version (v1.20.2)"}],
         })
         log.info("olm: %s/%s %s (%s)", ns, pkg.csv, phase, reason)
+        return True
+
+    def _still_wants(self, sub: dict, pkg: Package) -> bool:
+        """The Subscription `sub` still exists, unchanged in identity, and still resolves to `pkg`."""
+        md = sub["metadata"]
+        fresh = ignore_missing(self.co.get_namespaced_custom_object, GROUP, "v1alpha1", md["namespace"],
+                               "subscriptions", md["name"])
+        if fresh is None or fresh["metadata"].get("uid") != md.get("uid") or fresh["metadata"].get(
+                "deletionTimestamp"):
+            return False
+        return self._resolve(fresh)[0] == pkg
 
     def _operator_deployment(self, ns: str, pkg: Package, csv: dict) -> None:
         """The operator itself, as OLM deploys it from the CSV's install strategy."""
