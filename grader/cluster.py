@@ -205,6 +205,11 @@ class Cluster:
             it.setdefault("kind", kind.kind)
         return items
 
+    def names(self, api_version: str, kind: str, namespace: str | None, label_selector: str) -> list[str]:
+        """Names of the objects of one kind matching a label selector."""
+        out = self.request("GET", self.path(api_version, kind, namespace), query=[("labelSelector", label_selector)])
+        return sorted(it["metadata"]["name"] for it in out.get("items", []))
+
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
         try:
             return self.request("GET", self.path(api_version, kind, namespace, name))

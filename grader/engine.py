@@ -19,7 +19,7 @@ from grader import checks as C
 from grader import kinds as K
 from grader import yamlio
 from grader.cluster import LAB_LABEL, SHARED_LABEL, Cluster, ClusterError
-from grader.labs import Lab, Step
+from grader.labs import Lab, Lookup, Step, substitute
 from grader.model import CheckResult, LabReport, Status
 from grader.snapshot import Snapshot
 
@@ -162,8 +162,9 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
         if flavour not in step.flavours:
             continue
         if step.type == "apply":
+            values = {name: _look_up(cluster, lookup, name) for name, lookup in step.args["values"].items()}
             for obj in _sorted([o for o in manifests(step.args["path"]) if _for_flavour(o, flavour)]):
-                obj = _prepare(obj, lab, step.shared)
+                obj = _prepare(substitute(obj, values) if values else obj, lab, step.shared)
                 verb = "Ensuring" if step.shared else "Applying"
                 with progress.step(f"{verb} {_describe(obj)}"):
                     cluster.apply(obj)
@@ -171,15 +172,19 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
             _wait(cluster, step, progress)
         elif step.type == "delete":
             a = step.args
-            api_version = a.get("apiVersion", "v1")
-            if cluster.get(api_version, a["kind"], a["name"], a.get("namespace")) is None:
-                continue  # nothing to delete: say nothing
-            ns = a.get("namespace")
-            with progress.step(step.title or f"Deleting {a['kind']} {a['name']}{' in ' + ns if ns else ''}"):
-                cluster.delete(api_version, a["kind"], a["name"], ns)
-                if a.get("wait", True):
-                    cluster.wait(api_version, a["kind"], a["name"], ns, lambda o: o is None,
-                                 timeout=float(a.get("timeout", 180)), what="deleted")
+            api_version, ns = a.get("apiVersion", "v1"), a.get("namespace")
+            if "selector" in a:
+                names = cluster.names(api_version, a["kind"], ns, a["selector"])
+            elif cluster.get(api_version, a["kind"], a["name"], ns) is not None:
+                names = [a["name"]]
+            else:
+                names = []  # nothing to delete: say nothing
+            for name in names:
+                with progress.step(step.title or f"Deleting {a['kind']} {name}{' in ' + ns if ns else ''}"):
+                    cluster.delete(api_version, a["kind"], name, ns)
+                    if a.get("wait", True):
+                        cluster.wait(api_version, a["kind"], name, ns, lambda o: o is None,
+                                     timeout=float(a.get("timeout", 180)), what="deleted")
         elif step.type in ("label", "annotate"):
             a = step.args
             field = "labels" if step.type == "label" else "annotations"
@@ -196,6 +201,24 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
                 cluster.patch(a.get("apiVersion", "apps/v1"), a["kind"], a["name"], a.get("namespace"),
                               {"spec": {"template": {"metadata": {"annotations": {
                                   "kubectl.kubernetes.io/restartedAt": stamp}}}}})
+
+
+def _look_up(cluster: Cluster, lookup: Lookup, name: str) -> str:
+    """The live value an apply step's ${name} stands for; a clear error when it is missing."""
+    obj = cluster.get(lookup.api_version, lookup.kind, lookup.name, lookup.namespace)
+    if obj is None:
+        raise ClusterError(f"{lookup.describe()} not found: it provides ${{{name}}} ({'.'.join(lookup.path)}); "
+                           "run the labs it depends on first (lab start shows them)")
+    value: object = obj
+    for key in lookup.path:
+        if isinstance(value, list) and key.isdigit():
+            value = value[int(key)] if int(key) < len(value) else None
+        else:
+            value = value.get(key) if isinstance(value, dict) else None
+    if value is None or isinstance(value, (dict, list)):
+        raise ClusterError(f"{lookup.describe()} has no {'.'.join(lookup.path)} (needed for ${{{name}}}); "
+                           f"check it with kubectl get {lookup.kind.lower()} {lookup.name} -o yaml")
+    return str(value)
 
 
 def _condition_true(obj: dict | None, ctype: str) -> bool:

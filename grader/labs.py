@@ -85,16 +85,16 @@ class Lab:
         return self.task_file.read_text()
 
     def params_for(self, spec: CheckSpec, namespace: str | None = None) -> dict:
-        return _substitute(spec.params, {"namespace": namespace or self.namespace})
+        return substitute(spec.params, {"namespace": namespace or self.namespace})
 
 
-def _substitute(value: Any, variables: dict[str, str]) -> Any:
+def substitute(value: Any, variables: dict[str, str]) -> Any:
     if isinstance(value, str):
         return re.sub(r"\$\{(\w+)\}", lambda m: variables.get(m.group(1), m.group(0)), value)
     if isinstance(value, list):
-        return [_substitute(v, variables) for v in value]
+        return [substitute(v, variables) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, variables) for k, v in value.items()}
+        return {k: substitute(v, variables) for k, v in value.items()}
     return value
 
 
@@ -249,16 +249,60 @@ def _step(v: _Validator, where: str, s: Any, base: Path) -> Step:
         path = (base / args).resolve()
         if not path.exists():
             v.fail(f"{where}.apply", f"{path} does not exist")
-        args = {"path": path}
+        args = {"path": path, "values": _lookups(v, f"{where}.values", s.get("values", {}))}
     elif not isinstance(args, dict):
         v.fail(f"{where}.{typ}", "expected a mapping")
-    elif typ in ("wait", "delete", "label", "annotate", "restart"):
+    elif typ == "delete":
+        # by name, or every object matching a label selector (e.g. OLM's
+        # operators.coreos.com/<package>.<namespace> label, whatever the CSV's version is)
+        if "kind" not in args:
+            v.fail(f"{where}.delete.kind", "is required")
+        if ("name" in args) == ("selector" in args):
+            v.fail(f"{where}.delete", "expected exactly one of name, selector")
+        if "selector" in args and not (isinstance(args["selector"], str) and args["selector"].strip()):
+            v.fail(f"{where}.delete.selector", "expected a label selector string, e.g. app=web")
+    elif typ in ("wait", "label", "annotate", "restart"):
         for key in ("kind", "name"):
             if key not in args:
                 v.fail(f"{where}.{typ}.{key}", "is required")
     flavours = tuple(s.get("flavours", FLAVOURS))
     return Step(type=typ, args=args, flavours=flavours, shared=bool(s.get("shared", False)),
                 title=str(s.get("title", "")))
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A value read from the live cluster when a step runs: field `path` of one object."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+    path: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+def _lookups(v: _Validator, where: str, raw: Any) -> dict[str, Lookup]:
+    """`values:` of an apply step: NAME -> {apiVersion, kind, name, namespace, field}; the
+    manifests' ${NAME} placeholders get the field's live value (e.g. a Route's spec.host,
+    which differs from cluster to cluster)."""
+    if not isinstance(raw, dict):
+        v.fail(where, "expected a mapping of NAME: {apiVersion, kind, name, namespace, field}")
+    out = {}
+    for key, spec in raw.items():
+        here = f"{where}.{key}"
+        if not (isinstance(key, str) and re.fullmatch(r"\w+", key)):
+            v.fail(here, "a value name must be letters, digits and underscores (used as ${NAME})")
+        if not isinstance(spec, dict):
+            v.fail(here, "expected a mapping with apiVersion, kind, name, namespace and field")
+        for req in ("kind", "name", "field"):
+            if not isinstance(spec.get(req), str) or not spec[req]:
+                v.fail(f"{here}.{req}", "is required (a string)")
+        out[key] = Lookup(api_version=str(spec.get("apiVersion", "v1")), kind=spec["kind"], name=spec["name"],
+                          namespace=spec.get("namespace"), path=tuple(spec["field"].split(".")))
+    return out
 
 
 def _load_python_checks(lab_dir: Path, name: str) -> None:

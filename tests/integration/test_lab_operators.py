@@ -106,3 +106,40 @@ def test_optional_skip_keeps_the_score(kubeconfig, cluster):
         assert report["score"] == report["total"] == 100 and report["passed"] is True
     finally:
         assert run(kubeconfig, "finish", "operators")[0] == 0
+
+
+def test_reset_finds_operators_by_olm_label(kubeconfig, cluster):
+    """`start` uninstalls the lab's operators whatever the Subscription is called and whatever
+    CSV version is installed: it selects them by OLM's operators.coreos.com/<package>.<ns> label."""
+    from .helpers import run
+
+    assert run(kubeconfig, "start", "operators")[0] == 0
+    try:
+        sub = _subscription("servicemeshoperator")
+        sub["metadata"]["name"] = "my-mesh"
+        cluster.apply(sub)
+        cluster.wait(OLM, "Subscription", "my-mesh", NS,
+                     lambda o: ((o or {}).get("status") or {}).get("installedCSV") == CSVS["servicemeshoperator"],
+                     timeout=60, what="installed")
+        older = {"apiVersion": OLM, "kind": "ClusterServiceVersion",
+                 "metadata": {"name": "servicemeshoperator.v2.4.9", "namespace": NS,
+                              "labels": {"operators.coreos.com/servicemeshoperator.openshift-operators": ""}},
+                 "spec": {"displayName": "Red Hat OpenShift Service Mesh", "version": "2.4.9",
+                          "install": {"strategy": "deployment", "spec": {"deployments": []}}}}
+        cluster.apply(older)
+        unrelated = _subscription("kiali-ossm")
+        unrelated["metadata"]["name"] = "someone-elses"
+        unrelated["spec"]["name"] = "tempo-product"
+        cluster.apply(unrelated)
+
+        code, _, err = run(kubeconfig, "start", "operators")
+        assert code == 0, err
+        assert cluster.get(OLM, "Subscription", "my-mesh", NS) is None
+        assert cluster.get(OLM, "ClusterServiceVersion", CSVS["servicemeshoperator"], NS) is None
+        assert cluster.get(OLM, "ClusterServiceVersion", "servicemeshoperator.v2.4.9", NS) is None
+        assert cluster.get(OLM, "Subscription", "someone-elses", NS) is not None  # not the lab's
+    finally:
+        assert run(kubeconfig, "finish", "operators")[0] == 0
+        for name in ("someone-elses",):
+            cluster.delete(OLM, "Subscription", name, NS)
+        cluster.delete(OLM, "ClusterServiceVersion", "tempo-operator.v0.8.0-2", NS)

@@ -114,6 +114,16 @@ def _copy_data(tmp_path: Path) -> Path:
     (lambda m: m["checks"][1].update(id=m["checks"][0]["id"]), "duplicate check ids"),
     (lambda m: m.update(pass_mark=1000), "field 'pass_mark'"),
     (lambda m: m["setup"].append({"apply": "nope/"}), "does not exist"),
+    (lambda m: m["setup"].append({"delete": {"kind": "ConfigMap"}}), "expected exactly one of name, selector"),
+    (lambda m: m["setup"].append({"delete": {"kind": "ConfigMap", "name": "a", "selector": "b=c"}}),
+     "expected exactly one of name, selector"),
+    (lambda m: m["setup"].append({"delete": {"kind": "ConfigMap", "selector": ""}}), "expected a label selector"),
+    (lambda m: m["setup"].append({"apply": "setup/", "values": ["host"]}), "expected a mapping of NAME"),
+    (lambda m: m["setup"].append({"apply": "setup/", "values": {"my-host": {"kind": "Route", "name": "r",
+                                                                           "field": "spec.host"}}}),
+     "a value name must be letters, digits and underscores"),
+    (lambda m: m["setup"].append({"apply": "setup/", "values": {"host": {"kind": "Route", "name": "r"}}}),
+     ".values.host.field': is required"),
 ])
 def test_malformed_lab_names_file_and_field(no_cluster, tmp_path, monkeypatch, mutation, expected):
     import yaml
