@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -223,14 +224,23 @@ def start(app: App, name: str) -> None:
 @click.option("-n", "--namespace", "namespaces", multiple=True,
               help="Grade this namespace instead of the lab's own; repeat to grade several students' "
                    "namespaces from one read of the cluster (json then prints a list).")
+@click.option("-f", "--from-file", "files", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Grade these YAML files or folders instead of the cluster (offline), e.g. the output "
+                   "of 'oc get deploy,pods,svc,gw,vs,dr,pa -n webapp -o yaml'; repeatable.")
 @click.pass_obj
-def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...]) -> None:
-    """Grade your work against the live cluster (read-only)."""
+def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tuple[Path, ...]) -> None:
+    """Grade your work against the live cluster (read-only), or against YAML files (-f)."""
     from grader import engine
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        reports = engine.grade_many(lab, app.cluster("grade"), list(namespaces) or [lab.namespace], app.flavour)
+        targets = list(namespaces) or [lab.namespace]
+        if files:
+            reports, count = engine.grade_files(lab, list(files), targets, app.flavour)
+            click.echo(f"Graded offline from {count} objects in {', '.join(map(str, files))} "
+                       f"({reports[0].flavour}); pods and status come only from what the files hold.", err=True)
+        else:
+            reports = engine.grade_many(lab, app.cluster("grade"), targets, app.flavour)
     if fmt == "table":
         from grader.report.console import print_report
         for report in reports:

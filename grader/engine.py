@@ -21,7 +21,7 @@ from grader import yamlio
 from grader.cluster import LAB_LABEL, SHARED_LABEL, Cluster, ClusterError
 from grader.labs import Lab, Lookup, Step, substitute
 from grader.model import CheckResult, LabReport, Status
-from grader.snapshot import Snapshot
+from grader.snapshot import Snapshot, labels_of
 
 FLAVOUR_ANNOTATION = "lab.grader/flavours"  # on a manifest: apply it only for these flavours
 
@@ -88,6 +88,51 @@ def grade_many(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str |
                       duration_s=elapsed, notes=r.notes, namespace=ns) for r, ns in zip(reports, namespaces, strict=True)]
 
 
+def grade_files(lab: Lab, paths: list[Path], namespaces: list[str], flavour: str | None = None
+                ) -> tuple[list[LabReport], int]:
+    """Grade YAML files offline (manifests, or `oc get ... -o yaml` dumps with status): the
+    same checks on a snapshot made of the files. Returns the reports and the object count."""
+    start = time.perf_counter()
+    # documents that are not Kubernetes objects (a solution.yaml's steps, kustomization files) are left out
+    docs = [d for p in paths for d in manifests(p) if isinstance(d.get("kind"), str) and d.get("apiVersion")]
+    if not docs:
+        raise ClusterError(f"no Kubernetes objects in {', '.join(map(str, paths))}; "
+                           "give YAML files such as the output of oc get ... -o yaml")
+    snap = Snapshot.from_objects(_last_wins(docs), flavour=flavour or "istio")
+    groups = {str(o.get("apiVersion", "")).split("/")[0] for o in snap}
+    snap.openshift = bool(groups & {"route.openshift.io", "maistra.io", "operators.coreos.com"})
+    # Without --flavour: Maistra's objects, or its labels (a member namespace carries
+    # maistra.io/member-of, control-plane objects maistra-version), mean OpenShift Service Mesh 2.x.
+    if flavour is None and ("maistra.io" in groups or any(
+            isinstance(k, str) and (k.startswith("maistra.io/") or k == "maistra-version")
+            for o in snap for k in labels_of(o))):
+        snap.flavour = "ossm2"
+    reports = [grade_snapshot(lab, snap, ns) for ns in namespaces]
+    elapsed = time.perf_counter() - start
+    return [LabReport(lab=r.lab, title=r.title, pass_mark=r.pass_mark, results=r.results, flavour=r.flavour,
+                      duration_s=elapsed, notes=r.notes, namespace=ns)
+            for r, ns in zip(reports, namespaces, strict=True)], sum(1 for _ in snap)
+
+
+def _last_wins(docs: list[dict]) -> list[dict]:
+    """One object per kind/namespace/name: a later file overrides an earlier one, as applying
+    them in that order would (List documents are unpacked first)."""
+    flat: list[dict] = []
+    for d in docs:
+        if d["kind"].endswith("List") and isinstance(d.get("items"), list):
+            flat += [dict(i, kind=i.get("kind") or d["kind"][: -len("List")]) for i in d["items"] if isinstance(i, dict)]
+        else:
+            flat.append(d)
+    out: dict[tuple, dict] = {}
+    for d in flat:
+        md = d.get("metadata") if isinstance(d.get("metadata"), dict) else {}
+        key = (str(d.get("apiVersion", "")).split("/")[0], d.get("kind"), str(md.get("namespace") or ""),
+               str(md.get("name")), id(d) if md.get("name") is None else 0)
+        out.pop(key, None)
+        out[key] = d
+    return list(out.values())
+
+
 # -- manifests ------------------------------------------------------------------------
 def manifests(path: Path) -> list[dict]:
     files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
@@ -96,7 +141,11 @@ def manifests(path: Path) -> list[dict]:
         try:
             docs.extend(d for d in yamlio.load_all(f.read_text()) if isinstance(d, dict))
         except yaml.YAMLError as e:
-            raise ClusterError(f"{f}: invalid YAML: {e}") from None
+            mark = getattr(e, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise ClusterError(f"{f}{where}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ClusterError(f"{f}: cannot read it ({e})") from None
     return docs
 
 

@@ -162,3 +162,42 @@ def test_help_lists_the_verbs():
     res = invoke("--help")
     for verb in ("list", "show", "start", "grade", "solve", "finish", "sandbox"):
         assert verb in res.stdout
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
+
+
+def test_grade_from_files_offline(no_cluster):
+    """The solved canary state as YAML grades 100 with no cluster at all; Maistra labels in the
+    files make the flavour ossm2 unless --flavour says otherwise."""
+    res = invoke("grade", "canary", "-f", str(FIXTURES / "cluster"), "-f", str(FIXTURES / "webapp"), "-o", "json")
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["score"] == report["total"] == 100 and report["flavour"] == "ossm2"
+    assert "Graded offline from" in res.stderr and "sandbox" not in res.stderr
+
+    wrong = FIXTURES / "variants" / "vs-weights-70-30.yaml"
+    res = invoke("--flavour", "istio", "grade", "canary", "-f", str(FIXTURES / "cluster"),
+                 "-f", str(FIXTURES / "webapp"), "-f", str(wrong), "-o", "json")
+    assert res.exit_code == 1
+    report = json.loads(res.stdout)
+    assert report["flavour"] == "istio"
+    assert [c["id"] for c in report["checks"] if c["status"] != "pass"] == ["traffic-split-80-20"]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("kind: [unclosed\n", "bad.yaml line 2: invalid YAML"),
+    ("steps:\n  - apply: x.yaml\n", "no Kubernetes objects in"),
+    (b"\xff\xfe\x00binary", "cannot read it"),
+])
+def test_grade_from_bad_file_is_one_line(no_cluster, tmp_path, content, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    res = invoke("grade", "canary", "-f", str(bad))
+    assert res.exit_code == 2 and expected in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+def test_grade_from_missing_file_is_usage_error(no_cluster, tmp_path):
+    res = invoke("grade", "canary", "-f", str(tmp_path / "nope.yaml"))
+    assert res.exit_code == 2 and "does not exist" in res.stderr
