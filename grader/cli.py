@@ -159,6 +159,36 @@ def list_cmd(app: App, fmt: str) -> None:
         app.out().print(table)
 
 
+@main.command("checks")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)
+@click.pass_obj
+def checks_cmd(app: App, fmt: str) -> None:
+    """List the check library a lab.yaml can use: params, what each reads, which labs use it."""
+    from grader.checks import catalogue
+    from grader.labs import load_all
+    with handled(app):
+        entries = catalogue(load_all())
+    if fmt == "json":
+        click.echo(json.dumps(entries, indent=2, default=str))
+        return
+    if fmt == "markdown":
+        from grader.report.catalogue import to_markdown
+        click.echo(to_markdown(entries), nl=False)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+    table = Table(show_edge=False, header_style="bold", show_lines=True)
+    for col in ("Check", "What it checks", "Params (required first)", "Used by labs"):
+        table.add_column(col)
+    for e in entries:
+        params = ", ".join(p["name"] if p["required"] else f"{p['name']}={json.dumps(p['default'])}"
+                           for p in e["params"])
+        labs = sorted({u.split("/")[0] for u in e["used_by"]})
+        table.add_row(e["name"], e["description"], escape(params), ", ".join(labs) or "-")
+    app.out().print(table)
+
+
 def _guide_order(lab: Any) -> tuple[int, int, str]:
     """Guide step order; troubleshooting (fix-*) after the steps, the review last."""
     import re

@@ -63,3 +63,28 @@ def load_builtin() -> None:
         except ModuleNotFoundError as e:
             if e.name != f"grader.checks.{module}":
                 raise
+
+
+def catalogue(labs: list | None = None) -> list[dict]:
+    """Every check type as data: name, description (the docstring's first paragraph), params
+    (required first), kinds read, and the labs (with check ids) that use it."""
+    load_builtin()
+    used: dict[str, list[str]] = {}
+    for lab in labs or []:
+        for spec in lab.checks:
+            used.setdefault(spec.check, []).append(f"{lab.name}/{spec.id}")
+    out = []
+    for name in sorted(REGISTRY):
+        ct = REGISTRY[name]
+        doc = inspect.getdoc(ct.fn) or ""
+        params = [{"name": n, "required": p.default is inspect.Parameter.empty,
+                   "default": None if p.default is inspect.Parameter.empty else p.default}
+                  for n, p in ct.params.items()]
+        out.append({
+            "name": name,
+            "description": " ".join(doc.split("\n\n")[0].split()),
+            "params": sorted(params, key=lambda p: not p["required"]),
+            "reads": sorted({k.kind for k in ct.reads}),
+            "used_by": used.get(name, []),
+        })
+    return out

@@ -1,0 +1,67 @@
+"""The shape the code promises: only the CLI imports click; only the CLI and the console
+reporter import rich; checks are pure (they never reach the cluster); CHECKS.md is what
+`lab checks -o markdown` prints."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.checks import REGISTRY, load_builtin
+from grader.cli import main
+
+PACKAGE = Path(__file__).resolve().parents[2] / "grader"
+ROOT = PACKAGE.parent
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_import_boundaries(path):
+    rel = str(path.relative_to(PACKAGE))
+    imported = _imports(path)
+    top = {n.split(".")[0] for n in imported}
+    if rel != "cli.py":
+        assert "click" not in top, f"{rel} imports click: only grader/cli.py may"
+    if rel not in ("cli.py", "report/console.py"):
+        assert "rich" not in top, f"{rel} imports rich: only the CLI and the console reporter may"
+    if rel.startswith("checks/"):
+        reaching = {n for n in imported if n in ("grader.cluster", "grader.transport", "grader.engine")
+                    or n.split(".")[0] in ("kubernetes", "urllib3")}
+        assert not reaching, f"{rel} imports {reaching}: checks judge a Snapshot and never reach the cluster"
+
+
+def test_checks_md_is_generated_from_the_registry():
+    res = CliRunner().invoke(main, ["--no-color", "checks", "-o", "markdown"], catch_exceptions=False)
+    assert res.exit_code == 0
+    assert (ROOT / "CHECKS.md").read_text() == res.stdout, "CHECKS.md is stale: run lab checks -o markdown > CHECKS.md"
+
+
+def test_checks_json_lists_every_check_type_with_its_users():
+    load_builtin()
+    res = CliRunner().invoke(main, ["--no-color", "checks", "-o", "json"], catch_exceptions=False)
+    entries = {e["name"]: e for e in json.loads(res.stdout)}
+    assert set(entries) == set(REGISTRY)
+    canary = entries["traffic-split"]
+    assert "canary/traffic-split-80-20" in canary["used_by"]
+    assert [p["name"] for p in canary["params"] if p["required"]][:1] == ["namespace"]
+    assert "VirtualService" in canary["reads"]
+    for e in entries.values():
+        assert e["description"], f"check {e['name']} has no docstring"
+        required = [p["required"] for p in e["params"]]
+        assert required == sorted(required, reverse=True), f"{e['name']}: required params must come first"
