@@ -207,7 +207,8 @@ class Cluster:
 
     def names(self, api_version: str, kind: str, namespace: str | None, label_selector: str) -> list[str]:
         """Names of the objects of one kind matching a label selector."""
-        out = self.request("GET", self.path(api_version, kind, namespace), query=[("labelSelector", label_selector)])
+        query = [("labelSelector", label_selector)] if label_selector else None
+        out = self.request("GET", self.path(api_version, kind, namespace), query=query)
         return sorted(it["metadata"]["name"] for it in out.get("items", []))
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
@@ -307,6 +308,45 @@ class Cluster:
                 return current
         raise ClusterError(f"timed out after {timeout:.0f}s waiting for {kind} {namespace + '/' if namespace else ''}"
                            f"{name}{' to be ' + what if what else ''}; check it with kubectl describe")
+
+
+    def wait_any(self, api_version: str, kind: str, namespace: str | None, label_selector: str,
+                 until: Callable[[dict | None], bool], timeout: float = 120.0, what: str = "") -> dict:
+        """Watch the objects matching a label selector until one satisfies `until`; raise on timeout.
+        (OLM names a CSV after the operator's version, which differs between clusters; its
+        operators.coreos.com/<package>.<namespace> label does not.)"""
+        from grader.transport import HTTPStatusError, TransportError
+
+        base = self.path(api_version, kind, namespace)
+        deadline = time.monotonic() + timeout
+        while True:
+            listing = self.request("GET", base, query=[("labelSelector", label_selector)])
+            for obj in listing.get("items", []):
+                if until(obj):
+                    return obj
+            if time.monotonic() >= deadline:
+                break
+            chunk = max(1, min(10, int(deadline - time.monotonic())))
+            query: list[tuple[str, Any]] = [("watch", "true"), ("labelSelector", label_selector),
+                                            ("timeoutSeconds", chunk),
+                                            ("resourceVersion", listing["metadata"].get("resourceVersion", ""))]
+            self.requests += 1
+            try:
+                for line in self.transport.stream(base, query, timeout=chunk + 5):
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        break  # e.g. 410 Gone: list again
+                    if event.get("type") != "DELETED" and until(event.get("object")):
+                        return event["object"]
+            except HTTPStatusError as e:
+                raise _api_error(e, "GET", base) from None
+            except TransportError as e:
+                raise ClusterError(f"lost the API server at {self.host} while waiting ({e}); "
+                                   f"is the cluster running?") from None
+        where = f" in {namespace}" if namespace else ""
+        raise ClusterError(f"timed out after {timeout:.0f}s waiting for a {kind}{where} labelled {label_selector}"
+                           f"{' to be ' + what if what else ''}; check them with kubectl get "
+                           f"{kind.lower()} -l {label_selector}{' -n ' + namespace if namespace else ''}")
 
 
 class NotFound(ClusterError):

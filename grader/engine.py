@@ -24,6 +24,10 @@ from grader.model import CheckResult, LabReport, Status
 from grader.snapshot import Snapshot, labels_of
 
 FLAVOUR_ANNOTATION = "lab.grader/flavours"  # on a manifest: apply it only for these flavours
+# On a manifest: "<apiVersion> <Kind> [<label selector>]"; the object is not applied when such an
+# object exists in its namespace (e.g. a Subscription when the operator's CSV is installed under
+# another Subscription, or the SMCP when the cluster already has a control plane).
+UNLESS_ANNOTATION = "lab.grader/unless-exists"
 
 
 class Progress(Protocol):
@@ -172,6 +176,7 @@ def _prepare(obj: dict, lab: Lab, shared: bool) -> dict:
     md = obj.setdefault("metadata", {})
     ann = md.get("annotations") or {}
     ann.pop(FLAVOUR_ANNOTATION, None)
+    ann.pop(UNLESS_ANNOTATION, None)
     if ann:
         md["annotations"] = ann
     else:
@@ -199,6 +204,20 @@ def _default_protocols(obj: dict) -> None:
             p.setdefault("protocol", "TCP")
 
 
+def _existing_instead(cluster: Cluster, obj: dict) -> str | None:
+    """What makes a manifest with the unless-exists annotation unnecessary, if anything."""
+    md = obj.get("metadata") or {}
+    spec = str((md.get("annotations") or {}).get(UNLESS_ANNOTATION) or "").split(maxsplit=2)
+    if not spec:
+        return None
+    if len(spec) < 2:
+        raise ClusterError(f"{_describe(obj)}: annotation {UNLESS_ANNOTATION} must be "
+                           "'<apiVersion> <Kind> [<label selector>]'")
+    api_version, kind = spec[0], spec[1]
+    names = cluster.names(api_version, kind, md.get("namespace"), spec[2] if len(spec) > 2 else "")
+    return f"{kind} {names[0]}" if names else None
+
+
 def _describe(obj: dict) -> str:
     md = obj.get("metadata") or {}
     ns = f" in {md['namespace']}" if md.get("namespace") else ""
@@ -213,6 +232,10 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
         if step.type == "apply":
             values = {name: _look_up(cluster, lookup, name) for name, lookup in step.args["values"].items()}
             for obj in _sorted([o for o in manifests(step.args["path"]) if _for_flavour(o, flavour)]):
+                existing = _existing_instead(cluster, obj)
+                if existing:
+                    progress.note(f"{_describe(obj)}: not applied, {existing} is already there")
+                    continue
                 obj = _prepare(substitute(obj, values) if values else obj, lab, step.shared)
                 verb = "Ensuring" if step.shared else "Applying"
                 with progress.step(f"{verb} {_describe(obj)}"):
@@ -306,7 +329,15 @@ def _wait(cluster: Cluster, step: Step, progress: Progress) -> None:
     else:
         raise ClusterError(f"unknown wait target {target!r}")
     ns = a.get("namespace")
-    with progress.step(step.title or f"Waiting for {a['kind']} {a['name']}{' in ' + ns if ns else ''} to be {what}"):
+    where = f"{' in ' + ns if ns else ''}"
+    if "selector" in a:
+        if target == "deleted":
+            raise ClusterError("a wait by selector cannot wait for deletion; name the object")
+        with progress.step(step.title or f"Waiting for a {a['kind']} labelled {a['selector']}{where} to be {what}"):
+            cluster.wait_any(a.get("apiVersion", "v1"), a["kind"], ns, a["selector"], until, timeout=timeout,
+                             what=what)
+        return
+    with progress.step(step.title or f"Waiting for {a['kind']} {a['name']}{where} to be {what}"):
         cluster.wait(a.get("apiVersion", "v1"), a["kind"], a["name"], ns, until, timeout=timeout, what=what)
 
 

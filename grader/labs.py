@@ -252,16 +252,19 @@ def _step(v: _Validator, where: str, s: Any, base: Path) -> Step:
         args = {"path": path, "values": _lookups(v, f"{where}.values", s.get("values", {}))}
     elif not isinstance(args, dict):
         v.fail(f"{where}.{typ}", "expected a mapping")
-    elif typ == "delete":
-        # by name, or every object matching a label selector (e.g. OLM's
-        # operators.coreos.com/<package>.<namespace> label, whatever the CSV's version is)
+    elif typ in ("delete", "wait"):
+        # by name, or (delete: every, wait: any) object matching a label selector, e.g. OLM's
+        # operators.coreos.com/<package>.<namespace> label, whatever the CSV's version is
         if "kind" not in args:
-            v.fail(f"{where}.delete.kind", "is required")
+            v.fail(f"{where}.{typ}.kind", "is required")
         if ("name" in args) == ("selector" in args):
-            v.fail(f"{where}.delete", "expected exactly one of name, selector")
+            v.fail(f"{where}.{typ}", "expected exactly one of name, selector")
         if "selector" in args and not (isinstance(args["selector"], str) and args["selector"].strip()):
-            v.fail(f"{where}.delete.selector", "expected a label selector string, e.g. app=web")
-    elif typ in ("wait", "label", "annotate", "restart"):
+            v.fail(f"{where}.{typ}.selector", "expected a label selector string, e.g. app=web")
+        if typ == "wait" and "selector" in args and args.get("for") == "deleted":
+            v.fail(f"{where}.wait.for", "a wait by selector waits for any object to be ready; name one to wait "
+                                        "for its deletion")
+    elif typ in ("label", "annotate", "restart"):
         for key in ("kind", "name"):
             if key not in args:
                 v.fail(f"{where}.{typ}.{key}", "is required")

@@ -1,5 +1,6 @@
 """Lab step types a lab author uses beyond plain manifests, on a small lab of the test's own
-(LAB_DATA_DIR): `delete` by label selector, and `apply` with `values:` read from live objects."""
+(LAB_DATA_DIR): `delete` and `wait` by label selector, `apply` with `values:` read from live
+objects, and manifests skipped by the unless-exists annotation."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def steps_lab(tmp_path, monkeypatch) -> Path:
         flavours: [ossm2, istio]
         setup:
           - apply: setup/
+          - wait: {{kind: ConfigMap, namespace: {NS}, selector: tier=extra, for: exists}}
         checks:
           - id: answer-host
             check: resource-field
@@ -60,6 +62,21 @@ def steps_lab(tmp_path, monkeypatch) -> Path:
         kind: ConfigMap
         metadata: {{name: extra-two, namespace: {NS}, labels: {{tier: extra}}}}
         """)
+    _write(root, "labs/steps/setup/optional.yaml", f"""\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: guarded
+          namespace: {NS}
+          annotations: {{lab.grader/unless-exists: v1 ConfigMap tier=extra}}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: applied
+          namespace: {NS}
+          annotations: {{lab.grader/unless-exists: v1 ConfigMap tier=absent, keep: "yes"}}
+        """)
     _write(root, "solutions/steps/solution.yaml", f"""\
         steps:
           - delete: {{kind: ConfigMap, namespace: {NS}, selector: tier=extra}}
@@ -80,6 +97,12 @@ def steps_lab(tmp_path, monkeypatch) -> Path:
 def test_selector_delete_and_live_values(kubeconfig, cluster, steps_lab):
     code, _, err = run(kubeconfig, "start", "steps")
     assert code == 0, err
+    said = " ".join(err.split())  # rich wraps long progress lines
+    assert "Waiting for a ConfigMap labelled tier=extra in lab-steps to be created ... SUCCESS" in said
+    assert "ConfigMap guarded in lab-steps: not applied, ConfigMap extra-one is already there" in said
+    assert cluster.get("v1", "ConfigMap", "guarded", NS) is None
+    applied = cluster.get("v1", "ConfigMap", "applied", NS)
+    assert applied["metadata"]["annotations"] == {"keep": "yes"}  # the engine's annotation is not applied
     try:
         assert {cluster.get("v1", "ConfigMap", n, NS) is not None for n in ("extra-one", "extra-two")} == {True}
         assert grade_json(kubeconfig, "steps")[0] == 1
