@@ -29,7 +29,7 @@ def test_canary_lifecycle_on_upstream_istio(istio_kubeconfig):
     code, report = grade_json(istio_kubeconfig, "canary")
     assert report["flavour"] == "istio"
     assert code == 1 and failing(report) == {"v2-deployed-with-sidecar", "destinationrule-subsets",
-                                             "traffic-split-80-20"}
+                                             "traffic-split-80-20"}, by_id(report)
     assert run(istio_kubeconfig, "solve", "canary")[0] == 0
     code, report = grade_json(istio_kubeconfig, "canary")
     assert code == 0 and report["score"] == 100, by_id(report)

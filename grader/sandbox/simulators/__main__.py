@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.flavour == "istio":
         bootstrap.install_upstream_istio(api, injector.url, ca)
     bootstrap.wait_basics(api, kubelet.names, stop)
+    if args.flavour == "istio":
+        bootstrap.wait_available(api, "istio-system", stop)
     (root / "run" / "simulators.ready").write_text("ok\n")
     log.info("simulators ready (flavour %s)", args.flavour)
     stop.wait()

@@ -106,3 +106,20 @@ def wait_basics(api: client.ApiClient, nodes: list[str], stop: threading.Event, 
                                    field_selector="metadata.name=default", timeout_seconds=timeout):
         if ev["type"] in ("ADDED", "MODIFIED") or stop.is_set():
             break
+
+
+def wait_available(api: client.ApiClient, namespace: str, stop: threading.Event, timeout: int = 90) -> None:
+    """Every Deployment in `namespace` available (upstream Istio: istiod and the ingress gateway),
+    so the sandbox reports ready only when a Gateway can bind to running gateway pods."""
+    apps = client.AppsV1Api(api)
+
+    def pending() -> set[str]:
+        deps = apps.list_namespaced_deployment(namespace).items
+        return {d.metadata.name for d in deps
+                if (d.status.available_replicas or 0) < (d.spec.replicas if d.spec.replicas is not None else 1)}
+
+    if not pending():
+        return
+    for _ev in watch.Watch().stream(apps.list_namespaced_deployment, namespace, timeout_seconds=timeout):
+        if stop.is_set() or not pending():
+            return
