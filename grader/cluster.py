@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,51 +272,57 @@ class Cluster:
             return False
 
     # -- waiting ---------------------------------------------------------------------
+    def _watch(self, base: str, query: list[tuple[str, Any]], chunk: int) -> Iterator[dict]:
+        """The events of one watch request of at most `chunk` s; stops at an ERROR event
+        (e.g. 410 Gone), after which the caller reads the current state again."""
+        from grader.transport import HTTPStatusError, TransportError
+
+        self.requests += 1
+        try:
+            for line in self.transport.stream(base, [("watch", "true"), *query, ("timeoutSeconds", chunk)],
+                                              timeout=chunk + 5):
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    return
+                yield event
+        except HTTPStatusError as e:
+            raise _api_error(e, "GET", base) from None
+        except TransportError as e:
+            raise ClusterError(f"lost the API server at {self.host} while waiting ({e}); "
+                               f"is the cluster running?") from None
+
+    @staticmethod
+    def _chunk(deadline: float) -> int:
+        # re-check at least every 10 s: some predicates depend on elapsed time
+        return max(1, min(10, int(deadline - time.monotonic())))
+
     def wait(self, api_version: str, kind: str, name: str, namespace: str | None,
              until: Callable[[dict | None], bool], timeout: float = 120.0, what: str = "") -> dict | None:
         """Watch one object until `until(obj)` holds (obj None = deleted); raise on timeout."""
-        from grader.transport import HTTPStatusError, TransportError
-
         current = self.get(api_version, kind, name, namespace)
         if until(current):
             return current
         base = self.path(api_version, kind, namespace)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            # re-check at least every 10 s: some predicates depend on elapsed time
-            chunk = max(1, min(10, int(deadline - time.monotonic())))
-            query: list[tuple[str, Any]] = [("watch", "true"), ("fieldSelector", f"metadata.name={name}"),
-                                            ("timeoutSeconds", chunk)]
+            query: list[tuple[str, Any]] = [("fieldSelector", f"metadata.name={name}")]
             if current:
                 query.append(("resourceVersion", current["metadata"]["resourceVersion"]))
-            self.requests += 1
-            try:
-                for line in self.transport.stream(base, query, timeout=chunk + 5):
-                    event = json.loads(line)
-                    if event.get("type") == "ERROR":
-                        break  # e.g. 410 Gone: relist below
-                    current = None if event.get("type") == "DELETED" else event.get("object")
-                    if until(current):
-                        return current
-            except HTTPStatusError as e:
-                raise _api_error(e, "GET", base) from None
-            except TransportError as e:
-                raise ClusterError(f"lost the API server at {self.host} while waiting ({e}); "
-                                   f"is the cluster running?") from None
+            for event in self._watch(base, query, self._chunk(deadline)):
+                current = None if event.get("type") == "DELETED" else event.get("object")
+                if until(current):
+                    return current
             current = self.get(api_version, kind, name, namespace)
             if until(current):
                 return current
         raise ClusterError(f"timed out after {timeout:.0f}s waiting for {kind} {namespace + '/' if namespace else ''}"
                            f"{name}{' to be ' + what if what else ''}; check it with kubectl describe")
 
-
     def wait_any(self, api_version: str, kind: str, namespace: str | None, label_selector: str,
                  until: Callable[[dict | None], bool], timeout: float = 120.0, what: str = "") -> dict:
         """Watch the objects matching a label selector until one satisfies `until`; raise on timeout.
         (OLM names a CSV after the operator's version, which differs between clusters; its
         operators.coreos.com/<package>.<namespace> label does not.)"""
-        from grader.transport import HTTPStatusError, TransportError
-
         base = self.path(api_version, kind, namespace)
         deadline = time.monotonic() + timeout
         while True:
@@ -326,23 +332,11 @@ class Cluster:
                     return obj
             if time.monotonic() >= deadline:
                 break
-            chunk = max(1, min(10, int(deadline - time.monotonic())))
-            query: list[tuple[str, Any]] = [("watch", "true"), ("labelSelector", label_selector),
-                                            ("timeoutSeconds", chunk),
-                                            ("resourceVersion", listing["metadata"].get("resourceVersion", ""))]
-            self.requests += 1
-            try:
-                for line in self.transport.stream(base, query, timeout=chunk + 5):
-                    event = json.loads(line)
-                    if event.get("type") == "ERROR":
-                        break  # e.g. 410 Gone: list again
-                    if event.get("type") != "DELETED" and until(event.get("object")):
-                        return event["object"]
-            except HTTPStatusError as e:
-                raise _api_error(e, "GET", base) from None
-            except TransportError as e:
-                raise ClusterError(f"lost the API server at {self.host} while waiting ({e}); "
-                                   f"is the cluster running?") from None
+            query = [("labelSelector", label_selector),
+                     ("resourceVersion", listing["metadata"].get("resourceVersion", ""))]
+            for event in self._watch(base, query, self._chunk(deadline)):
+                if event.get("type") != "DELETED" and until(event.get("object")):
+                    return event["object"]
         where = f" in {namespace}" if namespace else ""
         raise ClusterError(f"timed out after {timeout:.0f}s waiting for a {kind}{where} labelled {label_selector}"
                            f"{' to be ' + what if what else ''}; check them with kubectl get "
