@@ -257,14 +257,21 @@ def start(app: App, name: str) -> None:
 @click.option("-f", "--from-file", "files", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Grade these YAML files or folders instead of the cluster (offline), e.g. the output "
                    "of 'oc get deploy,pods,svc,gw,vs,dr,pa -n webapp -o yaml'; repeatable.")
+@click.option("-w", "--watch", is_flag=True,
+              help="Keep grading: again each time an object the checks read changes (Ctrl-C stops). "
+                   "With -o json, one JSON report per line.")
 @click.pass_obj
-def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tuple[Path, ...]) -> None:
+def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tuple[Path, ...], watch: bool) -> None:
     """Grade your work against the live cluster (read-only), or against YAML files (-f)."""
     from grader import engine
     from grader.labs import load
+    if watch and (files or fmt == "junit"):
+        app.fail("--watch grades the live cluster as a table or JSON lines; drop -f / -o junit")
     with handled(app):
         lab = load(name)
         targets = list(namespaces) or [lab.namespace]
+        if watch:
+            _watch(app, lab, targets, fmt)
         if files:
             reports, count = engine.grade_files(lab, list(files), targets, app.flavour)
             click.echo(f"Graded offline from {count} objects in {', '.join(map(str, files))} "
@@ -282,6 +289,40 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
         for report in reports:
             click.echo(render(report, fmt), nl=False)
     sys.exit(EXIT_OK if all(r.all_passed for r in reports) else EXIT_CHECKS_FAILED)
+
+
+def _watch(app: App, lab: Any, targets: list[str], fmt: str) -> NoReturn:
+    """`grade --watch`: a fresh report after every change; Ctrl-C exits with the last verdict."""
+    import datetime as dt
+
+    from grader import engine
+    last: list[Any] = []
+
+    def emit(reports: list[Any], cause: str | None) -> None:
+        last[:] = reports
+        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        why = f"after a change ({cause})" if cause else "first grade"
+        if fmt == "json":
+            for r in reports:
+                click.echo(json.dumps(r.to_dict(), separators=(",", ":")))
+            sys.stdout.flush()
+            click.echo(f"{stamp} graded {why}; watching (Ctrl-C stops)", err=True)
+            return
+        from grader.report.console import print_report
+        out = app.out()
+        if out.is_terminal:
+            out.clear()
+        else:
+            out.rule(f"{stamp} {why}")
+        for r in reports:
+            print_report(r, out)
+        app.err.print(f"[dim]{stamp} graded {why}; watching {', '.join(targets)} (Ctrl-C stops)[/dim]")
+
+    try:
+        engine.watch_grades(lab, app.cluster("grade"), targets, app.flavour, emit)
+    except KeyboardInterrupt:
+        pass
+    sys.exit(EXIT_OK if last and all(r.all_passed for r in last) else EXIT_CHECKS_FAILED)
 
 
 @main.command()

@@ -6,6 +6,7 @@ server-side apply under one field manager. Grading only ever calls the read side
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -109,6 +110,8 @@ class Cluster:
         self.requests = 0
         self._groups: dict[str, dict] | None = None
         self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
+        # path -> resourceVersion of the last LIST of it without a selector (for `changes`)
+        self.list_versions: dict[str, str] = {}
 
     # -- raw HTTP ------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
@@ -199,6 +202,8 @@ class Cluster:
                 # the group serves this version, but not for this kind: try the next one
                 if version == versions[-1]:
                     raise KindNotServed(kind) from None
+        if not label_selector:
+            self.list_versions[path] = (out.get("metadata") or {}).get("resourceVersion", "")
         items = out.get("items", [])
         for it in items:  # LIST items carry no apiVersion/kind; snapshots need them
             it.setdefault("apiVersion", kind.api_version(version))
@@ -273,8 +278,8 @@ class Cluster:
 
     # -- waiting ---------------------------------------------------------------------
     def _watch(self, base: str, query: list[tuple[str, Any]], chunk: int) -> Iterator[dict]:
-        """The events of one watch request of at most `chunk` s; stops at an ERROR event
-        (e.g. 410 Gone), after which the caller reads the current state again."""
+        """The events of one watch request of at most `chunk` s. An ERROR event (e.g. 410 Gone:
+        the resourceVersion is too old) raises WatchExpired: the caller reads the state again."""
         from grader.transport import HTTPStatusError, TransportError
 
         self.requests += 1
@@ -283,7 +288,7 @@ class Cluster:
                                               timeout=chunk + 5):
                 event = json.loads(line)
                 if event.get("type") == "ERROR":
-                    return
+                    raise WatchExpired(str((event.get("object") or {}).get("message", "watch expired")))
                 yield event
         except HTTPStatusError as e:
             raise _api_error(e, "GET", base) from None
@@ -308,10 +313,11 @@ class Cluster:
             query: list[tuple[str, Any]] = [("fieldSelector", f"metadata.name={name}")]
             if current:
                 query.append(("resourceVersion", current["metadata"]["resourceVersion"]))
-            for event in self._watch(base, query, self._chunk(deadline)):
-                current = None if event.get("type") == "DELETED" else event.get("object")
-                if until(current):
-                    return current
+            with contextlib.suppress(WatchExpired):  # read it again below
+                for event in self._watch(base, query, self._chunk(deadline)):
+                    current = None if event.get("type") == "DELETED" else event.get("object")
+                    if until(current):
+                        return current
             current = self.get(api_version, kind, name, namespace)
             if until(current):
                 return current
@@ -334,13 +340,72 @@ class Cluster:
                 break
             query = [("labelSelector", label_selector),
                      ("resourceVersion", listing["metadata"].get("resourceVersion", ""))]
-            for event in self._watch(base, query, self._chunk(deadline)):
-                if event.get("type") != "DELETED" and until(event.get("object")):
-                    return event["object"]
+            with contextlib.suppress(WatchExpired):  # list again
+                for event in self._watch(base, query, self._chunk(deadline)):
+                    if event.get("type") != "DELETED" and until(event.get("object")):
+                        return event["object"]
         where = f" in {namespace}" if namespace else ""
         raise ClusterError(f"timed out after {timeout:.0f}s waiting for a {kind}{where} labelled {label_selector}"
                            f"{' to be ' + what if what else ''}; check them with kubectl get "
                            f"{kind.lower()} -l {label_selector}{' -n ' + namespace if namespace else ''}")
+
+
+    def changes(self, since: dict[str, str]) -> Changes:
+        """Watch every collection in `since` (path -> resourceVersion of a LIST of it) for changes."""
+        return Changes(self, since)
+
+
+class WatchExpired(ClusterError):
+    """The server ended a watch with an ERROR event; read the collection again."""
+
+
+class Changes:
+    """Background watches of several collections; `next()` returns what changed first.
+
+    One daemon thread per collection re-opens its watch every few seconds from the last
+    resourceVersion seen; `close()` lets them end with their current request."""
+
+    def __init__(self, cluster: Cluster, since: dict[str, str]) -> None:
+        import queue
+        import threading
+
+        self._events: queue.Queue[str | ClusterError] = queue.Queue()
+        self._stop = threading.Event()
+        self._cluster = cluster
+        for path, rv in since.items():
+            threading.Thread(target=self._follow, args=(path, rv), daemon=True, name=f"watch {path}").start()
+
+    def _follow(self, path: str, rv: str) -> None:
+        while not self._stop.is_set():
+            try:
+                for event in self._cluster._watch(path, [("resourceVersion", rv), ("allowWatchBookmarks", "true")], 5):
+                    md = (event.get("object") or {}).get("metadata") or {}
+                    rv = md.get("resourceVersion") or rv
+                    if event.get("type") != "BOOKMARK" and not self._stop.is_set():
+                        ns = f"{md['namespace']}/" if md.get("namespace") else ""
+                        kind = (event.get("object") or {}).get("kind", path.rsplit("/", 1)[-1])
+                        self._events.put(f"{kind} {ns}{md.get('name', '?')} {str(event.get('type')).lower()}")
+            except WatchExpired:
+                self._events.put(f"{path.rsplit('/', 1)[-1]}: watch expired, reading again")
+                return
+            except ClusterError as e:
+                self._events.put(e)
+                return
+
+    def next(self, timeout: float | None = None) -> str | None:
+        """The first change after the previous call (None: nothing within `timeout` s)."""
+        import queue
+
+        try:
+            item = self._events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if isinstance(item, ClusterError):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 class NotFound(ClusterError):

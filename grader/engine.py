@@ -92,6 +92,27 @@ def grade_many(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str |
                       duration_s=elapsed, notes=r.notes, namespace=ns) for r, ns in zip(reports, namespaces, strict=True)]
 
 
+def watch_grades(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str | None,
+                 emit: Callable[[list[LabReport], str | None], None], settle: float = 0.5) -> None:
+    """Grade, then grade again each time an object of a kind the checks read changes; runs
+    until interrupted. Read-only like `grade`: one LIST per kind per round, then watches
+    from the LISTs' resourceVersions. `emit(reports, cause)` gets each round's reports."""
+    cause: str | None = None
+    while True:
+        cluster.list_versions.clear()
+        emit(grade_many(lab, cluster, namespaces, flavour), cause)
+        changes = cluster.changes(dict(cluster.list_versions))
+        try:
+            cause = None
+            while cause is None:
+                cause = changes.next(timeout=60)
+            # let a burst settle (a rollout changes a Deployment, ReplicaSets and pods in a row)
+            while changes.next(timeout=settle) is not None:
+                pass
+        finally:
+            changes.close()
+
+
 def grade_files(lab: Lab, paths: list[Path], namespaces: list[str], flavour: str | None = None
                 ) -> tuple[list[LabReport], int]:
     """Grade YAML files offline (manifests, or `oc get ... -o yaml` dumps with status): the
