@@ -274,7 +274,7 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
             _watch(app, lab, targets, fmt)
         if files:
             reports, count = engine.grade_files(lab, list(files), targets, app.flavour)
-            click.echo(f"Graded offline from {count} objects in {', '.join(map(str, files))} "
+            click.echo(f"Graded offline from {count} object{'' if count == 1 else 's'} in {', '.join(map(str, files))} "
                        f"({reports[0].flavour}); pods and status come only from what the files hold.", err=True)
         else:
             reports = engine.grade_many(lab, app.cluster("grade"), targets, app.flavour)

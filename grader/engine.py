@@ -148,6 +148,7 @@ def _last_wins(docs: list[dict]) -> list[dict]:
             flat += [dict(i, kind=i.get("kind") or d["kind"][: -len("List")]) for i in d["items"] if isinstance(i, dict)]
         else:
             flat.append(d)
+    flat = [d for d in flat if isinstance(d["kind"], str) and d["kind"]]  # what no API server would return
     out: dict[tuple, dict] = {}
     for d in flat:
         md = d.get("metadata") if isinstance(d.get("metadata"), dict) else {}

@@ -205,3 +205,20 @@ def test_grade_from_bad_file_is_one_line(no_cluster, tmp_path, content, expected
 def test_grade_from_missing_file_is_usage_error(no_cluster, tmp_path):
     res = invoke("grade", "canary", "-f", str(tmp_path / "nope.yaml"))
     assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+def test_grade_from_absurd_objects_is_a_result_not_a_crash(no_cluster, tmp_path):
+    """Objects no API server would return (a numeric kind, no kind in a plain List, metadata
+    that is not a mapping, labels as a list) are left out or judged, never a traceback."""
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - {apiVersion: v1, kind: 7, metadata: {name: x}}\n"
+        "  - {apiVersion: v1, metadata: {name: y}}\n"
+        "  - {apiVersion: v1, kind: ConfigMap, metadata: not a mapping}\n"
+        "  - {apiVersion: v1, kind: Namespace, metadata: {name: webapp, labels: [a, b]}}\n"
+        "  - a string\n")
+    res = invoke("grade", "canary", "-f", str(odd), "-o", "json")
+    assert res.exit_code == 1, res.stderr
+    assert "Graded offline from 1 object in" in res.stderr and "Traceback" not in res.stderr
+    assert all(c["status"] == "fail" and c["reason"] for c in json.loads(res.stdout)["checks"])
