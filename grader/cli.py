@@ -303,10 +303,11 @@ def _watch(app: App, lab: Any, targets: list[str], fmt: str) -> NoReturn:
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         why = f"after a change ({cause})" if cause else "first grade"
         if fmt == "json":
+            # the diagnostic first: whoever reads a report line can rely on it being written
+            click.echo(f"{stamp} graded {why}; watching (Ctrl-C stops)", err=True)
             for r in reports:
                 click.echo(json.dumps(r.to_dict(), separators=(",", ":")))
             sys.stdout.flush()
-            click.echo(f"{stamp} graded {why}; watching (Ctrl-C stops)", err=True)
             return
         from grader.report.console import print_report
         out = app.out()
