@@ -79,6 +79,25 @@ def load_kubeconfig(files: list[str], context: str | None) -> dict:
             "user_base": bases.get(("users", ctx.get("user")), Path.cwd())}
 
 
+def watch_lines(resp: Any) -> Iterator[bytes]:
+    """The non-empty lines of a streamed urllib3 response (one watch event each). The server
+    ending the watch (its timeoutSeconds, a read timeout, a dropped connection) ends them."""
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    try:
+        buf = b""
+        for chunk in resp.stream(4096):
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.strip():
+                    yield line
+    except (ReadTimeoutError, ProtocolError):
+        return
+    finally:
+        resp.release_conn()
+
+
 class HttpTransport:
     """urllib3 with the TLS and credentials a kubeconfig describes."""
 
@@ -165,22 +184,12 @@ class HttpTransport:
                                      preload_content=False, timeout=urllib3.Timeout(connect=3.0, read=timeout))
         except urllib3.exceptions.HTTPError as e:
             raise TransportError(type(e).__name__) from None
-        try:
-            if resp.status >= 400:
+        if resp.status >= 400:
+            try:
                 raise HTTPStatusError(resp.status, resp.read(), resp.reason or "")
-            buf = b""
-            for chunk in resp.stream(4096):
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        yield line
-        except urllib3.exceptions.ReadTimeoutError:
-            return
-        except urllib3.exceptions.ProtocolError:
-            return
-        finally:
-            resp.release_conn()
+            finally:
+                resp.release_conn()
+        yield from watch_lines(resp)
 
 
 def _material(user: dict, key: str, base: Path) -> bytes | None:
@@ -244,7 +253,7 @@ class KubernetesTransport:
 
     def stream(self, path: str, query: list[tuple[str, Any]], timeout: float) -> Iterator[bytes]:
         from kubernetes.client.rest import ApiException
-        from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+        from urllib3.exceptions import HTTPError
 
         try:
             resp = self.api.call_api(path, "GET", query_params=query, header_params={"Accept": "application/json"},
@@ -255,15 +264,4 @@ class KubernetesTransport:
                                   e.reason or "") from None
         except (HTTPError, OSError) as e:
             raise TransportError(type(e).__name__) from None
-        try:
-            buf = b""
-            for chunk in resp.stream(4096):
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if line.strip():
-                        yield line
-        except (ReadTimeoutError, ProtocolError):
-            return
-        finally:
-            resp.release_conn()
+        yield from watch_lines(resp)

@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.sandbox.control_plane import Sandbox
-
 from .helpers import by_id, failing, grade_json, run
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture(scope="module")
-def istio_kubeconfig(tmp_path_factory):
-    from tests.conftest import _binaries_or_skip
-    _binaries_or_skip()
-    sb = Sandbox(root=tmp_path_factory.mktemp("istio-sandbox"))
-    sb.up(flavour="istio", timeout=120)
-    yield str(sb.kubeconfig)
-    sb.down(purge=True)
 
 
 def test_canary_lifecycle_on_upstream_istio(istio_kubeconfig):
