@@ -21,7 +21,7 @@ from grader import yamlio
 from grader.cluster import LAB_LABEL, SHARED_LABEL, Cluster, ClusterError
 from grader.labs import Lab, Lookup, Step, substitute
 from grader.model import CheckResult, LabReport, Status
-from grader.snapshot import Snapshot, labels_of
+from grader.snapshot import Snapshot, labels_of, unpack_lists
 
 FLAVOUR_ANNOTATION = "lab.grader/flavours"  # on a manifest: apply it only for these flavours
 # On a manifest: "<apiVersion> <Kind> [<label selector>]"; the object is not applied when such an
@@ -86,6 +86,11 @@ def grade_many(lab: Lab, cluster: Cluster, namespaces: list[str], flavour: str |
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
         raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
                            "install the operator or use 'lab sandbox up'")
+    return _graded(lab, snap, namespaces, start)
+
+
+def _graded(lab: Lab, snap: Snapshot, namespaces: list[str], start: float) -> list[LabReport]:
+    """One report per namespace from one snapshot, each timed from `start` (reading included)."""
     reports = [grade_snapshot(lab, snap, ns) for ns in namespaces]
     elapsed = time.perf_counter() - start
     return [LabReport(lab=r.lab, title=r.title, pass_mark=r.pass_mark, results=r.results, flavour=r.flavour,
@@ -132,23 +137,14 @@ def grade_files(lab: Lab, paths: list[Path], namespaces: list[str], flavour: str
             isinstance(k, str) and (k.startswith("maistra.io/") or k == "maistra-version")
             for o in snap for k in labels_of(o))):
         snap.flavour = "ossm2"
-    reports = [grade_snapshot(lab, snap, ns) for ns in namespaces]
-    elapsed = time.perf_counter() - start
-    return [LabReport(lab=r.lab, title=r.title, pass_mark=r.pass_mark, results=r.results, flavour=r.flavour,
-                      duration_s=elapsed, notes=r.notes, namespace=ns)
-            for r, ns in zip(reports, namespaces, strict=True)], sum(1 for _ in snap)
+    return _graded(lab, snap, namespaces, start), sum(1 for _ in snap)
 
 
 def _last_wins(docs: list[dict]) -> list[dict]:
     """One object per kind/namespace/name: a later file overrides an earlier one, as applying
     them in that order would (List documents are unpacked first)."""
-    flat: list[dict] = []
-    for d in docs:
-        if d["kind"].endswith("List") and isinstance(d.get("items"), list):
-            flat += [dict(i, kind=i.get("kind") or d["kind"][: -len("List")]) for i in d["items"] if isinstance(i, dict)]
-        else:
-            flat.append(d)
-    flat = [d for d in flat if isinstance(d["kind"], str) and d["kind"]]  # what no API server would return
+    # a kind that is not a non-empty string is what no API server would return
+    flat = [d for d in unpack_lists(docs) if isinstance(d.get("kind"), str) and d["kind"]]
     out: dict[tuple, dict] = {}
     for d in flat:
         md = d.get("metadata") if isinstance(d.get("metadata"), dict) else {}
@@ -299,18 +295,15 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
 
 def _look_up(cluster: Cluster, lookup: Lookup, name: str) -> str:
     """The live value an apply step's ${name} stands for; a clear error when it is missing."""
+    from grader.checks.library import value_at
+
     obj = cluster.get(lookup.api_version, lookup.kind, lookup.name, lookup.namespace)
     if obj is None:
-        raise ClusterError(f"{lookup.describe()} not found: it provides ${{{name}}} ({'.'.join(lookup.path)}); "
+        raise ClusterError(f"{lookup.describe()} not found: it provides ${{{name}}} ({lookup.field}); "
                            "run the labs it depends on first (lab start shows them)")
-    value: object = obj
-    for key in lookup.path:
-        if isinstance(value, list) and key.isdigit():
-            value = value[int(key)] if int(key) < len(value) else None
-        else:
-            value = value.get(key) if isinstance(value, dict) else None
+    value = value_at(obj, lookup.field)
     if value is None or isinstance(value, (dict, list)):
-        raise ClusterError(f"{lookup.describe()} has no {'.'.join(lookup.path)} (needed for ${{{name}}}); "
+        raise ClusterError(f"{lookup.describe()} has no {lookup.field} (needed for ${{{name}}}); "
                            f"check it with kubectl get {lookup.kind.lower()} {lookup.name} -o yaml")
     return str(value)
 

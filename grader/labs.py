@@ -275,13 +275,14 @@ def _step(v: _Validator, where: str, s: Any, base: Path) -> Step:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A value read from the live cluster when a step runs: field `path` of one object."""
+    """A value read from the live cluster when a step runs: `field` of one object, a path as
+    the resource-field check reads it (spec.host, spec.ports[0].port, dotted annotation keys)."""
 
     api_version: str
     kind: str
     name: str
     namespace: str | None
-    path: tuple[str, ...]
+    field: str
 
     def describe(self) -> str:
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
@@ -304,7 +305,7 @@ def _lookups(v: _Validator, where: str, raw: Any) -> dict[str, Lookup]:
             if not isinstance(spec.get(req), str) or not spec[req]:
                 v.fail(f"{here}.{req}", "is required (a string)")
         out[key] = Lookup(api_version=str(spec.get("apiVersion", "v1")), kind=spec["kind"], name=spec["name"],
-                          namespace=spec.get("namespace"), path=tuple(spec["field"].split(".")))
+                          namespace=spec.get("namespace"), field=spec["field"])
     return out
 
 

@@ -53,15 +53,8 @@ class Snapshot:
     @classmethod
     def from_objects(cls, objs: Iterable[dict], **kw) -> Snapshot:
         snap = cls(**kw)
-        for obj in objs:
-            if not obj:
-                continue
-            if obj.get("kind", "").endswith("List") and "items" in obj:
-                for item in obj["items"]:
-                    item.setdefault("kind", obj["kind"][: -len("List")])
-                    snap.add(item)
-            else:
-                snap.add(obj)
+        for obj in unpack_lists(objs):
+            snap.add(obj)
         # A YAML snapshot is complete by definition: every known kind counts as read.
         for k in K.ALL:
             snap.mark_read(k)
@@ -109,6 +102,21 @@ class Snapshot:
     def __iter__(self) -> Iterator[dict]:
         for items in self.objects.values():
             yield from items
+
+
+def unpack_lists(docs: Iterable[dict]) -> Iterator[dict]:
+    """Documents as `kubectl get -o yaml` writes them: a `kind: ...List` with `items` becomes
+    its items, each given the list's item kind when it names none; empty documents are dropped."""
+    for doc in docs:
+        if not doc:
+            continue
+        if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+            for item in doc["items"]:
+                if isinstance(item, dict):
+                    item.setdefault("kind", doc["kind"][: -len("List")])
+                    yield item
+        else:
+            yield doc
 
 
 def name_of(obj: dict) -> str:

@@ -946,6 +946,13 @@ def _path_parts(path: str) -> list[str]:
 _MISSING = object()
 
 
+def value_at(obj: Any, path: str) -> Any:
+    """The value at a path as resource-field reads it (``spec.http[0].timeout``, dotted keys
+    such as ``metadata.annotations.sidecar.istio.io/inject``), or None when there is none."""
+    found, _ = _walk(obj, _path_parts(path))
+    return None if found is _MISSING else found
+
+
 def _walk(value: Any, parts: list[str]) -> tuple[Any, int]:
     """Value at ``parts`` (keys may themselves contain dots) and how many parts were consumed."""
     if not parts:
