@@ -58,7 +58,7 @@ def crashed(name: str, exc: BaseException) -> Outcome:
     return Outcome(
         Status.ERROR,
         f"grader error: check {name} could not judge the cluster ({type(exc).__name__}: {short(str(exc), 120)}); "
-        "this is not a mistake in your work and costs no points of yours to fix",
+        "this is a fault of the grader or of the lab definition, not a mistake in your work",
         "report it to the lab's maintainers with the output of lab grade -o json",
     )
 
