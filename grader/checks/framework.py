@@ -136,7 +136,7 @@ def port_param(name: str, value: Any) -> Outcome | None:
     return None
 
 
-def others(snap: Snapshot, kind: Kind, namespace: str) -> str:
+def others_in(snap: Snapshot, kind: Kind, namespace: str) -> str:
     """What a namespace holds of a kind instead: ``Gateways in webapp: a, b`` or ``namespace webapp has no Gateways``."""
     found = snap.list(kind, namespace)
     plural = kind.kind + "s"
@@ -146,7 +146,7 @@ def others(snap: Snapshot, kind: Kind, namespace: str) -> str:
 def not_found(snap: Snapshot, kind: Kind, namespace: str, name: str, hint: str = "", *, why: str = "") -> Outcome:
     """``<Kind> <ns>/<name> not found[<why>]; <what the namespace holds instead>``."""
     return failed(
-        f"{kind.kind} {namespace}/{name} not found{why}; {others(snap, kind, namespace)}",
+        f"{kind.kind} {namespace}/{name} not found{why}; {others_in(snap, kind, namespace)}",
         hint or f"create {kind.kind} {name} in namespace {namespace}",
     )
 

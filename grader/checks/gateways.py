@@ -4,7 +4,7 @@ VirtualServices bound to it."""
 from __future__ import annotations
 
 from grader import kinds as K
-from grader.checks.framework import bad_param, check, cli_name, str_params
+from grader.checks.framework import bad_param, check, cli_name, not_found, others_in, port_param, str_params
 from grader.checks.lookup import bound_virtualservices, gateway_hosts_text, get_virtualservice, vs_gateway_issues
 from grader.mesh.gateways import (
     MESH_GATEWAY,
@@ -36,9 +36,7 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
     gns, _, gname = gw_key.partition("/")
     gw = snap.get(K.GATEWAY, gname, gns) if gw_key != MESH_GATEWAY else None
     if gw is None:
-        listed = snap.list(K.GATEWAY, gns)
-        found = f"Gateways in {gns}: {name_list(listed)}" if listed else f"namespace {gns} has no Gateways"
-        return failed(f"Gateway {gw_key} not found; {found}", f"create Gateway {gname} in namespace {gns}")
+        return not_found(snap, K.GATEWAY, gns, gname)
     sel = spec_of(gw).get("selector")
     if not isinstance(sel, dict) or not sel:
         return failed(
@@ -161,18 +159,14 @@ def ingress_endpoint(
     bad = str_params(namespace=namespace, service=service, route=route)
     if bad:
         return bad
-    if not is_int(port) or not 0 < port < 65536:
-        return bad_param("port", port, "a port number (1-65535)")
+    bad = port_param("port", port)
+    if bad:
+        return bad
     cli = cli_name(snap)
     svc = snap.get(K.SERVICE, service, namespace)
     if svc is None:
-        others = snap.list(K.SERVICE, namespace)
-        found = f"Services in {namespace}: {name_list(others)}" if others else f"namespace {namespace} has no Services"
-        return failed(
-            f"Service {namespace}/{service} not found, so the ingress gateway has no address; {found}",
-            "check that the control plane installed the ingress gateway "
-            f"({cli} get deployment,svc -n {namespace})",
-        )
+        return not_found(snap, K.SERVICE, namespace, service, "check that the control plane installed the ingress "
+                         f"gateway ({cli} get deployment,svc -n {namespace})", why=", so the ingress gateway has no address")
     sel = spec_of(svc).get("selector")
     pods = [
         p for p in snap.list(K.POD, namespace)
@@ -210,12 +204,8 @@ def ingress_endpoint(
     rt = snap.get(K.ROUTE, route, namespace)
     expose = f"oc expose svc/{service} --port=http2 -n {namespace}"
     if rt is None:
-        others = snap.list(K.ROUTE, namespace)
-        found = f"Routes in {namespace}: {name_list(others)}" if others else f"namespace {namespace} has no Routes"
-        return failed(
-            f"Route {namespace}/{route} not found, so GATEWAY_URL cannot be read from it; {found}",
-            f"create it: {expose}",
-        )
+        return not_found(snap, K.ROUTE, namespace, route, f"create it: {expose}",
+                         why=", so GATEWAY_URL cannot be read from it")
     problems: list[str] = []
     to = as_dict(spec_of(rt).get("to"))
     to_kind, to_name = to.get("kind", "Service"), to.get("name")
@@ -269,10 +259,9 @@ def virtualservice_gateway(snap: Snapshot, *, namespace: str, virtualservice: st
     if listed and gw is not None:
         return passed(f"{ref(vs)} spec.gateways lists {gw_key}, which exists")
     if listed:
-        found = snap.list(K.GATEWAY, gns)
         return failed(
             f"{ref(vs)} spec.gateways lists {gw_key}, but Gateway {gw_key} does not exist (IST0101, KIA1102); "
-            + (f"Gateways in {gns}: {name_list(found)}" if found else f"namespace {gns} has no Gateways"),
+            + others_in(snap, K.GATEWAY, gns),
             f"create Gateway {gname} in {gns}",
         )
     issues = vs_gateway_issues(snap, vs, gw_key)
@@ -302,12 +291,8 @@ def virtualservice_hosts(
     gns, _, gname = gw_key.partition("/")
     gw = snap.get(K.GATEWAY, gname, gns)
     if gw is None:
-        found = snap.list(K.GATEWAY, gns)
-        return failed(
-            f"Gateway {gw_key} not found, so the hosts of {ref(vs)} cannot be matched against it; "
-            + (f"Gateways in {gns}: {name_list(found)}" if found else f"namespace {gns} has no Gateways"),
-            f"create Gateway {gname} in {gns}",
-        )
+        return not_found(snap, K.GATEWAY, gns, gname, f"create Gateway {gname} in {gns}",
+                         why=f", so the hosts of {ref(vs)} cannot be matched against it")
     raw = spec_of(vs).get("hosts")
     vs_hosts = [h for h in as_list(raw) if isinstance(h, str)]
     vs_text = "[" + ", ".join(label_str(h) for h in as_list(raw)[:MAX_LISTED]) + "]"

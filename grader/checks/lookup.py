@@ -7,6 +7,7 @@ for a host."""
 from __future__ import annotations
 
 from grader import kinds as K
+from grader.checks.framework import not_found, others_in
 from grader.mesh.gateways import MESH_GATEWAY, gateway_server_hosts, resolve_gateway_ref, vs_gateways, vs_hosts_in_gateway
 from grader.mesh.hosts import host_matches, resolve_host
 from grader.mesh.routing import RouteWeights, describe_match, effective_http_route, route_destination_hosts, route_weights
@@ -20,23 +21,14 @@ def find_deployment(snap: Snapshot, namespace: str, name: str) -> tuple[dict | N
     dep = snap.get(K.DEPLOYMENT, name, namespace)
     if dep is not None:
         return dep, None
-    others = snap.list(K.DEPLOYMENT, namespace)
-    found = f"Deployments in {namespace}: {name_list(others)}" if others else f"namespace {namespace} has no Deployments"
-    return None, failed(
-        f"Deployment {namespace}/{name} not found; {found}",
-        f"create Deployment {name} in namespace {namespace}",
-    )
+    return None, not_found(snap, K.DEPLOYMENT, namespace, name)
 
 
 def get_virtualservice(snap: Snapshot, namespace: str, name: str) -> tuple[dict | None, Outcome | None]:
     vs = snap.get(K.VIRTUAL_SERVICE, name, namespace)
     if vs is not None:
         return vs, None
-    others = snap.list(K.VIRTUAL_SERVICE, namespace)
-    found = f"VirtualServices in {namespace}: {name_list(others)}" if others else \
-        f"namespace {namespace} has no VirtualServices"
-    return None, failed(f"VirtualService {namespace}/{name} not found; {found}",
-                        f"create VirtualService {name} in {namespace}")
+    return None, not_found(snap, K.VIRTUAL_SERVICE, namespace, name, f"create VirtualService {name} in {namespace}")
 
 
 def no_rule(snap: Snapshot, namespace: str, host: str, fqdn: str) -> Outcome:
@@ -93,15 +85,13 @@ def bound_virtualservices(snap: Snapshot, namespace: str, host: str, gateway: st
         gns, _, gname = gw_key.partition("/")
         gw = snap.get(K.GATEWAY, gname, gns)
         if gw is None:
-            listed = snap.list(K.GATEWAY, gns)
-            found = f"Gateways in {gns}: {name_list(listed)}" if listed else f"namespace {gns} has no Gateways"
             return (
                 [],
                 gw_key,
                 fqdn,
                 failed(
                     f"Gateway {gw_key} does not exist, so no VirtualService can be bound to it (IST0101, KIA1102); "
-                    f"{found}",
+                    f"{others_in(snap, K.GATEWAY, gns)}",
                     f"create Gateway {gname} in namespace {gns}",
                 ),
             )

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from grader import kinds as K
-from grader.checks.framework import bad_param, check, cli_name, str_params
+from grader.checks.framework import bad_param, check, cli_name, not_found, str_params
 from grader.mesh.membership import MEMBER_OF_LABEL, never_member, smmr_lists
 from grader.model import Outcome, failed, passed, skipped
 from grader.objects import (
@@ -38,7 +38,7 @@ from grader.objects import (
     walk,
 )
 from grader.snapshot import Snapshot
-from grader.text import MAX_LISTED, clip, join, name_list, percent, short, show_list
+from grader.text import MAX_LISTED, clip, join, percent, short, show_list
 
 MARKETPLACE = "openshift-marketplace"
 
@@ -273,19 +273,11 @@ def _find_smcp(snap: Snapshot, namespace: str, name: str) -> tuple[dict | None, 
     smcp = snap.get(K.SMCP, name, namespace)
     if smcp is not None:
         return smcp, None
-    others = snap.list(K.SMCP, namespace)
     elsewhere = [s for s in snap.list(K.SMCP) if name_of(s) == name]
-    found = (
-        f"ServiceMeshControlPlanes in {namespace}: {name_list(others)}"
-        if others
-        else f"namespace {namespace} has no ServiceMeshControlPlane"
-    )
+    missing = not_found(snap, K.SMCP, namespace, name)
     if elsewhere:
-        found += f"; {ref(elsewhere[0])} exists in another namespace"
-    return None, failed(
-        f"ServiceMeshControlPlane {namespace}/{name} not found; {found}",
-        f"create ServiceMeshControlPlane {name} in namespace {namespace}",
-    )
+        missing = failed(f"{missing.reason}; {ref(elsewhere[0])} exists in another namespace", missing.hint)
+    return None, missing
 
 
 def _sampling_text(value: Any) -> str:
@@ -658,12 +650,8 @@ def route_answer(
     cli = cli_name(snap)
     rt = snap.get(K.ROUTE, route, route_namespace)
     if rt is None:
-        others = snap.list(K.ROUTE, route_namespace)
-        found = f"Routes in {route_namespace}: {name_list(others)}" if others else f"no Routes in {route_namespace}"
-        return failed(
-            f"Route {route_namespace}/{route} not found, so the answer cannot be checked; {found}",
-            "the control plane creates it: check that the addon is enabled in the ServiceMeshControlPlane",
-        )
+        return not_found(snap, K.ROUTE, route_namespace, route, "the control plane creates it: check that the addon is "
+                         "enabled in the ServiceMeshControlPlane", why=", so the answer cannot be checked")
     host = _route_host(rt)
     if not host:
         return failed(f"{ref(rt)} has no spec.host (nor status.ingress[].host)", f"{cli} describe route {route}")

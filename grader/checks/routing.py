@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from grader import kinds as K
-from grader.checks.framework import bad_param, check, str_params
+from grader.checks.framework import bad_param, check, not_found, port_param, str_params
 from grader.checks.lookup import effective_entry, entry_weights, no_rule
 from grader.mesh.destinationrules import defined_subsets, rules_for_host
 from grader.mesh.gateways import resolve_gateway_ref
@@ -346,8 +346,9 @@ def route_target(
     bad = str_params(namespace=namespace, virtualservice=virtualservice, host=host)
     if bad:
         return bad
-    if not is_int(port) or not 0 < port < 65536:
-        return bad_param("port", port, "a port number (1-65535)")
+    bad = port_param("port", port)
+    if bad:
+        return bad
     if gateway is not None and (not isinstance(gateway, str) or not gateway.strip()):
         return bad_param("gateway", gateway, "a gateway name")
     fqdn = resolve_host(host, namespace)
@@ -356,13 +357,8 @@ def route_target(
         return bad_param("host", host, "a Service name")
     vs = snap.get(K.VIRTUAL_SERVICE, virtualservice, namespace)
     if vs is None:
-        others = snap.list(K.VIRTUAL_SERVICE, namespace)
-        found = f"VirtualServices in {namespace}: {name_list(others)}" if others else \
-            f"namespace {namespace} has no VirtualServices"
-        return failed(
-            f"VirtualService {namespace}/{virtualservice} not found; {found}",
-            f"create VirtualService {virtualservice} in {namespace} routing to {host} port {port}",
-        )
+        return not_found(snap, K.VIRTUAL_SERVICE, namespace, virtualservice,
+                         f"create VirtualService {virtualservice} in {namespace} routing to {host} port {port}")
     gw_key = resolve_gateway_ref(gateway, namespace) if gateway else None
     https = as_list(spec_of(vs).get("http"))
     eff = effective_http_route(vs, gw_key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader import kinds as K
-from grader.checks.framework import bad_param, check, cli_name, int_param, str_params
+from grader.checks.framework import bad_param, check, cli_name, int_param, not_found, port_param, str_params
 from grader.checks.lookup import find_deployment
 from grader.mesh.membership import MEMBER_OF_LABEL
 from grader.mesh.selectors import map_selector_matches
@@ -483,19 +483,16 @@ def service_port(
     bad = str_params(namespace=namespace, service=service, protocol=protocol)
     if bad:
         return bad
-    if not is_int(port) or not 0 < port < 65536:
-        return bad_param("port", port, "a port number (1-65535)")
+    bad = port_param("port", port)
+    if bad:
+        return bad
     if deployment is not None and (not isinstance(deployment, str) or not deployment.strip()):
         return bad_param("deployment", deployment, "a Deployment name")
     want = protocol.strip().lower()
     svc = snap.get(K.SERVICE, service, namespace)
     if svc is None:
-        others = snap.list(K.SERVICE, namespace)
-        found = f"Services in {namespace}: {name_list(others)}" if others else f"namespace {namespace} has no Services"
-        return failed(
-            f"Service {namespace}/{service} not found; {found}",
-            f"create Service {service} in {namespace} with a port {port} named {want}",
-        )
+        return not_found(snap, K.SERVICE, namespace, service,
+                         f"create Service {service} in {namespace} with a port {port} named {want}")
     raw_ports = spec_of(svc).get("ports")
     entries = [(i, as_dict(sp)) for i, sp in enumerate(as_list(raw_ports))]
     matching = [(i, sp) for i, sp in entries if is_int(sp.get("port")) and sp["port"] == port]

@@ -14,7 +14,7 @@ from harness import run, scenario, snap_of
 import grader.checks
 from grader import kinds as K
 from grader.checks import REGISTRY, load_builtin
-from grader.checks.framework import bad_param, check, crashed, not_found, others, str_params
+from grader.checks.framework import bad_param, check, crashed, not_found, others_in, str_params
 from grader.engine import grade_snapshot
 from grader.labs import CheckSpec, load
 from grader.model import Outcome, Status, passed
@@ -120,7 +120,7 @@ def test_not_found_names_what_the_namespace_holds_instead():
     assert out.status is Status.FAIL
     assert out.reason == "Gateway webapp/public not found; Gateways in webapp: web-gateway"
     assert out.hint == "create Gateway public in namespace webapp"
-    assert others(snap, K.GATEWAY, "nowhere") == "namespace nowhere has no Gateways"
+    assert others_in(snap, K.GATEWAY, "nowhere") == "namespace nowhere has no Gateways"
     why = not_found(snap, K.SERVICE, "webapp", "api", "expose it", why=", so nothing answers")
     assert why.reason.startswith("Service webapp/api not found, so nothing answers; Services in webapp: ")
     assert why.hint == "expose it"
