@@ -9,7 +9,8 @@ from typing import Any
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, int_param, str_params
 from grader.checks.lookup import effective_entry, no_rule
-from grader.mesh.destinationrules import pool_overrides, rules_for_host
+from grader.mesh import faults as F
+from grader.mesh.destinationrules import policy_rule, pool_overrides, rules_for_host
 from grader.mesh.durations import format_duration, parse_duration
 from grader.mesh.hosts import resolve_host
 from grader.mesh.routing import describe_match
@@ -76,69 +77,35 @@ def _fault_params(delay: Any, abort: Any) -> tuple[dict | None, dict | None, Out
 
 
 def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | None, list[str], list[str]]:
-    """The percent of requests a fault ``delay``/``abort`` applies to, as pilot computes it.
-
-    pilot/pkg/networking/core/route/route.go TranslateFault: ``percentage.value`` when set
-    (value*10000 per million); otherwise, for a delay only, the deprecated integer
-    ``percent`` (per hundred); otherwise 0. istio/api HTTPFaultInjection.Abort has no
-    ``percent`` field: the Maistra 2.5 and Istio CRD schemas prune it, pilot never reads it.
-
-    Returns (percent or None when unreadable, problems, notes).
-    """
-    problems: list[str] = []
-    notes: list[str] = []
+    """The percent of requests a fault ``delay``/``abort`` applies to (grader.mesh.faults), with
+    the problems and notes that explain it. Returns (percent or None when unreadable, problems, notes)."""
+    share = F.fault_share(part, kind)
     path = base.rsplit(" ", 1)[-1]  # the field path without the object's name, for second mentions
-    pct = part.get("percentage")
-    legacy = part.get("percent")
-    if pct is not None:
-        if not isinstance(pct, dict):
-            problems.append(
-                f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}"
-            )
-            return None, problems, notes
-        value = pct.get("value")
-        if legacy is not None:
-            notes.append(f"{base}.percent ({short(legacy)}) is ignored because {path}.percentage is set")
-        if value is None:
-            problems.append(
-                f"{base}.percentage.value is not set, so pilot configures the {kind} for 0% of requests"
-            )
-            return Fraction(0), problems, notes
-        number = json_number(value)
-        if number is None:
-            problems.append(f"{base}.percentage.value is {_found(value)}, not a number from 0 to 100")
-            return None, problems, notes
-        if not 0 <= number <= 100:
-            problems.append(
-                f"{base}.percentage.value is {short(value)}, outside 0-100 (Istio validation rejects it: "
-                "percentage.value is a percent)"
-            )
-            return None, problems, notes
-        return number, problems, notes
-    if legacy is not None and kind == "delay":
-        if not is_int(legacy) or not 0 <= legacy <= 100:
-            problems.append(
-                f"{base}.percent (deprecated) is {_found(legacy)}, not an integer from 0 to 100; "
-                f"use {path}.percentage.value"
-            )
-            return None, problems, notes
+    notes: list[str] = []
+    if share.legacy_ignored:
+        notes.append(f"{base}.percent ({short(part.get('percent'))}) is ignored because {path}.percentage is set")
+    if share.legacy:
         notes.append(
             f"{base}.percent is deprecated (pilot still reads it when percentage is unset; istioctl analyze "
             f"warns IST0002); prefer {path}.percentage.value"
         )
-        return Fraction(legacy), problems, notes
-    if legacy is not None:
-        problems.append(
-            f"{base}.percent ({short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
-            "integer percent): the VirtualService CRD schema drops it and pilot would ignore it anyway, so with "
-            f"{path}.percentage unset no request is aborted; use {path}.percentage.value"
-        )
-        return Fraction(0), problems, notes
-    problems.append(
-        f"{base} sets no percentage.value, so pilot configures the {kind} for 0% of requests: nothing is "
-        f"{'delayed' if kind == 'delay' else 'aborted'}"
-    )
-    return Fraction(0), problems, notes
+    pct, legacy = part.get("percentage"), part.get("percent")
+    problem = {
+        "": None,
+        F.NOT_AN_OBJECT: f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}",
+        F.VALUE_UNSET: f"{base}.percentage.value is not set, so pilot configures the {kind} for 0% of requests",
+        F.NOT_A_NUMBER: f"{base}.percentage.value is {_found(as_dict(pct).get('value'))}, not a number from 0 to 100",
+        F.OUT_OF_RANGE: f"{base}.percentage.value is {short(as_dict(pct).get('value'))}, outside 0-100 (Istio validation "
+                        "rejects it: percentage.value is a percent)",
+        F.BAD_LEGACY: f"{base}.percent (deprecated) is {_found(legacy)}, not an integer from 0 to 100; "
+                      f"use {path}.percentage.value",
+        F.NOT_A_FIELD: f"{base}.percent ({short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
+                       "integer percent): the VirtualService CRD schema drops it and pilot would ignore it anyway, so "
+                       f"with {path}.percentage unset no request is aborted; use {path}.percentage.value",
+        F.UNSET: f"{base} sets no percentage.value, so pilot configures the {kind} for 0% of requests: nothing is "
+                 f"{'delayed' if kind == 'delay' else 'aborted'}",
+    }[share.issue]
+    return share.percent, [problem] if problem else [], notes
 
 
 def _percent_problem(base: str, found: Fraction, want: Fraction, via_legacy: bool) -> str | None:
@@ -500,13 +467,10 @@ def connection_pool(
     rules = rules_for_host(snap, fqdn, namespace)
     if not rules:
         return no_rule(snap, namespace, host, fqdn)
-    # Istio merges DestinationRules for the same host: the oldest one that sets a
-    # trafficPolicy keeps it (pilot/pkg/model/destination_rule.go mergeDestinationRule).
-    with_policy = [dr for dr in rules if spec_of(dr).get("trafficPolicy") is not None]
-    dr = with_policy[0] if with_policy else rules[0]
+    dr, with_policy = policy_rule(rules)  # the oldest rule that sets a trafficPolicy keeps it
     tp = spec_of(dr).get("trafficPolicy")
     notes: list[str] = []
-    ignored = [o for o in with_policy[1:] if as_dict(spec_of(o).get("trafficPolicy")).get("connectionPool")]
+    ignored = [o for o in with_policy if as_dict(spec_of(o).get("trafficPolicy")).get("connectionPool")]
     if ignored:
         notes.append(
             f"{ref(ignored[0])} also sets spec.trafficPolicy.connectionPool for {fqdn}, but Istio keeps the "

@@ -221,12 +221,7 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
                 f"{fqdn})"
             )
             hints.append(f"give {field}.destination a subset")
-    defined = {
-        as_dict(sub).get("name")
-        for dr in rules_for_host(snap, fqdn, None)
-        for sub in as_list(spec_of(dr).get("subsets"))
-        if isinstance(as_dict(sub).get("name"), str)
-    }
+    defined = defined_subsets(snap, fqdn)
     undefined = sorted(s for s in actual if s not in defined)
     if undefined:
         problems.append(
