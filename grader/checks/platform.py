@@ -1,11 +1,12 @@
-"""Platform check types: the mesh operators (OLM), the control plane (SMCP), the member
-roll (SMMR) and the addon Routes, judged as the operators themselves report them.
+"""Platform check types: the mesh operators (OLM), the control plane (SMCP), the member roll
+(SMMR), mesh membership of a namespace, and the addon Routes, judged as the operators
+themselves report them.
 
-Status shapes follow /work/shared/MESH-FACTS.md part A section 2 (maistra/istio-operator
-maistra-2.5 status.go, readiness.go, servicemeshmemberroll_types.go) and OLM's
-Subscription/ClusterServiceVersion status. Like the library, every check reads only
-the Snapshot, names object, field, expected and found value in its reason, and never
-raises on odd content.
+Status shapes follow maistra/istio-operator (maistra-2.5): pkg/apis/maistra/status/status.go,
+the control plane reconciler's readiness.go and status.go, servicemeshmemberroll_types.go and
+the member roll controller; OLM's Subscription/ClusterServiceVersion status. Like every check
+type, these read only the Snapshot, name object, field, expected and found value in their
+reason, and never raise on odd content.
 """
 
 from __future__ import annotations
@@ -287,7 +288,8 @@ def _sampling_text(value: Any) -> str:
 
 
 def _smcp_field_note(path: str, found: Any, expected: Any) -> str:
-    """What a wrong SMCP value means (maistra v2 API, MESH-FACTS part A sections 2-3)."""
+    """What a wrong SMCP value means (maistra/istio-operator pkg/apis/maistra/v2 and the v2.5 helm
+    charts, e.g. resources/helm/v2.5/mesh-config/templates/enable-mesh-*.yaml for security.dataPlane.mtls)."""
     if path == "tracing.sampling":
         return (
             f": spec.tracing.sampling is in hundredths of a percent (0-10000), so {short(found)} traces "
@@ -502,7 +504,7 @@ def namespace_member(snap: Snapshot, *, namespace: str, control_plane: str = "")
     Membership comes from a ServiceMeshMember ``default`` in the namespace or the
     ServiceMeshMemberRoll ``default`` of the control plane; the operator then labels the
     namespace ``maistra.io/member-of=<cp ns>``, the label the injection webhook selects on
-    (MESH-FACTS 1a, maistra istio-operator memberroll/member controllers).
+    (grader.mesh.membership; maistra istio-operator memberroll and member controllers).
     """
     bad = str_params(namespace=namespace)
     if bad:

@@ -1,5 +1,19 @@
 """Resilience check types (guide step 9): fault injection, timeouts and retries on the route a
-plain request takes, DestinationRule connection pools and outlier detection."""
+plain request takes, DestinationRule connection pools and outlier detection.
+
+Route checks judge the EFFECTIVE route: the first ``spec.http`` entry a plain ``GET /``
+through the gateway takes (Envoy: first match wins), of the oldest VirtualService bound to
+that gateway that routes to the host (grader.checks.lookup.effective_entry). Values are
+compared by meaning, not spelling: ``5s`` == ``5000ms``, ``100`` == ``100.0``.
+
+- fault injection: the share of requests a fault applies to is grader.mesh.faults
+  (pilot/pkg/networking/core/route/route.go TranslateFault);
+- ``timeout`` is disabled by default; ``retries`` unset means the mesh default (2 attempts);
+  ``retries.attempts`` 0 disables retries (istio/api virtual_service.proto HTTPRetry);
+- connection pools: the oldest DestinationRule for a host that sets ``trafficPolicy`` wins;
+  a subset's or port's ``connectionPool`` REPLACES the top-level one for its traffic
+  (grader.mesh.destinationrules).
+"""
 
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ def peer_authentication_policy(
 
     ``level: namespace`` demands a namespace-wide policy (no selector) in the namespace
     itself, so the mode does not depend on the mesh-wide default; ``level: effective``
-    accepts whatever level decides. Precedence follows policy_applier.go (MESH-FACTS 3).
+    accepts whatever level decides. Precedence follows pilot/pkg/security/authn/policy_applier.go
+    (grader.mesh.mtls.effective_mtls).
     """
     bad = str_params(namespace=namespace)
     if bad:

@@ -31,6 +31,7 @@ from grader.model import Outcome, failed, passed
 from grader.objects import (
     as_dict,
     as_list,
+    conditions,
     is_int,
     is_terminating,
     label_str,
@@ -39,19 +40,17 @@ from grader.objects import (
     namespace_of,
     ref,
     spec_of,
-    status_of,
 )
 from grader.snapshot import Snapshot
 from grader.text import MAX_LISTED, format_labels, join, name_list, short
 
 
 def _no_pods_reason(dep: dict) -> str:
-    spec, status = spec_of(dep), status_of(dep)
+    spec = spec_of(dep)
     details = []
     if is_int(spec.get("replicas")) and spec["replicas"] == 0:
         details.append("spec.replicas is 0")
-    for cond in as_list(status.get("conditions")):
-        c = as_dict(cond)
+    for c in conditions(dep):
         if c.get("type") == "ReplicaFailure" or (
             c.get("type") in ("Available", "Progressing") and c.get("status") == "False"
         ):

@@ -11,8 +11,10 @@ from grader.objects import (
     annotations_of,
     as_dict,
     as_list,
+    condition,
     creation_key,
     is_terminating,
+    is_true,
     label_str,
     labels_of,
     name_of,
@@ -40,11 +42,7 @@ def pod_ready(pod: dict) -> bool:
     """Phase Running and condition Ready=True."""
     if not pod_running(pod):
         return False
-    for cond in as_list(status_of(pod).get("conditions")):
-        c = as_dict(cond)
-        if c.get("type") == "Ready":
-            return label_str(c.get("status")) == "True"
-    return False
+    return is_true(condition(pod, "Ready"))
 
 
 def pod_problem(pod: dict) -> str:
@@ -67,10 +65,9 @@ def pod_problem(pod: dict) -> str:
                 details.append(f"container {label_str(cs.get('name'))} terminated: {label_str(terminated['reason'])}")
             elif cs.get("ready") is False and key == "containerStatuses":
                 details.append(f"container {label_str(cs.get('name'))} not ready")
-    for cond in as_list(status.get("conditions")):
-        c = as_dict(cond)
-        if c.get("type") == "PodScheduled" and label_str(c.get("status")) == "False":
-            details.append(f"unschedulable: {label_str(c.get('message') or c.get('reason'))}"[:160])
+    scheduled = condition(pod, "PodScheduled")
+    if scheduled is not None and label_str(scheduled.get("status")) == "False":
+        details.append(f"unschedulable: {label_str(scheduled.get('message') or scheduled.get('reason'))}"[:160])
     text = f"is {pod_phase(pod)}"
     if pod_phase(pod) == "Running":
         text = "is Running but not Ready"
