@@ -1,5 +1,12 @@
 """Ingress check types: the Gateway and its pods, the address students reach it at, and the
-VirtualServices bound to it."""
+VirtualServices bound to it.
+
+``virtualservice-bound`` accepts any VirtualService of the namespace that is bound to the
+gateway, matches its hosts and routes to the host (the task says what, not which name);
+``virtualservice-gateway`` and ``virtualservice-hosts`` judge one named VirtualService, one
+fault each, so a troubleshooting lab can award points per fault it planted. They share the
+lookup and the wording (grader.checks.lookup).
+"""
 
 from __future__ import annotations
 

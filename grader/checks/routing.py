@@ -1,5 +1,11 @@
 """Routing check types: DestinationRule subsets, and where the route a plain request takes
-sends it (a weighted split, one destination, a Service port)."""
+sends it (a weighted split, one destination, a Service port).
+
+``traffic-split`` judges the ratio between subsets (relative weights: 8:2 is 80:20) and
+needs subsets; ``route-destination`` judges that every request goes to one host, with or
+without a subset, beside a fault or a retry policy that must not replace the route. Both
+read the route a plain request takes through grader.checks.lookup.effective_entry.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,14 @@
 """Security check types: the PeerAuthentication mode in force, the policy a student wrote, and
-DestinationRules that would send plain text into STRICT mTLS."""
+DestinationRules that would send plain text into STRICT mTLS.
+
+Two PeerAuthentication check types, on purpose: ``peer-authentication-mode`` asks which mode
+Istio applies to a namespace (or to the workloads with given labels), whoever set it, and
+ignores workload policies of other workloads; ``peer-authentication-policy`` asks whether the
+student wrote the policy at the level the exercise teaches (``level: namespace``: a
+namespace-wide policy in the namespace itself) and whether any workload policy weakens it
+for some pod. A mesh-wide STRICT passes the first and fails the second; a namespace STRICT
+with one PERMISSIVE workload policy passes the first and fails the second.
+"""
 
 from __future__ import annotations
 
