@@ -17,7 +17,7 @@ from typing import Any
 
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, not_found, str_params
-from grader.mesh.membership import MEMBER_OF_LABEL, never_member, smmr_lists
+from grader.mesh.membership import IGNORE_NAMESPACE_LABEL, MEMBER_OF_LABEL, never_member, smmr_lists
 from grader.model import Outcome, failed, passed, skipped
 from grader.objects import (
     MISSING,
@@ -577,7 +577,7 @@ def namespace_member(snap: Snapshot, *, namespace: str, control_plane: str = "")
         )
         hints.append(smm_yaml)
     if label_str(label) == cp and not problems:
-        ignore = "maistra.io/ignore-namespace" in ns_labels
+        ignore = IGNORE_NAMESPACE_LABEL in ns_labels
         if ignore:
             return failed(
                 f"Namespace {namespace} has label maistra.io/ignore-namespace, which the injection webhook excludes",

@@ -8,7 +8,7 @@ from typing import Any
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, int_param, not_found, port_param, str_params
 from grader.checks.lookup import find_deployment
-from grader.mesh.membership import MEMBER_OF_LABEL
+from grader.mesh.membership import IGNORE_NAMESPACE_LABEL, MEMBER_OF_LABEL
 from grader.mesh.selectors import map_selector_matches
 from grader.mesh.services import HTTP_PROTOCOLS, describe_service_ports, istio_protocol
 from grader.mesh.workloads import (
@@ -209,7 +209,7 @@ def _diagnose_ossm2(
             f"namespace {cp}"
         )
         hints.append(f"add {ns} to the ServiceMeshMemberRoll default in {cp}")
-    if "maistra.io/ignore-namespace" in ns_labels:
+    if IGNORE_NAMESPACE_LABEL in ns_labels:
         problems.append(f"Namespace {ns} has label maistra.io/ignore-namespace, which excludes it from injection")
         hints.append(f"{cli} label namespace {ns} maistra.io/ignore-namespace-")
     if ns_labels.get("istio-injection") == "disabled":
