@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, not_found, others_in, port_param, str_params
-from grader.checks.lookup import bound_virtualservices, gateway_hosts_text, get_virtualservice, vs_gateway_issues
+from grader.checks.lookup import bound_virtualservices, find_gateway, gateway_hosts_text, get_virtualservice, vs_gateway_issues
 from grader.mesh.gateways import (
-    MESH_GATEWAY,
     gateway_pods,
     gateway_server_hosts,
     gateway_server_ports,
-    resolve_gateway_ref,
     vs_gateways,
 )
 from grader.mesh.hosts import host_matches
@@ -39,9 +37,7 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
         return bad
     if selector is not None and (not isinstance(selector, dict) or not selector):
         return bad_param("selector", selector, "a non-empty label map")
-    gw_key = resolve_gateway_ref(gateway, namespace)
-    gns, _, gname = gw_key.partition("/")
-    gw = snap.get(K.GATEWAY, gname, gns) if gw_key != MESH_GATEWAY else None
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
     if gw is None:
         return not_found(snap, K.GATEWAY, gns, gname)
     sel = spec_of(gw).get("selector")
@@ -259,9 +255,7 @@ def virtualservice_gateway(snap: Snapshot, *, namespace: str, virtualservice: st
     vs, missing = get_virtualservice(snap, namespace, virtualservice)
     if missing:
         return missing
-    gw_key = resolve_gateway_ref(gateway, namespace)
-    gns, _, gname = gw_key.partition("/")
-    gw = snap.get(K.GATEWAY, gname, gns)
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
     listed = gw_key in vs_gateways(vs)
     if listed and gw is not None:
         return passed(f"{ref(vs)} spec.gateways lists {gw_key}, which exists")
@@ -294,9 +288,7 @@ def virtualservice_hosts(
     vs, missing = get_virtualservice(snap, namespace, virtualservice)
     if missing:
         return missing
-    gw_key = resolve_gateway_ref(gateway, namespace)
-    gns, _, gname = gw_key.partition("/")
-    gw = snap.get(K.GATEWAY, gname, gns)
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
     if gw is None:
         return not_found(snap, K.GATEWAY, gns, gname, f"create Gateway {gname} in {gns}",
                          why=f", so the hosts of {ref(vs)} cannot be matched against it")

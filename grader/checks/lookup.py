@@ -31,6 +31,14 @@ def get_virtualservice(snap: Snapshot, namespace: str, name: str) -> tuple[dict 
     return None, not_found(snap, K.VIRTUAL_SERVICE, namespace, name, f"create VirtualService {name} in {namespace}")
 
 
+def find_gateway(snap: Snapshot, gateway: str, namespace: str) -> tuple[str, str, str, dict | None]:
+    """``(ns/name, ns, name, the Gateway or None)`` of a check's gateway parameter (a short name
+    means the check's namespace; ``mesh`` is no Gateway)."""
+    gw_key = resolve_gateway_ref(gateway, namespace)
+    gns, _, gname = gw_key.partition("/")
+    return gw_key, gns, gname, snap.get(K.GATEWAY, gname, gns) if gw_key != MESH_GATEWAY else None
+
+
 def no_rule(snap: Snapshot, namespace: str, host: str, fqdn: str) -> Outcome:
     others = snap.list(K.DESTINATION_RULE, namespace)
     found = (
@@ -78,12 +86,9 @@ def bound_virtualservices(snap: Snapshot, namespace: str, host: str, gateway: st
 
     Returns (candidates oldest first, gateway key, host FQDN, failure when there are none).
     """
-    gw_key = resolve_gateway_ref(gateway, namespace)
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
     fqdn = resolve_host(host, namespace)
-    gw = None
     if gw_key != MESH_GATEWAY:
-        gns, _, gname = gw_key.partition("/")
-        gw = snap.get(K.GATEWAY, gname, gns)
         if gw is None:
             return (
                 [],

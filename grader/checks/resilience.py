@@ -261,34 +261,19 @@ def fault_injection(
         return failed(f"{base} is {_found(fault)}, not an object; expected {wanted}", f"fix {where}.fault")
     problems: list[str] = []
     hints: list[str] = []
-    if want_delay:
-        p, n, _ = _delay_problems(fault, base, want_delay)
-        problems += p
-        notes += n
-        if p:
-            hints.append(
-                f"set {where}.fault.delay to fixedDelay: {want_delay['fixed_text']} and percentage: "
-                f"{{value: {_num_text(want_delay['percent'])}}}"
-            )
-    else:
-        extra = _unexpected_fault(fault, base, "delay")
-        if extra:
-            problems.append(extra)
-            hints.append(f"remove {where}.fault.delay")
-    if want_abort:
-        p, n, _ = _abort_problems(fault, base, want_abort)
-        problems += p
-        notes += n
-        if p:
-            hints.append(
-                f"set {where}.fault.abort to httpStatus: {want_abort['status']} and percentage: "
-                f"{{value: {_num_text(want_abort['percent'])}}}"
-            )
-    else:
-        extra = _unexpected_fault(fault, base, "abort")
-        if extra:
-            problems.append(extra)
-            hints.append(f"remove {where}.fault.abort")
+    for kind, want, judge in (("delay", want_delay, _delay_problems), ("abort", want_abort, _abort_problems)):
+        if want:
+            p, n, _ = judge(fault, base, want)
+            problems += p
+            notes += n
+            if p:
+                first = f"fixedDelay: {want['fixed_text']}" if kind == "delay" else f"httpStatus: {want['status']}"
+                hints.append(f"set {where}.fault.{kind} to {first} and percentage: {{value: {_num_text(want['percent'])}}}")
+        else:
+            extra = _unexpected_fault(fault, base, kind)
+            if extra:
+                problems.append(extra)
+                hints.append(f"remove {where}.fault.{kind}")
     if problems:
         return failed(join(problems + notes), "; ".join(dict.fromkeys(hints)))
     return passed("; ".join([f"{ref(vs)} {where} injects {wanted}"] + notes))
