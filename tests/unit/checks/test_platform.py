@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from harness import (
+    NS,
     check,
     drop,
     find,
     judged,
+    not_member,
     run,
     scenario,
     snap_of,
@@ -469,29 +471,6 @@ def test_member_roll_stale_status_does_not_count_an_unlisted_member():
     assert out.status is Status.FAIL and "expected it to list webapp" in out.reason
 
 
-NS = "webapp"
-
-
-def strip_sidecar(pod: dict) -> None:
-    """A pod as it runs when the injector did not touch it."""
-    pod["spec"]["containers"] = [c for c in pod["spec"]["containers"] if c["name"] != "istio-proxy"]
-    pod["status"]["containerStatuses"] = [c for c in pod["status"]["containerStatuses"] if c["name"] != "istio-proxy"]
-    for key in ("sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks", "kubectl.kubernetes.io/default-container"):
-        pod["metadata"].get("annotations", {}).pop(key, None)
-    for key in ("security.istio.io/tlsMode", "service.istio.io/canonical-name",
-                "service.istio.io/canonical-revision", "maistra-version"):
-        pod["metadata"]["labels"].pop(key, None)
-
-
-def no_annotation(dep: dict) -> None:
-    dep["spec"]["template"]["metadata"].pop("annotations", None)
-
-
-def not_member(objs: list[dict]) -> list[dict]:
-    """webapp without its ServiceMeshMember and without the operator's label."""
-    objs = drop(objs, "ServiceMeshMember", "default")
-    find(objs, "Namespace", "webapp")["metadata"]["labels"].pop("maistra.io/member-of")
-    return objs
 
 
 # -- namespace-member ------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from harness import (
+    ABORT,
+    DELAY,
+    POOL,
+    RESILIENCE,
+    ROUTE,
+    TO_V1,
     check,
     fails,
     find,
@@ -20,20 +26,6 @@ from harness import (
 )
 
 from grader.model import Status
-
-ROUTE = {"namespace": "webapp", "host": "web", "gateway": "web-gateway"}
-DELAY = ROUTE | {"delay": {"fixed": "5s", "percent": 100}}
-ABORT = ROUTE | {"abort": {"status": 500, "percent": 50}}
-TO_V1 = ROUTE | {"subset": "v1"}
-RESILIENCE = ROUTE | {"timeout": "10s", "attempts": 3, "per_try_timeout": "2s"}
-POOL = {
-    "namespace": "webapp",
-    "host": "web",
-    "max_connections": 100,
-    "http1_max_pending": 50,
-    "max_requests_per_connection": 2,
-}
-
 
 OD = {"namespace": "webapp", "host": "web"}
 

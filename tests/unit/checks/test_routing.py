@@ -4,10 +4,12 @@ route-destination (canary scenario), route-target (sandbox scenario)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import pytest
 from harness import (
+    NS,
+    ROUTE,
+    TO_V1,
     check,
     drop,
     fails,
@@ -32,53 +34,8 @@ def _vs(objs, get):
     return get(objs, "VirtualService", "web")
 
 
-ROUTE = {"namespace": "webapp", "host": "web", "gateway": "web-gateway"}
-DELAY = ROUTE | {"delay": {"fixed": "5s", "percent": 100}}
-ABORT = ROUTE | {"abort": {"status": 500, "percent": 50}}
-TO_V1 = ROUTE | {"subset": "v1"}
-RESILIENCE = ROUTE | {"timeout": "10s", "attempts": 3, "per_try_timeout": "2s"}
-POOL = {
-    "namespace": "webapp",
-    "host": "web",
-    "max_connections": 100,
-    "http1_max_pending": 50,
-    "max_requests_per_connection": 2,
-}
 
 
-NS = "webapp"
-
-
-def strip_sidecar(pod: dict) -> None:
-    """A pod as it runs when the injector did not touch it."""
-    pod["spec"]["containers"] = [c for c in pod["spec"]["containers"] if c["name"] != "istio-proxy"]
-    pod["status"]["containerStatuses"] = [c for c in pod["status"]["containerStatuses"] if c["name"] != "istio-proxy"]
-    for key in ("sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks", "kubectl.kubernetes.io/default-container"):
-        pod["metadata"].get("annotations", {}).pop(key, None)
-    for key in ("security.istio.io/tlsMode", "service.istio.io/canonical-name",
-                "service.istio.io/canonical-revision", "maistra-version"):
-        pod["metadata"]["labels"].pop(key, None)
-
-
-def no_annotation(dep: dict) -> None:
-    dep["spec"]["template"]["metadata"].pop("annotations", None)
-
-
-def not_member(objs: list[dict]) -> list[dict]:
-    """webapp without its ServiceMeshMember and without the operator's label."""
-    objs = drop(objs, "ServiceMeshMember", "default")
-    find(objs, "Namespace", "webapp")["metadata"]["labels"].pop("maistra.io/member-of")
-    return objs
-
-
-def pa(name: str, mode: Any, ns: str = NS, ts: str = "2026-11-26T09:00:00Z", selector: dict | None = None,
-       **spec: Any) -> dict:
-    body: dict = {"mtls": {"mode": mode}} if mode is not None else {}
-    if selector:
-        body["selector"] = {"matchLabels": selector}
-    body.update(spec)
-    return {"apiVersion": "security.istio.io/v1beta1", "kind": "PeerAuthentication",
-            "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts}, "spec": body}
 
 
 # -- destinationrule-subsets --------------------------------------------------------------

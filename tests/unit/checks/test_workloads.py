@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from harness import (
+    NS,
     check,
     drop,
     find,
     find_prefix,
+    no_annotation,
+    strip_sidecar,
 )
 
 from grader import kinds as K
@@ -22,39 +25,6 @@ V2 = {"namespace": "webapp", "deployment": "web-v2"}
 V1 = {"namespace": "webapp", "deployment": "web-v1"}
 
 
-NS = "webapp"
-
-
-def strip_sidecar(pod: dict) -> None:
-    """A pod as it runs when the injector did not touch it."""
-    pod["spec"]["containers"] = [c for c in pod["spec"]["containers"] if c["name"] != "istio-proxy"]
-    pod["status"]["containerStatuses"] = [c for c in pod["status"]["containerStatuses"] if c["name"] != "istio-proxy"]
-    for key in ("sidecar.istio.io/status", "k8s.v1.cni.cncf.io/networks", "kubectl.kubernetes.io/default-container"):
-        pod["metadata"].get("annotations", {}).pop(key, None)
-    for key in ("security.istio.io/tlsMode", "service.istio.io/canonical-name",
-                "service.istio.io/canonical-revision", "maistra-version"):
-        pod["metadata"]["labels"].pop(key, None)
-
-
-def no_annotation(dep: dict) -> None:
-    dep["spec"]["template"]["metadata"].pop("annotations", None)
-
-
-def not_member(objs: list[dict]) -> list[dict]:
-    """webapp without its ServiceMeshMember and without the operator's label."""
-    objs = drop(objs, "ServiceMeshMember", "default")
-    find(objs, "Namespace", "webapp")["metadata"]["labels"].pop("maistra.io/member-of")
-    return objs
-
-
-def pa(name: str, mode: Any, ns: str = NS, ts: str = "2026-11-26T09:00:00Z", selector: dict | None = None,
-       **spec: Any) -> dict:
-    body: dict = {"mtls": {"mode": mode}} if mode is not None else {}
-    if selector:
-        body["selector"] = {"matchLabels": selector}
-    body.update(spec)
-    return {"apiVersion": "security.istio.io/v1beta1", "kind": "PeerAuthentication",
-            "metadata": {"name": name, "namespace": ns, "creationTimestamp": ts}, "spec": body}
 
 
 # -- workload-sidecar ------------------------------------------------------------------
