@@ -15,20 +15,12 @@ from harness import (
 
 from grader.model import Status
 
-SUBSETS = {"namespace": "webapp", "host": "web", "subsets": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
 BOUND = {"namespace": "webapp", "host": "web", "gateway": "web-gateway"}
-SPLIT = BOUND | {"weights": {"v1": 80, "v2": 20}}
 GW = {"namespace": "webapp", "gateway": "web-gateway"}
-
-
-def _dr(objs, get):
-    return get(objs, "DestinationRule", "web")
 
 
 def _vs(objs, get):
     return get(objs, "VirtualService", "web")
-
-
 
 
 # -- gateway-bound -----------------------------------------------------------------------------
