@@ -1,7 +1,7 @@
 """Checks never raise on odd input: every mutation of the cluster yields an Outcome.
 
-A check that hits an exception is caught by the library's last-resort guard, whose
-reason starts with "<check>: unexpected content"; these tests also require that the
+A check that hits an exception is caught by the framework's last-resort guard, which makes
+it an ERROR ("grader error: ..."); these tests also require that the
 guard was NOT needed, i.e. the check handled the odd value itself.
 """
 
