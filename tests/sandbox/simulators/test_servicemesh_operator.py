@@ -1,6 +1,6 @@
 """The Service Mesh operator simulator against a real sandbox (etcd, kube-apiserver 1.20,
 controller-manager, scheduler + simulators): OLM-lite → CSV → SMCP → SMMR/SMM → injection,
-and the upstream-Istio flavour's injection rules (MESH-FACTS section 1)."""
+and the upstream-Istio flavour's injection rules (istio-discovery mutatingwebhook.yaml of each product)."""
 
 from __future__ import annotations
 
