@@ -1,6 +1,6 @@
 """The shape the code promises: only the CLI imports click; only the CLI and the console
-reporter import rich; checks are pure (they never reach the cluster); CHECKS.md is what
-`lab checks -o markdown` prints."""
+reporter import rich; checks are pure (they never reach the cluster); the sandbox's simulators
+import nothing of the grader; CHECKS.md is what `lab checks -o markdown` prints."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def test_import_boundaries(path):
         reaching = {n for n in imported if n in ("grader.cluster", "grader.transport", "grader.engine")
                     or n.split(".")[0] in ("kubernetes", "urllib3")}
         assert not reaching, f"{rel} imports {reaching}: checks judge a Snapshot and never reach the cluster"
+    if rel.startswith("sandbox/simulators/"):
+        borrowed = {n for n in imported if n.split(".")[0] == "grader" and not n.startswith("grader.sandbox.simulators")}
+        assert not borrowed, f"{rel} imports {borrowed}: a simulator is a second reading of the products, not the grader's"
 
 
 def test_checks_md_is_generated_from_the_registry():
