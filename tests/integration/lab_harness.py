@@ -30,6 +30,8 @@ from .helpers import assert_exit_code, by_id, failing, grade_json, run
 
 CASES = Path(__file__).resolve().parent / "lifecycle"
 TIMEOUT = 90.0
+ACTIONS = ("apply", "delete", "patch", "restart", "wait", "absent")
+WAIT_TESTS = ("rollout", "deleted", "reconciled", "condition", "reason", "label-absent")
 
 
 # -- the case files ----------------------------------------------------------------------------------
@@ -98,7 +100,7 @@ def _shared(lab: Lab, path: Path) -> bool:
     return False
 
 
-def _documents(lab: Lab, action: dict, flavour: str) -> list[dict]:
+def documents(lab: Lab, action: dict, flavour: str) -> list[dict]:
     """The documents an `apply` action applies, edited and prepared as the lab applies them."""
     source = action["apply"]
     if isinstance(source, dict):
@@ -156,7 +158,7 @@ def _wait(cluster: Cluster, a: dict) -> None:
 def do(cluster: Cluster, lab: Lab, action: dict, flavour: str) -> None:
     """Run one action of a wrong answer (apply, delete, patch, restart, wait, absent)."""
     if "apply" in action:
-        for doc in _documents(lab, action, flavour):
+        for doc in documents(lab, action, flavour):
             cluster.apply(doc)
         return
     (verb, a), = action.items()
