@@ -23,8 +23,6 @@ from grader.snapshot import Snapshot
 
 FIELD_MANAGER = "lab"
 USER_AGENT = f"lab-grader/{__version__}"
-LAB_LABEL = "lab.grader/lab"
-SHARED_LABEL = "lab.grader/shared"
 
 # Kinds the engine may apply that the grader never reads (plural, namespaced).
 _EXTRA: dict[tuple[str, str], tuple[str, bool]] = {
@@ -110,8 +108,6 @@ class Cluster:
         self.requests = 0
         self._groups: dict[str, dict] | None = None
         self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
-        # path -> resourceVersion of the last LIST of it without a selector (for `changes`)
-        self.list_versions: dict[str, str] = {}
 
     # -- raw HTTP ------------------------------------------------------------------
     def request(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
@@ -148,25 +144,11 @@ class Cluster:
         g = self.groups().get(kind.group)
         return [v for v in kind.versions if g and v in g["versions"]]
 
-    def detect_flavour(self) -> tuple[str | None, bool]:
-        """(flavour, openshift): ossm2 when maistra.io is served, istio when only Istio's groups are."""
-        g = self.groups()
-        openshift = "route.openshift.io" in g
-        if "maistra.io" in g:
-            return "ossm2", openshift
-        if "networking.istio.io" in g:
-            return "istio", openshift
-        return None, openshift
-
     def _resource(self, api_version: str, kind: str) -> tuple[str, bool]:
         group, _, version = api_version.rpartition("/")
         for k in K.ALL:
             if k.kind == kind and k.group == group:
                 return k.plural, k.namespaced
-        core = {"Namespace": ("namespaces", False), "Pod": ("pods", True), "Service": ("services", True),
-                "ConfigMap": ("configmaps", True)}
-        if group == "" and kind in core:
-            return core[kind]
         if (group, kind) in _EXTRA:
             return _EXTRA[(group, kind)]
         key = api_version
@@ -189,6 +171,11 @@ class Cluster:
 
     # -- reads ---------------------------------------------------------------------
     def list(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
+        return self._list(kind, namespace, label_selector)[0]
+
+    def _list(self, kind: Kind, namespace: str | None = None, label_selector: str | None = None
+              ) -> tuple[list[dict], str, str]:
+        """(items, collection path, the LIST's resourceVersion)."""
         versions = self.served_versions(kind)
         if not versions:
             raise KindNotServed(kind)
@@ -202,13 +189,11 @@ class Cluster:
                 # the group serves this version, but not for this kind: try the next one
                 if version == versions[-1]:
                     raise KindNotServed(kind) from None
-        if not label_selector:
-            self.list_versions[path] = (out.get("metadata") or {}).get("resourceVersion", "")
         items = out.get("items", [])
         for it in items:  # LIST items carry no apiVersion/kind; snapshots need them
             it.setdefault("apiVersion", kind.api_version(version))
             it.setdefault("kind", kind.kind)
-        return items
+        return items, path, (out.get("metadata") or {}).get("resourceVersion", "")
 
     def names(self, api_version: str, kind: str, namespace: str | None, label_selector: str) -> list[str]:
         """Names of the objects of one kind matching a label selector."""
@@ -222,35 +207,40 @@ class Cluster:
         except NotFound:
             return None
 
-    def snapshot(self, kinds: Iterable[Kind], namespaces: Iterable[str] = (), flavour: str | None = None) -> Snapshot:
-        """One LIST per kind (cluster-wide; per namespace if cluster-wide is forbidden), concurrently."""
-        detected, openshift = self.detect_flavour()
-        snap = Snapshot(flavour=flavour or detected or "istio", openshift=openshift)
+    def snapshot(self, kinds: Iterable[Kind], namespaces: Iterable[str], flavour: str, openshift: bool) -> Snapshot:
+        """One LIST per kind (cluster-wide; per namespace if cluster-wide is forbidden), concurrently.
+        The flavour is decided by the caller (grader.flavour); the snapshot records each
+        collection's resourceVersion (`list_versions`) so that a watch can start from it."""
+        snap = Snapshot(flavour=flavour, openshift=openshift)
         kinds = list(dict.fromkeys(kinds))
         namespaces = list(dict.fromkeys(namespaces))
 
-        def read(kind: Kind) -> tuple[Kind, list[dict] | None]:
+        def read(kind: Kind) -> tuple[Kind, list[dict] | None, dict[str, str]]:
             if self.served_version(kind) is None:
-                return kind, None
+                return kind, None, {}
             try:
-                return kind, self.list(kind)
+                items, path, rv = self._list(kind)
+                return kind, items, {path: rv}
             except KindNotServed:
-                return kind, None
+                return kind, None, {}
             except Forbidden:
                 if not kind.namespaced or not namespaces:
                     raise
-                items: list[dict] = []
+                items = []
+                versions = {}
                 for ns in namespaces:
-                    items.extend(self.list(kind, ns))
-                return kind, items
+                    some, path, rv = self._list(kind, ns)
+                    items.extend(some)
+                    versions[path] = rv
+                return kind, items, versions
 
         with ThreadPoolExecutor(max_workers=min(8, max(1, len(kinds)))) as pool:
-            for kind, items in pool.map(read, kinds):
+            for kind, items, versions in pool.map(read, kinds):
+                snap.mark_read(kind)
+                snap.list_versions.update(versions)
                 if items is None:
                     snap.missing_kinds.add(kind.kind)
-                    snap.mark_read(kind)
                     continue
-                snap.mark_read(kind)
                 for it in items:
                     snap.add(it)
         return snap

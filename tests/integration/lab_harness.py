@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from grader import kinds as K
-from grader.cluster import LAB_LABEL, Cluster
+from grader.cluster import Cluster
 from grader.labs import load
+from grader.manifests import LAB_LABEL
 
 from .helpers import by_id, failing, grade_json, run
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from grader import kinds as K
-from grader.cluster import LAB_LABEL
-from grader.engine import rollout_complete
 from grader.labs import data_root
+from grader.lifecycle import rollout_complete
+from grader.manifests import LAB_LABEL
 
 from .helpers import audit_events, audit_lines, by_id, failing, grade_json, run
 

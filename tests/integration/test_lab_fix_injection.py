@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 import yaml
 
-from grader.engine import _prepare, rollout_complete
-from grader.labs import data_root, load
+from grader.labs import data_root
+from grader.lifecycle import rollout_complete
+from grader.manifests import prepare
 
 from .lab_harness import WrongAnswer, assert_lab_lifecycle
 
@@ -36,7 +37,7 @@ def _annotation_only(cluster) -> None:
 
 def _membership_only(cluster) -> None:
     """webapp is a member, but the pod template does not ask for injection."""
-    dep = _prepare(yaml.safe_load((SOLUTION / "20-web-v1.yaml").read_text()), load("fix-injection"), shared=False)
+    dep = prepare(yaml.safe_load((SOLUTION / "20-web-v1.yaml").read_text()), "fix-injection", shared=False)
     del dep["spec"]["template"]["metadata"]["annotations"]
     cluster.apply(dep)
     cluster.wait("apps/v1", "Deployment", "web-v1", "webapp", rollout_complete, timeout=90)

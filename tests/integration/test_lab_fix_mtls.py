@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from grader.engine import _for_flavour, _prepare, rollout_complete
-from grader.labs import data_root, load
+from grader.labs import data_root
+from grader.lifecycle import rollout_complete
+from grader.manifests import for_flavour, prepare
 
 from .lab_harness import WrongAnswer, assert_lab_lifecycle
 
@@ -18,8 +19,8 @@ SOLUTION = data_root() / "solutions" / "fix-mtls"
 
 
 def _doc(path, kind: str) -> dict:
-    doc = next(d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == kind and _for_flavour(d, "ossm2"))
-    return _prepare(doc, load("fix-mtls"), shared=False)
+    doc = next(d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == kind and for_flavour(d, "ossm2"))
+    return prepare(doc, "fix-mtls", shared=False)
 
 
 def _permissive(cluster) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from grader.engine import _prepare, rollout_complete
-from grader.labs import data_root, load
+from grader.labs import data_root
+from grader.lifecycle import rollout_complete
+from grader.manifests import prepare
 
 from .lab_harness import WrongAnswer, assert_lab_lifecycle
 
@@ -18,7 +19,7 @@ SOLUTION = data_root() / "solutions" / "injection" / "10-web-v1.yaml"
 
 def _solution(kind: str) -> dict:
     doc = next(d for d in yaml.safe_load_all(SOLUTION.read_text()) if d["kind"] == kind)
-    return _prepare(doc, load("injection"), shared=False)
+    return prepare(doc, "injection", shared=False)
 
 
 def _namespace_label_only(cluster) -> None:

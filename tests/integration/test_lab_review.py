@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from grader.cluster import LAB_LABEL
-from grader.engine import rollout_complete
 from grader.labs import data_root, load
+from grader.lifecycle import rollout_complete
+from grader.manifests import LAB_LABEL
 
 from .lab_harness import WrongAnswer, assert_lab_lifecycle
 
