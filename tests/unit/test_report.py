@@ -373,3 +373,25 @@ def test_print_report_ascii_console_uses_hyphen() -> None:
 def test_console_empty_report() -> None:
     text = render_text(LabReport(lab="x", title="", pass_mark=0, results=()))
     assert text.splitlines()[-1] == "Score: 0/0 (pass mark 0) — PASSED"
+
+
+# --- the README's contract -------------------------------------------------------------
+
+
+def _readme_fields(heading: str) -> list[str]:
+    """The `field` column of the README table whose header row starts with *heading*."""
+    text = (REPO / "README.md").read_text()
+    start = text.index(f"| {heading} | meaning |")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line.split("|")[1].strip().strip("`"))
+    return rows
+
+
+def test_json_contract_is_the_readme_s() -> None:
+    """Every field the JSON carries is documented in the README, in order, and nothing more."""
+    data = json.loads(render(sample_report(), "json"))
+    assert list(data) == _readme_fields("field")
+    assert list(data["checks"][0]) == _readme_fields("check field")
