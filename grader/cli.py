@@ -42,11 +42,13 @@ class App:
         return Console(no_color=not self.color, highlight=False, force_terminal=None if self.color else False)
 
     def cluster(self, purpose: str) -> Any:
-        from grader.cluster import Cluster, resolve_target
+        from grader.cluster import Cluster, DiscoveryCache, resolve_target
         target = resolve_target(self.kubeconfig, self.context)
         if target.note:  # plain click: importing rich just for this line costs ~50 ms
             click.echo(click.style(target.note, dim=True) if self.color else target.note, err=True)
-        return Cluster(target, purpose=purpose)
+        # grading reads discovery from the cache (kubectl does too); the lifecycle verbs ask the server
+        cache = DiscoveryCache.default() if purpose == "grade" else None
+        return Cluster(target, purpose=purpose, discovery_cache=cache)
 
     def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
         prefix = click.style("error:", fg="red", bold=True) if self.color else "error:"
@@ -232,8 +234,9 @@ def _started_labs(app: App) -> dict[str, str] | None:
     from grader.cluster import ClusterError
     from grader.manifests import LAB_LABEL
     try:
-        from grader.cluster import Cluster, resolve_target
-        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3, purpose="list")
+        from grader.cluster import Cluster, DiscoveryCache, resolve_target
+        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3, purpose="list",
+                          discovery_cache=DiscoveryCache.default())
         nss = cluster.list(K.NAMESPACE, label_selector=LAB_LABEL)
     except ClusterError:
         return None

@@ -10,14 +10,20 @@ what the cluster serves, else what a set of YAML objects carries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from grader.cluster import ClusterError
+
+if TYPE_CHECKING:
+    from grader.cluster import Cluster
 
 FLAVOURS = ("ossm2", "istio")
 # API groups only OpenShift serves: a cluster (or a dump of one) that has them is OpenShift.
 OPENSHIFT_GROUPS = frozenset({"route.openshift.io", "maistra.io", "operators.coreos.com"})
 
 
-class NoMesh(Exception):
+class NoMesh(ClusterError):
     """The cluster serves neither maistra.io nor networking.istio.io."""
 
     def __init__(self) -> None:
@@ -25,10 +31,22 @@ class NoMesh(Exception):
                          "API); install it or use 'lab sandbox up'")
 
 
-def of_cluster(requested: str | None, groups: Mapping[str, object] | Iterable[str]) -> tuple[str, bool]:
-    """(flavour, openshift) for a live cluster from its served API groups (one discovery
-    request); `requested` wins when given. Raises NoMesh when no mesh API is served at all."""
-    served = set(groups)
+def of_cluster(requested: str | None, cluster: Cluster) -> tuple[str, bool]:
+    """(flavour, openshift) for a live cluster from its served API groups; `requested` wins
+    when given. Raises NoMesh when no mesh API is served at all.
+
+    Discovery may come from the cache (grader.cluster.DiscoveryCache), which is trusted for
+    what it holds: maistra.io in it means ossm2. An answer that rests on something the cache
+    lacks (no maistra.io: istio, or no mesh at all) is checked with the server first."""
+    decided = _from_groups(requested, set(cluster.groups()))
+    if decided[0] != "ossm2" and not requested and cluster.refresh_discovery():
+        decided = _from_groups(requested, set(cluster.groups()))
+    if decided[0] is None:
+        raise NoMesh()
+    return decided  # type: ignore[return-value]
+
+
+def _from_groups(requested: str | None, served: set[str]) -> tuple[str | None, bool]:
     openshift = "route.openshift.io" in served
     if requested:
         return requested, openshift
@@ -36,7 +54,7 @@ def of_cluster(requested: str | None, groups: Mapping[str, object] | Iterable[st
         return "ossm2", openshift
     if "networking.istio.io" in served:
         return "istio", openshift
-    raise NoMesh()
+    return None, openshift
 
 
 def of_objects(requested: str | None, objects: Iterable[dict]) -> tuple[str, bool]:

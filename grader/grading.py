@@ -78,15 +78,16 @@ def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = Non
     that a typo in a class roster is never graded as a student's empty work. Without them the
     lab's own namespace is graded, and an unstarted lab is simply a report of what is missing."""
     start = time.perf_counter()
-    try:
-        decided, openshift = F.of_cluster(flavour, cluster.groups())
-    except F.NoMesh as e:
-        raise ClusterError(str(e)) from None
     kinds = kinds_read_by(lab)
     if namespaces and K.NAMESPACE not in kinds:
         kinds.append(K.NAMESPACE)
     targets = list(namespaces or [lab.namespace])
-    snap = cluster.snapshot(kinds, [*targets, "istio-system"], decided, openshift)
+    for _ in range(2):
+        decided, openshift = F.of_cluster(flavour, cluster)
+        seen = cluster.discovery_reads
+        snap = cluster.snapshot(kinds, [*targets, "istio-system"], decided, openshift)
+        if cluster.discovery_reads == seen:
+            break  # else a cached discovery proved out of date while reading: decide and read again
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
         raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
                            "install the operator or use 'lab sandbox up'")

@@ -23,10 +23,7 @@ class Progress(Protocol):
 
 
 def decide_flavour(cluster: Cluster, requested: str | None) -> str:
-    try:
-        return F.of_cluster(requested, cluster.groups())[0]
-    except F.NoMesh as e:
-        raise ClusterError(str(e)) from None
+    return F.of_cluster(requested, cluster)[0]
 
 
 def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
@@ -204,8 +201,31 @@ def _reset(lab: Lab, cluster: Cluster, progress: Progress) -> None:
         if existing is None:
             continue
         with progress.step(f"Deleting namespace {ns}"):
+            _drain(cluster, ns)
             cluster.delete("v1", "Namespace", ns)
             cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
+
+
+# Workload controllers, then the pods they made (every object here goes with the namespace anyway).
+_WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"), ("batch/v1", "Job"),
+              ("apps/v1", "ReplicaSet"))
+
+
+def _drain(cluster: Cluster, ns: str) -> None:
+    """Empty a namespace of its workloads before deleting it, pods without a grace period.
+
+    The namespace controller finalizes a namespace only when it is empty; while pods are
+    terminating it looks again only after about half their grace period (30 s by default; see
+    estimateGracefulTermination in kubernetes pkg/controller/namespace/deletion and the requeue
+    in pkg/controller/namespace/namespace_controller.go), which made a reset take 5-11 s. The
+    controllers go first so that no pod is made again, then the pods at once; the namespace
+    then goes in one pass of its controller. The end state is the same: the
+    namespace and everything in it are gone."""
+    for api_version, kind in _WORKLOADS:
+        for name in cluster.names(api_version, kind, ns, ""):
+            cluster.delete(api_version, kind, name, ns)
+    for name in cluster.names("v1", "Pod", ns, ""):
+        cluster.delete("v1", "Pod", name, ns, grace_period_s=0)
 
 
 STUCK_AFTER_S = 20.0
