@@ -190,6 +190,11 @@ class Cluster:
         if self._cache:
             self._cache.save(self.transport.identity, groups)
 
+    @property
+    def discovery_cached(self) -> bool:
+        """The groups in use came from the discovery cache, not from the server in this run."""
+        return self._groups_cached
+
     def refresh_discovery(self) -> bool:
         """Ask the server again when the groups came from the cache and fell short (a kind it
         lacks, a LIST answered 404); False when they are already the server's own answer."""

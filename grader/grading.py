@@ -85,7 +85,10 @@ def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = Non
     for _ in range(2):
         decided, openshift = F.of_cluster(flavour, cluster)
         seen = cluster.discovery_reads
-        snap = cluster.snapshot(kinds, [*targets, "istio-system"], decided, openshift)
+        # ossm2 decided from a cached discovery: reading the control planes (in parallel with the
+        # rest) proves maistra.io is still served, or finds it gone (404) and refreshes discovery
+        proof = [K.SMCP] if decided == "ossm2" and cluster.discovery_cached and K.SMCP not in kinds else []
+        snap = cluster.snapshot([*kinds, *proof], [*targets, "istio-system"], decided, openshift)
         if cluster.discovery_reads == seen:
             break  # else a cached discovery proved out of date while reading: decide and read again
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
