@@ -121,8 +121,9 @@ def test_v2_without_sidecar(started, cluster, kubeconfig):
     cluster.apply(bare)
     cluster.wait("apps/v1", "Deployment", "web-v2", "webapp", rollout_complete, timeout=60)
     code, report = grade_json(kubeconfig, "canary")
-    assert code == 1
     assert failing(report) == {"v2-deployed-with-sidecar"}
+    # 80 of 100 reaches the pass mark: passed, so exit 0 (the exit code follows "passed")
+    assert report["score"] == 80 and report["passed"] is True and code == 0
     reason = by_id(report)["v2-deployed-with-sidecar"]["reason"]
     assert "istio-proxy" in reason or "sidecar" in reason
     assert "sidecar.istio.io/inject" in reason + by_id(report)["v2-deployed-with-sidecar"]["hint"]
