@@ -12,7 +12,7 @@ from typing import Protocol
 from grader import flavour as F
 from grader import kinds as K
 from grader import manifests as M
-from grader.cluster import Cluster, ClusterError
+from grader.cluster import Cluster, ClusterError, parallel
 from grader.labs import Lab, Lookup, Step, substitute
 
 
@@ -230,8 +230,6 @@ def _empty(cluster: Cluster, ns: str, deleted_at: float) -> bool:
     would. The end state is the controller's: the namespace and everything in it are gone.
     Anything that does not go (an object held by a finalizer past EMPTY_WITHIN_S, a verb
     RBAC forbids) leaves the namespace to the controller (False)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     try:
         collections = [(path.format(ns=ns), verbs) for path, verbs in cluster.namespaced_collections()]
 
@@ -248,20 +246,19 @@ def _empty(cluster: Cluster, ns: str, deleted_at: float) -> bool:
         def holds(collection: tuple[str, set[str]]) -> bool:
             return bool(cluster.request("GET", collection[0], query=[("limit", 1)]).get("items"))
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(wipe, collections))
-            seen_empty = 0
-            deadline = time.monotonic() + EMPTY_WITHIN_S
-            while seen_empty < 2:
-                if any(pool.map(holds, collections)):
-                    if time.monotonic() > deadline:
-                        return False
-                    seen_empty = 0
-                    time.sleep(0.2)
-                    continue
-                seen_empty += 1
-                if seen_empty == 1:
-                    time.sleep(max(0.0, deleted_at + SETTLE_S - time.monotonic()))
+        parallel(wipe, collections)
+        seen_empty = 0
+        deadline = time.monotonic() + EMPTY_WITHIN_S
+        while seen_empty < 2:
+            if any(parallel(holds, collections)):
+                if time.monotonic() > deadline:
+                    return False
+                seen_empty = 0
+                time.sleep(0.2)
+                continue
+            seen_empty += 1
+            if seen_empty == 1:
+                time.sleep(max(0.0, deleted_at + SETTLE_S - time.monotonic()))
         cluster.finalize_namespace(ns)
         return True
     except ClusterError:
