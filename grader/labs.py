@@ -14,11 +14,11 @@ import yaml
 
 from grader import checks as C
 from grader import yamlio
+from grader.flavour import FLAVOURS
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 STEP_TYPES = ("apply", "wait", "delete", "label", "annotate", "restart")
-FLAVOURS = ("ossm2", "istio")
 
 
 class LabError(Exception):
