@@ -224,16 +224,20 @@ def test_grade_from_absurd_objects_is_a_result_not_a_crash(no_cluster, tmp_path)
     assert all(c["status"] == "fail" and c["reason"] for c in json.loads(res.stdout)["checks"])
 
 
+def _with_lab_yaml(tmp_path: Path, monkeypatch, lab: str, **fields) -> Path:
+    """A copy of the labs with fields of one lab.yaml changed, used through LAB_DATA_DIR."""
+    import yaml
+    root = _copy_data(tmp_path)
+    meta_file = root / "labs" / lab / "lab.yaml"
+    meta_file.write_text(yaml.safe_dump({**yaml.safe_load(meta_file.read_text()), **fields}))
+    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    return meta_file
+
+
 # -- the exit code of grade: one rule with the JSON's "passed" ------------------------
 def test_grade_exit_code_follows_passed(no_cluster, tmp_path, monkeypatch):
     """Score at or above the pass mark with a failed check: "passed": true and exit 0; below: exit 1."""
-    import yaml
-    root = _copy_data(tmp_path)
-    meta_file = root / "labs" / "canary" / "lab.yaml"
-    meta = yaml.safe_load(meta_file.read_text())
-    meta["pass_mark"] = 75
-    meta_file.write_text(yaml.safe_dump(meta))
-    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    _with_lab_yaml(tmp_path, monkeypatch, "canary", pass_mark=75)
     files = ["-f", str(FIXTURES / "cluster"), "-f", str(FIXTURES / "webapp")]
     wrong = ["-f", str(FIXTURES / "variants" / "vs-weights-70-30.yaml")]
     res = invoke("grade", "canary", *files, *wrong, "-o", "json")
@@ -241,8 +245,7 @@ def test_grade_exit_code_follows_passed(no_cluster, tmp_path, monkeypatch):
     assert report["score"] == 75 and report["passed"] is True
     assert [c["id"] for c in report["checks"] if c["status"] != "pass"] == ["traffic-split-80-20"]
     assert res.exit_code == 0, "passed, so exit 0 although a check failed"
-    meta["pass_mark"] = 76
-    meta_file.write_text(yaml.safe_dump(meta))
+    _with_lab_yaml(tmp_path / "again", monkeypatch, "canary", pass_mark=76)
     res = invoke("grade", "canary", *files, *wrong, "-o", "json")
     assert json.loads(res.stdout)["passed"] is False and res.exit_code == 1
 
@@ -302,14 +305,8 @@ def test_lab_with_its_own_checks_py_is_refused(no_cluster, tmp_path, monkeypatch
 
 # -- lab list: the guide's order comes from lab.yaml -------------------------------------
 def test_list_order_comes_from_lab_yaml(no_cluster, tmp_path, monkeypatch):
-    import yaml
     res = invoke("list", "-o", "json")
     names = [r["name"] for r in json.loads(res.stdout)]
     assert names[0] == "operators" and names[-1] == "review"
-    root = _copy_data(tmp_path)
-    meta_file = root / "labs" / "review" / "lab.yaml"
-    meta = yaml.safe_load(meta_file.read_text())
-    meta["order"] = 1
-    meta_file.write_text(yaml.safe_dump(meta))
-    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    _with_lab_yaml(tmp_path, monkeypatch, "review", order=1)
     assert json.loads(invoke("list", "-o", "json").stdout)[0]["name"] == "review"
