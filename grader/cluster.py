@@ -203,26 +203,6 @@ class Cluster:
             self._fetch_groups()
             return True
 
-    def namespaced_collections(self) -> list[tuple[str, set[str]]]:
-        """Every namespaced resource the server stores, at its group's preferred version, as
-        (collection path with a `{ns}` placeholder, verbs): what a namespace can hold. One
-        request per group, in parallel."""
-        self.refresh_discovery()  # the server's own answer, never the cache's
-        groups = self.groups()
-        bases = ["/api/v1"] + [f"/apis/{g}/{info['preferred'] or info['versions'][0]}"
-                               for g, info in groups.items() if g and (info.get("preferred") or info.get("versions"))]
-
-        def resources(base: str) -> list[tuple[str, set[str]]]:
-            try:
-                out = self.request("GET", base)
-            except NotFound:
-                return []
-            prefix = f"{base}/namespaces/{{ns}}/"
-            return [(prefix + r["name"], set(r.get("verbs") or [])) for r in out.get("resources", [])
-                    if r.get("namespaced") and "/" not in r["name"] and "list" in (r.get("verbs") or [])]
-
-        return [c for found in parallel(resources, bases) for c in found]
-
     def served_version(self, kind: Kind) -> str | None:
         versions = self.served_versions(kind)
         return versions[0] if versions else None
@@ -352,37 +332,14 @@ class Cluster:
         return self.request("PATCH", self.path(api_version, kind, namespace, name), body=patch,
                             content_type="application/merge-patch+json")
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               grace_period_s: int | None = None) -> bool:
-        """Delete one object (dependents by the garbage collector); `grace_period_s=0` deletes a
-        pod at once instead of gracefully. False when it was not there."""
-        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
-        if grace_period_s is not None:
-            options["gracePeriodSeconds"] = grace_period_s
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete one object (dependents by the garbage collector); False when it was not there."""
         try:
-            self.request("DELETE", self.path(api_version, kind, namespace, name), body=options)
+            self.request("DELETE", self.path(api_version, kind, namespace, name),
+                         body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"})
             return True
         except NotFound:
             return False
-
-    def delete_collection(self, path: str, grace_period_s: int | None = None) -> None:
-        """DELETE a collection (every object in it; dependents by the garbage collector)."""
-        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
-        if grace_period_s is not None:
-            options["gracePeriodSeconds"] = grace_period_s
-        with contextlib.suppress(NotFound):
-            self.request("DELETE", path, body=options)
-
-    def finalize_namespace(self, name: str) -> None:
-        """Remove the `kubernetes` finalizer of a terminating namespace (what the namespace
-        controller does once the namespace is empty): the API server then deletes it."""
-        ns = self.get("v1", "Namespace", name)
-        if ns is None:
-            return
-        ns.setdefault("spec", {})["finalizers"] = [f for f in (ns.get("spec") or {}).get("finalizers") or []
-                                                   if f != "kubernetes"]
-        with contextlib.suppress(NotFound):
-            self.request("PUT", f"/api/v1/namespaces/{name}/finalize", body=ns)
 
     # -- waiting ---------------------------------------------------------------------
     def _watch(self, base: str, query: list[tuple[str, Any]], chunk: int) -> Iterator[dict]:

@@ -12,7 +12,7 @@ from typing import Protocol
 from grader import flavour as F
 from grader import kinds as K
 from grader import manifests as M
-from grader.cluster import Cluster, ClusterError, parallel
+from grader.cluster import Cluster, ClusterError
 from grader.labs import Lab, Lookup, Step, substitute
 
 
@@ -31,7 +31,7 @@ def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = 
     if flavour not in lab.flavours:
         raise ClusterError(f"lab {lab.name} does not support the {flavour} flavour (it supports "
                            f"{', '.join(lab.flavours)})")
-    _reset(lab, cluster, progress, empty_first=True)
+    _reset(lab, cluster, progress)
     run_steps(lab, lab.cleanup, cluster, flavour, progress)
     run_steps(lab, lab.setup, cluster, flavour, progress)
     return flavour
@@ -191,10 +191,9 @@ def rollout_complete(obj: dict | None) -> bool:
 
 
 # -- reset ------------------------------------------------------------------------------
-def _reset(lab: Lab, cluster: Cluster, progress: Progress, empty_first: bool = False) -> None:
+def _reset(lab: Lab, cluster: Cluster, progress: Progress) -> None:
     """Delete what the lab labelled outside its namespaces, and its namespaces with everything
-    in them. `empty_first` (start's reset): empty each namespace here instead of waiting for
-    the namespace controller (see _empty)."""
+    in them (the namespace controller empties them)."""
     for kind in lab_kinds(lab, cluster):
         for obj in cluster.list(kind, label_selector=f"{M.LAB_LABEL}={lab.name}"):
             md = obj["metadata"]
@@ -208,61 +207,7 @@ def _reset(lab: Lab, cluster: Cluster, progress: Progress, empty_first: bool = F
             continue
         with progress.step(f"Deleting namespace {ns}"):
             cluster.delete("v1", "Namespace", ns)
-            if empty_first:
-                _empty(cluster, ns, time.monotonic())
             cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
-
-
-SETTLE_S = 1.0  # after the delete, before a namespace seen empty is finalized
-EMPTY_WITHIN_S = 10.0
-
-
-def _empty(cluster: Cluster, ns: str, deleted_at: float) -> bool:
-    """Do the namespace controller's work for a terminating namespace, without its delay.
-
-    The controller starts on a deleted namespace only 5 s after the deletion
-    (namespaceDeletionGracePeriod in kubernetes pkg/controller/namespace/namespace_controller.go,
-    there so that HA API servers see the deletion first), and while pods terminate it looks
-    again only after half their grace period: a reset took 5-11 s. Here every namespaced
-    collection the server stores is deleted (pods without a grace period; nothing new can be
-    created in a terminating namespace), the namespace is seen empty twice, the second time
-    at least SETTLE_S after the deletion, and only then is it finalized, as the controller
-    would. The end state is the controller's: the namespace and everything in it are gone.
-    Anything that does not go (an object held by a finalizer past EMPTY_WITHIN_S, a verb
-    RBAC forbids) leaves the namespace to the controller (False)."""
-    try:
-        collections = [(path.format(ns=ns), verbs) for path, verbs in cluster.namespaced_collections()]
-
-        def wipe(collection: tuple[str, set[str]]) -> None:
-            path, verbs = collection
-            if "deletecollection" in verbs:
-                cluster.delete_collection(path, grace_period_s=0 if path.endswith("/pods") else None)
-            elif "delete" in verbs:
-                for item in cluster.request("GET", path).get("items", []):
-                    name = (item.get("metadata") or {}).get("name")
-                    if name:
-                        cluster.delete_collection(f"{path}/{name}")
-
-        def holds(collection: tuple[str, set[str]]) -> bool:
-            return bool(cluster.request("GET", collection[0], query=[("limit", 1)]).get("items"))
-
-        parallel(wipe, collections)
-        seen_empty = 0
-        deadline = time.monotonic() + EMPTY_WITHIN_S
-        while seen_empty < 2:
-            if any(parallel(holds, collections)):
-                if time.monotonic() > deadline:
-                    return False
-                seen_empty = 0
-                time.sleep(0.2)
-                continue
-            seen_empty += 1
-            if seen_empty == 1:
-                time.sleep(max(0.0, deleted_at + SETTLE_S - time.monotonic()))
-        cluster.finalize_namespace(ns)
-        return True
-    except ClusterError:
-        return False
 
 
 STUCK_AFTER_S = 20.0
