@@ -16,15 +16,13 @@ from typing import Any
 import yaml
 
 from grader import kinds as K
-from grader.cluster import LAB_LABEL, Cluster
-
-# The engine's manifest preparation (lab label, `protocol` keys for server-side apply on
-# Kubernetes 1.20, flavour annotations): a wrong answer is applied as `solve` applies the
-# reference answer. The one place the tests borrow it.
-from grader.engine import _for_flavour as for_flavour
-from grader.engine import _prepare as prepare
-from grader.engine import rollout_complete
+from grader.cluster import Cluster
 from grader.labs import Lab, data_root, load
+from grader.lifecycle import rollout_complete
+
+# The manifest preparation (lab label, `protocol` keys for server-side apply, flavour
+# annotations): a wrong answer is applied as `solve` applies the reference answer.
+from grader.manifests import LAB_LABEL, for_flavour, prepare
 
 from .helpers import assert_exit_code, by_id, failing, grade_json, run
 

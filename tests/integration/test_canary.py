@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from grader import kinds as K
-from grader.cluster import LAB_LABEL
+from grader.manifests import LAB_LABEL
 
 from .helpers import assert_exit_code, audit_events, audit_lines, failing, grade_json, run
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from grader.cluster import Cluster, Target
-from grader.engine import _default_protocols, manifests
 from grader.labs import data_root
+from grader.manifests import default_protocols
+from grader.manifests import read as manifests
 from grader.sandbox.control_plane import Sandbox
 from tests.conftest import SHARED, _binaries_or_skip
 from tests.integration.helpers import assert_exit_code, failing, grade_json, run
@@ -59,7 +60,7 @@ def test_every_shipped_manifest_is_accepted(official):
     rejected = []
     for name, doc in docs:
         doc = dict(doc)
-        _default_protocols(doc)
+        default_protocols(doc)
         try:
             cluster.apply(doc, dry_run=True)
         except Exception as e:  # noqa: BLE001 - collect every rejection, then fail once

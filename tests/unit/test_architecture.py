@@ -35,7 +35,8 @@ def _imported_names(path: Path) -> set[tuple[str, str]]:
             if isinstance(node, ast.ImportFrom) and node.module for a in node.names}
 
 
-REACHING = ("grader.cluster", "grader.transport", "grader.engine", "grader.labs", "grader.cli", "grader.report",
+REACHING = ("grader.cluster", "grader.transport", "grader.grading", "grader.lifecycle", "grader.manifests",
+            "grader.labs", "grader.cli", "grader.report",
             "grader.sandbox")
 
 
@@ -96,3 +97,18 @@ def test_checks_json_lists_every_check_type_with_its_users():
         assert e["description"], f"check {e['name']} has no docstring"
         required = [p["required"] for p in e["params"]]
         assert required == sorted(required, reverse=True), f"{e['name']}: required params must come first"
+
+
+def test_no_kubectl_cache_in_the_tree():
+    """kubectl writes discovery and HTTP caches under $HOME/.kube/cache (or $KUBECACHEDIR); one was
+    once committed under tests/fixtures. The tests point KUBECACHEDIR at a temporary folder
+    (tests/conftest.py) and git ignores any .kube/ folder."""
+    import os
+    import subprocess
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
+    if tracked:  # a source tree without git (an sdist) has nothing to check here
+        assert not [f for f in tracked if "/.kube/" in f or f.startswith(".kube/")]
+    assert ".kube/" in (ROOT / ".gitignore").read_text().split()
+    assert not list((ROOT / "tests").rglob(".kube")), "a test wrote a kubectl cache into the tree"
+    kube_cache = Path(os.environ.get("KUBECACHEDIR", ROOT)).resolve()
+    assert ROOT not in (kube_cache, *kube_cache.parents), "kubectl's cache must not be in the tree"

@@ -15,7 +15,7 @@ import grader.checks
 from grader import kinds as K
 from grader.checks import REGISTRY, load_builtin
 from grader.checks.framework import bad_param, check, crashed, not_found, others_in, str_params
-from grader.engine import grade_snapshot
+from grader.grading import grade_snapshot
 from grader.labs import CheckSpec, load
 from grader.model import Outcome, Status, passed
 from grader.snapshot import Snapshot
