@@ -54,7 +54,7 @@ def test_a_check_that_raises_is_reported_as_error_with_no_points(scratch):
     lab = load("canary")
     spec = CheckSpec(id="raises", check="test-raises", points=10, description="raises", params={"namespace": "${namespace}"},
                      hint="a hint for the student")
-    report = grade_snapshot(dataclasses.replace(lab, checks=(spec,)), snap_of(scenario()))
+    (report,) = grade_snapshot(dataclasses.replace(lab, checks=(spec,)), snap_of(scenario()))
     (result,) = report.results
     assert result.status is Status.ERROR and result.points == 0 and result.max_points == 10
     assert result.reason == crashed("test-raises", KeyError("spec")).reason
