@@ -351,6 +351,8 @@ class Snapshot:
             for h in _l(spec.get("hosts")):
                 if not isinstance(h, str):
                     continue
+                if h.strip() == "*":   # validation: "wildcard host * is not allowed for virtual services bound to the mesh gateway"
+                    continue
                 r = domain_rank(fqdn(h, _s(md.get("namespace"))), svc.fqdn)
                 if r is not None and r > best_rank:
                     best, best_rank = vs, r
