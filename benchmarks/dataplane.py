@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Data plane benchmark: requests/s and p50/p99 through the sandbox's ingress gateway against the same
+backends called directly (64 keep-alive connections, one run), and the data plane's memory with
+100 and 2,000 pods.
+
+    python benchmarks/dataplane.py            # starts its own sandbox (flavour istio), prints JSON
+run.py calls measure() on its sandbox after `lab solve canary`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.sandbox.control_plane import Sandbox  # noqa: E402
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive client connection: send, read one response (Content-Length), repeat."""
+
+    def __init__(self, requests: list[bytes], lat: list[float], done: asyncio.Future) -> None:
+        self.requests, self.lat, self.done = requests, lat, done
+        self.buf = b""
+        self.i = 0
+        self.t0 = 0.0
+        self.errors = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self._send()
+
+    def _send(self) -> None:
+        if self.i >= len(self.requests):
+            self.transport.close()
+            if not self.done.done():
+                self.done.set_result(self.errors)
+            return
+        self.t0 = time.perf_counter()
+        self.transport.write(self.requests[self.i])
+        self.i += 1
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = self.buf[:end].lower()
+        k = head.find(b"content-length:")
+        length = int(head[k + 15:head.find(b"\r\n", k) if head.find(b"\r\n", k) > 0 else None]) if k >= 0 else 0
+        if len(self.buf) < end + 4 + length:
+            return
+        if not head.startswith(b"http/1.1 200"):
+            self.errors += 1
+        self.buf = self.buf[end + 4 + length:]
+        self.lat.append(time.perf_counter() - self.t0)
+        self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.errors + 1)
+
+
+async def _load(port: int, hosts: list[str], total: int, conns: int) -> dict:
+    loop = asyncio.get_running_loop()
+    lat: list[float] = []
+    per = total // conns
+    futs = []
+    t0 = time.perf_counter()
+    for c in range(conns):
+        reqs = [f"GET / HTTP/1.1\r\nHost: {hosts[(c * per + i) % len(hosts)]}\r\nUser-Agent: lab-bench\r\n\r\n".encode()
+                for i in range(per)]
+        fut = loop.create_future()
+        await loop.create_connection(lambda r=reqs, f=fut: _Conn(r, lat, f), "127.0.0.1", port)
+        futs.append(fut)
+    errors = sum(await asyncio.wait_for(asyncio.gather(*futs), 120))
+    wall = time.perf_counter() - t0
+    lat.sort()
+    return {"requests": len(lat), "errors": errors, "rps": round(len(lat) / wall),
+            "p50_ms": round(lat[len(lat) // 2] * 1000, 2), "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 2)}
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _sync(sb: Sandbox) -> None:
+    port = sb.state()["ports"]["dataplane-admin"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/sync?timeout=120", timeout=150) as r:
+        assert r.status == 200
+
+
+def _pods(env: dict, ns: str, n: int, start: int) -> None:
+    """n bare pods bound to the sandbox node (the kubelet stand-in makes them Ready)."""
+    docs = []
+    for i in range(start, start + n):
+        docs.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"bench-{i}", "namespace": ns,
+                                                                       "labels": {"app": "bench"}},
+                     "spec": {"nodeName": "sandbox-node-1", "containers": [{"name": "app", "image": "nginx"}]}})
+    subprocess.run(["kubectl", "apply", "-f", "-"], input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
+                   text=True, env=env, check=True, capture_output=True)
+
+
+def measure(sb: Sandbox, env: dict, total: int = 20000, conns: int = 64) -> dict:
+    """The sandbox runs a solved canary (ingress gateway -> web v1/v2 in webapp)."""
+    _sync(sb)
+    ports = sb.state()["ports"]
+    from kubernetes import client, config
+    api = client.CoreV1Api(config.new_client_from_config(config_file=str(sb.kubeconfig)))
+    ips = [p.status.pod_ip for p in api.list_namespaced_pod("webapp", label_selector="app=web").items
+           if p.status.pod_ip]
+    out: dict = {"connections": conns}
+    asyncio.run(_load(ports["dataplane-gateway"], ["127.0.0.1"], 2000, conns))   # warm-up
+    out["gateway"] = asyncio.run(_load(ports["dataplane-gateway"], ["127.0.0.1"], total, conns))
+    out["direct"] = asyncio.run(_load(ports["dataplane-pods"], ips, total, conns))
+    out["added_p50_ms"] = round(out["gateway"]["p50_ms"] - out["direct"]["p50_ms"], 2)
+    pid = sb.pid("dataplane")
+    mem = {"baseline": _rss_mib(pid)}
+    subprocess.run(["kubectl", "create", "namespace", "dp-bench"], env=env, capture_output=True)
+    subprocess.run(["kubectl", "create", "service", "clusterip", "bench", "--tcp=80:80", "-n", "dp-bench"], env=env,
+                   capture_output=True)
+    subprocess.run(["kubectl", "set", "selector", "service", "bench", "app=bench", "-n", "dp-bench"], env=env,
+                   capture_output=True)
+    made = 0
+    for target in (100, 2000):
+        while made < target:
+            step = min(250, target - made)
+            _pods(env, "dp-bench", step, made)
+            made += step
+        t0 = time.monotonic()
+        while len([p for p in api.list_namespaced_pod("dp-bench").items if p.status.pod_ip]) < target:
+            if time.monotonic() - t0 > 300:
+                break
+            time.sleep(1)
+        _sync(sb)
+        mem[f"pods_{target}"] = _rss_mib(pid)
+    out["memory_mib"] = mem
+    subprocess.run(["kubectl", "delete", "namespace", "dp-bench", "--wait=false"], env=env, capture_output=True)
+    return out
+
+
+def render(r: dict) -> list[str]:
+    g, d, m = r["gateway"], r["direct"], r["memory_mib"]
+    return ["", f"Data plane, {r['connections']} keep-alive connections, GET / (one run, same backends):", "",
+            "| path | requests/s | p50 | p99 | non-200 |", "|---|---|---|---|---|",
+            f"| through the ingress gateway (GATEWAY_URL) | {g['rps']} | {g['p50_ms']} ms | {g['p99_ms']} ms | {g['errors']} |",
+            f"| the same pods called directly | {d['rps']} | {d['p50_ms']} ms | {d['p99_ms']} ms | {d['errors']} |",
+            "", f"Added at p50: {r['added_p50_ms']} ms. Data plane memory (RSS): {m['baseline']} MiB with the lab's pods, "
+            f"{m['pods_100']} MiB with 100 more pods, {m['pods_2000']} MiB with 2,000."]
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="lab-dp-bench-"))
+    env = dict(os.environ, LAB_SANDBOX_DIR=str(root), NO_COLOR="1")
+    env.pop("KUBECONFIG", None)
+    lab = [sys.executable, "-m", "grader"]
+    sb = Sandbox(root=root)
+    try:
+        subprocess.run(lab + ["--flavour", "istio", "sandbox", "up"], env=env, check=True)
+        env["KUBECONFIG"] = str(sb.kubeconfig)
+        subprocess.run(lab + ["--flavour", "istio", "start", "canary"], env=env, check=True)
+        subprocess.run(lab + ["--flavour", "istio", "solve", "canary"], env=env, check=True)
+        r = measure(sb, env)
+    finally:
+        subprocess.run(lab + ["sandbox", "down", "--purge"], env=env, check=False)
+    print(json.dumps(r, indent=2))
+    print("\n".join(render(r)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
