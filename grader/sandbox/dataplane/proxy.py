@@ -35,7 +35,6 @@ from grader.sandbox.dataplane.routing import (
     labels_match,
     merged_policy,
     parse_duration,
-    pick_weighted,
     subset_labels,
 )
 
@@ -89,6 +88,7 @@ class DataPlane:
         self._rr: dict[Any, int] = {}
         self._pools: dict[Any, Pool] = {}
         self._health: dict[Any, dict[tuple, Host]] = {}
+        self._labels: dict[tuple, tuple] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def _next(self, key: Any, n: int) -> int:
@@ -104,13 +104,23 @@ class DataPlane:
 
     def _record(self, reporter: str, src: Pod | None, dst: Pod | None, svc: Service | None, svc_host: str,
                 status: int, flags: str, mtls: bool, t0: float) -> None:
+        key = (reporter, id(src), id(dst), id(svc), svc_host, status, flags, mtls)
+        labels = self._labels.get(key)
+        if labels is None:
+            if len(self._labels) > 20000:
+                self._labels.clear()
+            labels = self._labels[key] = self._make_labels(reporter, src, dst, svc, svc_host, status, flags, mtls)
+        self.metrics.record(labels, (time.monotonic() - t0) * 1000.0)
+
+    def _make_labels(self, reporter: str, src: Pod | None, dst: Pod | None, svc: Service | None, svc_host: str,
+                     status: int, flags: str, mtls: bool) -> tuple:
         s, d = self._who(src, mtls), self._who(dst, mtls)
         labels = (reporter, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
                   d[0], d[1], d[2], d[3], d[4], svc.fqdn if svc else (svc_host or "unknown"),
                   svc.name if svc else (svc_host.split(".")[0] if svc_host else "unknown"),
                   svc.namespace if svc else "unknown", d[5], d[6], d[7], "http", str(status), "-", flags,
                   "mutual_tls" if mtls else "none")
-        self.metrics.record(labels, (time.monotonic() - t0) * 1000.0)
+        return labels
 
     # -- entry points ----------------------------------------------------------------------------
     async def ingress(self, req: Request) -> Resp | str:
@@ -128,28 +138,38 @@ class DataPlane:
         if vhosts is None:
             return RESET      # no Gateway server on that port: Envoy has no listener there
         req.port = port
-        best, rank = None, -1
-        for d, vs_list, redirect in vhosts:
-            r = domain_rank(d, req.host)
-            if r is not None and r > rank:
-                best, rank = (vs_list, redirect), r
+        key = ("vhost", gw_pod.key, req.host)
+        best = snap._cache.get(key, False)
+        if best is False:
+            best = snap._cache[key] = self._vhost(vhosts, req.host)
         if best is None:
             resp = local_reply(404, "NR")
             self._record("source", gw_pod, None, None, req.host, 404, "NR", False, t0)
             return self._envoy(resp, t0)
-        vs_list, redirect = best
+        vs_list, redirect, gw_names = best
         if redirect:
             return self._envoy(Resp(301, b"", [("location", f"https://{req.headers.get('host', req.host)}{req.path}")]), t0)
-        gw_names = set()
-        for vs in vs_list:
-            vs_ns = _s(_d(vs.get("metadata")).get("namespace"))
-            gw_names |= {g if "/" in g else f"{vs_ns}/{g}" for g in _l(_d(vs.get("spec")).get("gateways"))
-                         if isinstance(g, str)}
         route = first_route(vs_list, req, None, gw_names)
         if route is None:
             self._record("source", gw_pod, None, None, req.host, 404, "NR", False, t0)
             return self._envoy(local_reply(404, "NR"), t0)
         return await self._route(gw_pod, route, None, req, t0)
+
+    @staticmethod
+    def _vhost(vhosts: list, host: str) -> tuple | None:
+        best, rank = None, -1
+        for d, vs_list, redirect in vhosts:
+            r = domain_rank(d, host)
+            if r is not None and r > rank:
+                best, rank = (vs_list, redirect), r
+        if best is None:
+            return None
+        gw_names: set[str] = set()
+        for vs in best[0]:
+            vs_ns = _s(_d(vs.get("metadata")).get("namespace"))
+            gw_names |= {g if "/" in g else f"{vs_ns}/{g}" for g in _l(_d(vs.get("spec")).get("gateways"))
+                         if isinstance(g, str)}
+        return best[0], best[1], gw_names
 
     async def mesh(self, req: Request, src: Pod) -> Resp | str:
         """A request from a pod: through its sidecar when it has one, else straight to an endpoint."""
@@ -204,99 +224,83 @@ class DataPlane:
     async def _route(self, proxy: Pod, route: tuple[dict, str] | None, default: tuple[Service, dict] | None,
                      req: Request, t0: float) -> Resp:
         snap = self.snap
-        rt: dict = {}
         subset = None
         if route is not None:
             rt, vs_ns = route
-            red = rt.get("redirect")
-            if isinstance(red, dict):
-                code = _int(red.get("redirectCode"), 301) or 301
-                loc_host = _s(red.get("authority")) or req.headers.get("host", req.host)
-                loc_path = _s(red.get("uri")) or req.path
-                return self._envoy(Resp(code, b"", [("location", f"{_s(red.get('scheme')) or 'http'}://{loc_host}{loc_path}")]), t0)
-            d = pick_weighted(_l(rt.get("route")), self.rnd())
-            if d is None:
+            rkey = ("route", id(rt))
+            act = snap._cache.get(rkey)
+            if act is None:
+                act = snap._cache[rkey] = compile_route(rt, vs_ns)
+            if act.redirect is not None:
+                code, scheme, authority, uri = act.redirect
+                loc = f"{scheme}://{authority or req.headers.get('host', req.host)}{uri or req.path}"
+                return self._envoy(Resp(code, b"", [("location", loc)]), t0)
+            if not act.dests:
                 self._record("source", proxy, None, None, req.host, 404, "NR", False, t0)
                 return self._envoy(local_reply(404, "NR"), t0)
-            dest = _d(d.get("destination"))
-            host = fqdn(_s(dest.get("host")), vs_ns)
+            if len(act.dests) == 1:
+                host, num, subset = act.dests[0]
+            else:
+                x = self.rnd() * act.total
+                host, num, subset = act.dests[-1]
+                for cum, d in zip(act.cumulative, act.dests, strict=True):
+                    if x < cum:
+                        host, num, subset = d
+                        break
             svc = snap.by_fqdn.get(host)
             if svc is None:
                 self._record("source", proxy, None, None, host, 503, "NC", False, t0)
                 return self._envoy(local_reply(503, "NC"), t0)
-            num = _int(_d(dest.get("port")).get("number"))
             sp = svc.port(num if num is not None else req.port if svc.port(req.port) else None) or svc.port(None)
-            subset = dest.get("subset") if isinstance(dest.get("subset"), str) else None
         else:
+            act = NO_ROUTE
             svc, sp = default  # type: ignore[misc]
         if sp is None:
             self._record("source", proxy, None, svc, svc.fqdn, 503, "NC", False, t0)
             return self._envoy(local_reply(503, "NC"), t0)
         flags = "-"
         # -- fault filter: delay, then abort (they are independent of each other)
-        fault = _d(rt.get("fault"))
-        if fault:
-            delay = _d(fault.get("delay"))
-            dsec = parse_duration(delay.get("fixedDelay")) if delay else None
-            if dsec and self.rnd() * 100 < fault_percent(delay):
-                await asyncio.sleep(min(dsec, 3600.0))
+        if act.fault is not None:
+            dsec, dpct, status, apct = act.fault
+            if dsec and self.rnd() * 100 < dpct:
+                await asyncio.sleep(dsec)
                 flags = "DI"
-            abort = _d(fault.get("abort"))
-            status = _int(abort.get("httpStatus")) if abort else None
-            if status is not None and 200 <= status <= 599 and self.rnd() * 100 < fault_percent(abort):
+            if status is not None and self.rnd() * 100 < apct:
                 f = "FI" if flags == "-" else "DI,FI"
                 self._record("source", proxy, None, svc, svc.fqdn, status, f, False, t0)
                 return self._envoy(local_reply(status, f, b"fault filter abort"), t0)
         # -- router
-        dr = snap.destination_rule(svc, proxy.namespace)
-        sel = None
-        if subset is not None:
-            sel = subset_labels(dr, subset)
-            if sel is None:   # no such subset: istiod builds no cluster for it
-                self._record("source", proxy, None, svc, svc.fqdn, 503, "NC", False, t0)
-                return self._envoy(local_reply(503, "NC"), t0)
         port_num = sp.get("port") if isinstance(sp.get("port"), int) else None
-        policy = merged_policy(dr, subset, port_num)
-        eps = [p for p, _ in svc.endpoints if sel is None or labels_match(sel, p.labels)]
+        ckey = ("cluster", proxy.namespace, svc.fqdn, port_num, subset)
+        plan = snap._cache.get(ckey)
+        if plan is None:
+            plan = snap._cache[ckey] = compile_cluster(snap, proxy.namespace, svc, port_num, subset)
+        if plan is False:   # no such subset: istiod builds no cluster for it
+            self._record("source", proxy, None, svc, svc.fqdn, 503, "NC", False, t0)
+            return self._envoy(local_reply(503, "NC"), t0)
         cluster = (proxy.key, svc.fqdn, port_num, subset or "")
-        timeout = parse_duration(rt.get("timeout")) or None
-        retries = rt.get("retries")
-        if isinstance(retries, dict):
-            attempts = max(_int(retries.get("attempts"), 0) or 0, 0)
-            per_try = parse_duration(retries.get("perTryTimeout")) or None
-            retry_on, codes = DEFAULT_RETRY_ON, {503}
-            if isinstance(retries.get("retryOn"), str) and retries["retryOn"].strip():
-                parts = {p.strip() for p in retries["retryOn"].split(",") if p.strip()}
-                codes = {int(p) for p in parts if p.isdigit()}
-                retry_on = {p for p in parts if not p.isdigit()} | ({"retriable-status-codes"} if codes else set())
-        else:
-            attempts, per_try, retry_on, codes = 2, None, DEFAULT_RETRY_ON, {503}
+        timeout, attempts, per_try, retry_on, codes = act.policy
         deadline = time.monotonic() + timeout if timeout else None
         tried: set = set()
         n = 0
         while True:
-            resp, kind, pod, mtls = await self._attempt(proxy, svc, sp, eps, policy, cluster, per_try, deadline, tried)
+            resp, kind, pod, mtls = await self._attempt(proxy, svc, sp, plan, cluster, per_try, deadline, tried)
             if kind == "deadline":
                 break
-            if n < attempts and self._retriable(kind, resp.status, retry_on, codes) and \
+            if n < attempts and kind != "ok" and self._retriable(kind, resp.status, retry_on, codes) and \
                     (deadline is None or time.monotonic() < deadline):
                 n += 1
                 await asyncio.sleep(self.rnd() * 0.025 * (2 ** n - 1))
                 continue
             break
-        if flags != "-" and resp.flags != "-":
-            resp.flags = f"{flags},{resp.flags}"
-        elif flags != "-":
-            resp.flags = flags
-        hm = _d(_d(rt.get("headers")).get("response"))
-        if hm:
-            remove = {h.lower() for h in _l(hm.get("remove")) if isinstance(h, str)}
-            setv = {k.lower(): v for k, v in _d(hm.get("set")).items() if isinstance(k, str) and isinstance(v, str)}
+        if flags != "-":
+            resp.flags = flags if resp.flags == "-" else f"{flags},{resp.flags}"
+        if act.headers is not None:
+            remove, setv, add = act.headers
             resp.headers = [(k, v) for k, v in resp.headers if k not in remove and k not in setv]
-            resp.headers += list(setv.items())
-            resp.headers += [(k.lower(), v) for k, v in _d(hm.get("add")).items()
-                             if isinstance(k, str) and isinstance(v, str)]
-        self._mirror(rt, proxy, route[1] if route else "", t0)
+            resp.headers += list(setv.items()) + add
+        if act.mirror is not None:
+            self._mirror(act.mirror, proxy, t0)
         self._record("source", proxy, pod, svc, svc.fqdn, resp.status, resp.flags, mtls, t0)
         return self._envoy(resp, t0)
 
@@ -315,44 +319,37 @@ class DataPlane:
                 ("retriable-4xx" in retry_on and status == 409)
         return False   # uh, overflow (Envoy does not retry a pool overflow), ok
 
-    def _mirror(self, rt: dict, proxy: Pod, vs_ns: str, t0: float) -> None:
-        m = _d(rt.get("mirror"))
-        if not m:
+    def _mirror(self, mirror: tuple, proxy: Pod, t0: float) -> None:
+        host, subset, pct = mirror
+        if self.rnd() * 100 >= pct:
             return
-        pct = _num(_d(rt.get("mirrorPercentage")).get("value"))
-        if self.rnd() * 100 >= (100.0 if pct is None else pct):
-            return
-        svc = self.snap.by_fqdn.get(fqdn(_s(m.get("host")), vs_ns))
+        svc = self.snap.by_fqdn.get(host)
         if svc is None:
             return
-        sub = m.get("subset")
-        sel = subset_labels(self.snap.destination_rule(svc, proxy.namespace), sub) if isinstance(sub, str) else None
+        sel = subset_labels(self.snap.destination_rule(svc, proxy.namespace), subset) if subset else None
         eps = [p for p, _ in svc.endpoints if sel is None or labels_match(sel, p.labels)]
         if eps:   # the shadow request's answer is discarded; only its metrics show
             pod = eps[self._next(("mirror", svc.fqdn), len(eps))]
             self._record("destination", proxy, pod, svc, svc.fqdn, app.answer(pod).status, "-", pod.sidecar, t0)
 
     # -- one upstream attempt -------------------------------------------------------------------
-    async def _attempt(self, proxy: Pod, svc: Service, sp: dict, eps: list[Pod], policy: dict, cluster: tuple,
+    async def _attempt(self, proxy: Pod, svc: Service, sp: dict, plan: ClusterPlan, cluster: tuple,
                        per_try: float | None, deadline: float | None, tried: set) -> tuple[Resp, str, Pod | None, bool]:
         t0 = time.monotonic()
-        od = policy.get("outlierDetection")
-        table = self._health.setdefault(cluster, {}) if od is not None else None
+        eps = plan.eps
+        table = self._health.setdefault(cluster, {}) if plan.od is not None else None
         healthy = eps if not table else [p for p in eps if (h := table.get(p.key)) is None or h.until <= t0]
         if not healthy:
             return local_reply(503, "UH", b"no healthy upstream"), "uh", None, False
-        fresh = [p for p in healthy if p.key not in tried] or healthy   # retry host predicate: previous_hosts
-        pod = fresh[self._next(cluster, len(fresh))]
+        if tried:   # retry host predicate: previous_hosts
+            healthy = [p for p in healthy if p.key not in tried] or healthy
+        pod = healthy[self._next(cluster, len(healthy))]
         tried.add(pod.key)
-        cp = _d(policy.get("connectionPool"))
-        tcp, http = _d(cp.get("tcp")), _d(cp.get("http"))
-        max_active = min(_int(tcp.get("maxConnections"), 0) or BIG, _int(http.get("http2MaxRequests"), 0) or BIG)
-        max_pending = _int(http.get("http1MaxPendingRequests"), 0) or BIG
         pool = self._pools.get(cluster)
         if pool is None:
             pool = self._pools[cluster] = Pool()
-        if pool.active >= max_active:
-            if len(pool.waiting) >= max_pending:
+        if pool.active >= plan.max_active:
+            if len(pool.waiting) >= plan.max_pending:
                 return local_reply(503, "UO", CONNECT_BODY + b"overflow"), "overflow", None, False
             fut = asyncio.get_running_loop().create_future()
             pool.waiting.append(fut)
@@ -368,7 +365,7 @@ class DataPlane:
         else:
             pool.active += 1
         try:
-            return await self._exchange(proxy, svc, sp, pod, policy, cluster, per_try, deadline, table, od, len(eps))
+            return await self._exchange(proxy, svc, sp, pod, plan, per_try, deadline, table, len(eps))
         finally:
             while pool.waiting:
                 fut = pool.waiting.pop(0)
@@ -378,14 +375,15 @@ class DataPlane:
             else:
                 pool.active -= 1
 
-    async def _exchange(self, proxy: Pod, svc: Service, sp: dict, pod: Pod, policy: dict, cluster: tuple,
-                        per_try: float | None, deadline: float | None, table: dict | None, od: Any,
+    async def _exchange(self, proxy: Pod, svc: Service, sp: dict, pod: Pod, plan: ClusterPlan,
+                        per_try: float | None, deadline: float | None, table: dict | None,
                         n_eps: int) -> tuple[Resp, str, Pod | None, bool]:
+        od = plan.od
         t0 = time.monotonic()
         target = svc.target_port(sp, pod)
         server = self.snap.mtls_mode(pod, target) if pod.sidecar else None
-        mode = _s(_d(policy.get("tls")).get("mode")).upper()
-        if mode in ("", "UNSET") or mode not in ("DISABLE", "ISTIO_MUTUAL", "SIMPLE", "MUTUAL"):
+        mode = plan.tls_mode
+        if mode not in ("DISABLE", "ISTIO_MUTUAL", "SIMPLE", "MUTUAL"):
             sent = "mtls" if pod.sidecar and server != "DISABLE" else "plain"   # auto mTLS
         else:
             sent = {"DISABLE": "plain", "ISTIO_MUTUAL": "mtls"}.get(mode, "tls")
@@ -442,3 +440,113 @@ class DataPlane:
                 h.until = now + min(base * h.times, max(base, 300.0))
                 h.c5 = h.cg = 0
                 log.info("outlier detection: ejected %s/%s for %.0fs", pod.namespace, pod.name, base * h.times)
+
+
+class RouteAction:
+    """One http[] entry, parsed once per configuration generation."""
+    __slots__ = ("redirect", "dests", "cumulative", "total", "fault", "policy", "headers", "mirror")
+
+    def __init__(self) -> None:
+        self.redirect: tuple | None = None
+        self.dests: list[tuple[str, int | None, str | None]] = []
+        self.cumulative: list[float] = []
+        self.total = 0.0
+        self.fault: tuple | None = None
+        self.policy: tuple = (None, 2, None, DEFAULT_RETRY_ON, {503})
+        self.headers: tuple | None = None
+        self.mirror: tuple | None = None
+
+
+NO_ROUTE = RouteAction()   # the default route a sidecar has for a service with no VirtualService
+
+
+def route_policy(rt: dict) -> tuple:
+    """Route timeout and retry policy (pilot retry.ConvertPolicy: no `retries` -> the default policy;
+    attempts <= 0 -> none; retryOn replaces the conditions, its numbers become retriable status codes)."""
+    timeout = parse_duration(rt.get("timeout")) or None
+    retries = rt.get("retries")
+    if isinstance(retries, dict):
+        attempts = max(_int(retries.get("attempts"), 0) or 0, 0)
+        per_try = parse_duration(retries.get("perTryTimeout")) or None
+        retry_on, codes = DEFAULT_RETRY_ON, {503}
+        if isinstance(retries.get("retryOn"), str) and retries["retryOn"].strip():
+            parts = {p.strip() for p in retries["retryOn"].split(",") if p.strip()}
+            codes = {int(p) for p in parts if p.isdigit()}
+            retry_on = {p for p in parts if not p.isdigit()} | ({"retriable-status-codes"} if codes else set())
+        return timeout, attempts, per_try, retry_on, codes
+    return timeout, 2, None, DEFAULT_RETRY_ON, {503}
+
+
+def compile_route(rt: dict, vs_ns: str) -> RouteAction:
+    a = RouteAction()
+    red = rt.get("redirect")
+    if isinstance(red, dict):
+        a.redirect = (_int(red.get("redirectCode"), 301) or 301, _s(red.get("scheme")) or "http",
+                      _s(red.get("authority")), _s(red.get("uri")))
+    dests = [d for d in _l(rt.get("route")) if isinstance(d, dict)]
+    weights = [max(_int(d.get("weight"), 0) or 0, 0) for d in dests]
+    if len(dests) > 1 and sum(weights) <= 0:   # relative weights; all unset: the first takes everything
+        weights = [1] + [0] * (len(dests) - 1)
+    acc = 0.0
+    for d, w in zip(dests, weights, strict=True):
+        if len(dests) > 1 and w == 0:
+            continue
+        dest = _d(d.get("destination"))
+        sub = dest.get("subset")
+        a.dests.append((fqdn(_s(dest.get("host")), vs_ns), _int(_d(dest.get("port")).get("number")),
+                        sub if isinstance(sub, str) else None))
+        acc += w
+        a.cumulative.append(acc)
+    a.total = acc
+    fault = _d(rt.get("fault"))
+    if fault:
+        delay, abort = _d(fault.get("delay")), _d(fault.get("abort"))
+        dsec = parse_duration(delay.get("fixedDelay")) if delay else None
+        status = _int(abort.get("httpStatus")) if abort else None
+        if status is not None and not 200 <= status <= 599:
+            status = None
+        a.fault = (min(dsec, 3600.0) if dsec else None, fault_percent(delay) if delay else 0.0,
+                   status, fault_percent(abort) if abort else 0.0)
+    a.policy = route_policy(rt)
+    hm = _d(_d(rt.get("headers")).get("response"))
+    if hm:
+        remove = {h.lower() for h in _l(hm.get("remove")) if isinstance(h, str)}
+        setv = {k.lower(): v for k, v in _d(hm.get("set")).items() if isinstance(k, str) and isinstance(v, str)}
+        add = [(k.lower(), v) for k, v in _d(hm.get("add")).items() if isinstance(k, str) and isinstance(v, str)]
+        a.headers = (remove, setv, add)
+    m = _d(rt.get("mirror"))
+    if m:
+        pct = _num(_d(rt.get("mirrorPercentage")).get("value"))
+        sub = m.get("subset")
+        a.mirror = (fqdn(_s(m.get("host")), vs_ns), sub if isinstance(sub, str) else None,
+                    100.0 if pct is None else pct)
+    return a
+
+
+class ClusterPlan:
+    """One client proxy namespace's view of one cluster (service, port, subset): endpoints and policy."""
+    __slots__ = ("eps", "max_active", "max_pending", "od", "tls_mode")
+
+    def __init__(self, eps: list[Pod], policy: dict) -> None:
+        self.eps = eps
+        cp = _d(policy.get("connectionPool"))
+        tcp, http = _d(cp.get("tcp")), _d(cp.get("http"))
+        # Istio: maxConnections -> max_connections, http2MaxRequests -> max_requests, http1MaxPendingRequests ->
+        # max_pending_requests; 0/unset -> Envoy's default (unlimited). HTTP/1.1: one connection per request.
+        self.max_active = min(_int(tcp.get("maxConnections"), 0) or BIG, _int(http.get("http2MaxRequests"), 0) or BIG)
+        self.max_pending = _int(http.get("http1MaxPendingRequests"), 0) or BIG
+        od = policy.get("outlierDetection")
+        self.od = od if isinstance(od, dict) else None
+        self.tls_mode = _s(_d(policy.get("tls")).get("mode")).upper()
+
+
+def compile_cluster(snap: Snapshot, client_ns: str, svc: Service, port_num: int | None,
+                    subset: str | None) -> ClusterPlan | bool:
+    dr = snap.destination_rule(svc, client_ns)
+    sel = None
+    if subset is not None:
+        sel = subset_labels(dr, subset)
+        if sel is None:
+            return False
+    policy = merged_policy(dr, subset, port_num)
+    return ClusterPlan([p for p, _ in svc.endpoints if sel is None or labels_match(sel, p.labels)], policy)
