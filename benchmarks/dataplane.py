@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,7 +95,7 @@ async def _load(port: int, hosts: list[str], total: int, conns: int, qps: float 
                 for i in range(per)]
         fut = loop.create_future()
         interval = conns / qps if qps else 0.0
-        await loop.create_connection(lambda r=reqs, f=fut, o=c * interval / conns: _Conn(r, lat, f, interval, o),
+        await loop.create_connection(lambda r=reqs, f=fut, i=interval, o=c * interval / conns: _Conn(r, lat, f, i, o),
                                      "127.0.0.1", port)
         futs.append(fut)
     errors = sum(await asyncio.wait_for(asyncio.gather(*futs), 120))
@@ -174,13 +173,15 @@ def measure(sb: Sandbox, env: dict, total: int = 20000, conns: int = 64) -> dict
 
 def render(r: dict) -> list[str]:
     g, d, m = r["gateway"], r["direct"], r["memory_mib"]
-    g2, d2 = r["gateway_2000qps"], r["direct_2000qps"]
+
+    def row(what: str, load: str, x: dict) -> str:
+        return f"| {what} | {load} | {x['rps']} | {x['p50_ms']} ms | {x['p99_ms']} ms | {x['errors']} |"
     return ["", f"Data plane, {r['connections']} keep-alive connections, GET / (one run, same backends):", "",
             "| path | load | requests/s | p50 | p99 | non-200 |", "|---|---|---|---|---|---|",
-            f"| through the ingress gateway (GATEWAY_URL) | as fast as it answers | {g['rps']} | {g['p50_ms']} ms | {g['p99_ms']} ms | {g['errors']} |",
-            f"| the same pods called directly | as fast as they answer | {d['rps']} | {d['p50_ms']} ms | {d['p99_ms']} ms | {d['errors']} |",
-            f"| through the ingress gateway | fixed 2,000/s | {g2['rps']} | {g2['p50_ms']} ms | {g2['p99_ms']} ms | {g2['errors']} |",
-            f"| the same pods called directly | fixed 2,000/s | {d2['rps']} | {d2['p50_ms']} ms | {d2['p99_ms']} ms | {d2['errors']} |",
+            row("through the ingress gateway (GATEWAY_URL)", "as fast as it answers", g),
+            row("the same pods called directly", "as fast as they answer", d),
+            row("through the ingress gateway", "fixed 2,000/s", r["gateway_2000qps"]),
+            row("the same pods called directly", "fixed 2,000/s", r["direct_2000qps"]),
             "", f"Added at p50: {r['added_p50_ms']} ms at full load, {r['added_p50_ms_2000qps']} ms at 2,000/s. "
             f"Data plane memory (RSS): {m['baseline']} MiB with the lab's pods, "
             f"{m['pods_100']} MiB with 100 more pods, {m['pods_2000']} MiB with 2,000."]

@@ -61,12 +61,12 @@ def _deployment(name: str, app: str, version: str, image: str, port: int, inject
                                                                         "labels": labels},
             "spec": {"replicas": 1, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": tpl_labels}, "spec": {"containers": [
-                         {"name": app, "image": image, "ports": [{"containerPort": port}]}]}}}}
+                         {"name": app, "image": image, "ports": [{"containerPort": port, "protocol": "TCP"}]}]}}}}
 
 
 def _service(name: str, port: int) -> dict:
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": port, "targetPort": port}]}}
+            "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]}}
 
 
 def _vs(name: str, spec: dict) -> dict:
@@ -247,6 +247,7 @@ def test_missing_subset_answers_503(mesh):
     _sync(sb)
     assert send(_ports(sb), "http://details:9080/", f"{NS}/productpage-v1").status == 503
     _delete(api, "networking.istio.io/v1beta1", "virtualservices", NS, "details")
+    _sync(sb)
 
 
 def test_strict_refuses_plaintext_from_a_pod_without_sidecar(mesh):
@@ -284,6 +285,7 @@ def test_a_change_takes_effect_within_a_second_without_waiting(mesh):
         time.sleep(0.02)
     assert status == 418, "the VirtualService had not taken effect 1 s after the write"
     _delete(api, "networking.istio.io/v1beta1", "virtualservices", NS, "details")
+    _sync(sb)
 
 
 def test_prometheus_answers_the_istio_requests_total_query(mesh):
@@ -295,14 +297,16 @@ def test_prometheus_answers_the_istio_requests_total_query(mesh):
                            '(istio_requests_total{reporter="destination",destination_service_name="details"})')
     url = f"http://127.0.0.1:{ports['prometheus']}/api/v1/query?query={q}"
     deadline = time.monotonic() + 15
-    result = []
-    while time.monotonic() < deadline:   # Prometheus scrapes every 2 s
+    result: list = []
+
+    def counted() -> bool:
+        return any(r["metric"].get("destination_workload") == "details-v1" and r["metric"].get("response_code") == "200"
+                   and float(r["value"][1]) >= 5 for r in result)
+    while time.monotonic() < deadline and not counted():   # Prometheus scrapes every 2 s
         with urllib.request.urlopen(url, timeout=5) as r:
             result = json.loads(r.read())["data"]["result"]
-        if result:
-            break
         time.sleep(0.5)
-    assert any(r["metric"].get("destination_workload") == "details-v1" and float(r["value"][1]) >= 5 for r in result), result
+    assert counted(), result
 
 
 def test_killed_data_plane_is_restarted_by_up(mesh):

@@ -89,6 +89,7 @@ class DataPlane:
         self._pools: dict[Any, Pool] = {}
         self._health: dict[Any, dict[tuple, Host]] = {}
         self._labels: dict[tuple, tuple] = {}
+        self._labels_gen: Snapshot | None = None
 
     # -- helpers -----------------------------------------------------------------------------
     def _next(self, key: Any, n: int) -> int:
@@ -104,6 +105,9 @@ class DataPlane:
 
     def _record(self, reporter: str, src: Pod | None, dst: Pod | None, svc: Service | None, svc_host: str,
                 status: int, flags: str, mtls: bool, t0: float) -> None:
+        if self._labels_gen is not self.snap:   # ids below are only unique among live objects: one cache per snapshot
+            self._labels.clear()
+            self._labels_gen = self.snap
         key = (reporter, id(src), id(dst), id(svc), svc_host, status, flags, mtls)
         labels = self._labels.get(key)
         if labels is None:
@@ -217,6 +221,7 @@ class DataPlane:
 
     # -- the client proxy ----------------------------------------------------------------------
     def _envoy(self, resp: Resp, t0: float) -> Resp:
+        resp.headers = [h for h in resp.headers if h[0] != "server"]   # Envoy overwrites the server header
         resp.headers.append(("server", "istio-envoy"))
         resp.headers.append(("x-envoy-upstream-service-time", str(int((time.monotonic() - t0) * 1000))))
         return resp
