@@ -460,3 +460,20 @@ def test_metrics_carry_istios_standard_labels():
                   'request_protocol="http"', 'destination_workload_namespace="bookinfo"'):
         assert label in text, label
     assert 'destination_workload="reviews-v' in text and 'destination_version="v' in text
+
+
+def test_requests_queued_for_a_pool_slot_time_out_with_the_route_timeout():
+    w = _resilience_world({"lab.grader/delay": "0.3s"})
+    w.objects["Pod"].pop(("webapp", "web-v1-a"))
+    w.add("DestinationRule", "webapp", "web", {"host": "web", "trafficPolicy": {"connectionPool": {
+        "tcp": {"maxConnections": 1}, "http": {"http1MaxPendingRequests": 5}}}})
+    w.add("VirtualService", "webapp", "web", {"hosts": ["web"], "http": [
+        {"timeout": "0.1s", "route": [{"destination": {"host": "web"}}]}]})
+    dp = w.dataplane()
+    src = dp.snap.pods[("webapp", "client")]
+
+    async def burst():
+        return await asyncio.gather(*[dp.mesh(Request("GET", "/", {"host": "web"}, "web", 80), src) for _ in range(3)])
+    t0 = time.monotonic()
+    out = Counter((r.status, r.flags) for r in run(burst()))
+    assert out == {(504, "UT"): 3} and time.monotonic() - t0 < 0.25

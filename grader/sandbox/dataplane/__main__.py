@@ -201,7 +201,10 @@ async def run(args: argparse.Namespace) -> int:
             async def go() -> Reply:
                 ok = await rt.sync(min(max(timeout, 0.1), 120.0))
                 return Reply(200 if ok else 504, [], f"generation {dp.snap.generation}\n".encode())
-            return go()
+
+            async def in_task() -> Reply:   # sync() uses asyncio timeouts: give it a Task of its own
+                return await asyncio.ensure_future(go())
+            return in_task()
         return Reply(404, [], b"not found\n")
 
     servers = [await serve(gateway, args.gateway_port), await serve(mesh, args.mesh_port),

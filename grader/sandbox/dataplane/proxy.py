@@ -356,14 +356,17 @@ class DataPlane:
         if pool.active >= plan.max_active:
             if len(pool.waiting) >= plan.max_pending:
                 return local_reply(503, "UO", CONNECT_BODY + b"overflow"), "overflow", None, False
-            fut = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
             pool.waiting.append(fut)
-            try:
-                if deadline is not None:
-                    await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0))
-                else:
-                    await fut
-            except asyncio.TimeoutError:
+            timer = None
+            if deadline is not None:   # a plain timer, not asyncio.wait_for: handlers run without a Task
+                timer = loop.call_later(max(deadline - time.monotonic(), 0),
+                                        lambda: fut.done() or fut.set_result("timeout"))
+            got = await fut
+            if timer is not None:
+                timer.cancel()
+            if got == "timeout":
                 if fut in pool.waiting:
                     pool.waiting.remove(fut)
                 return local_reply(504, "UT", b"upstream request timeout"), "deadline", None, False
