@@ -113,6 +113,11 @@ def _run(coro):  # noqa: ANN001, ANN202 - the load generator on uvloop when inst
         return asyncio.run(coro)
 
 
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -146,15 +151,21 @@ def measure(sb: Sandbox, env: dict, total: int = 20000, conns: int = 64) -> dict
     ips = [p.status.pod_ip for p in api.list_namespaced_pod("webapp", label_selector="app=web").items
            if p.status.pod_ip]
     out: dict = {"connections": conns}
+    pid = sb.pid("dataplane")
     _run(_load(ports["dataplane-gateway"], ["127.0.0.1"], 2000, conns))   # warm-up
+    c0 = _cpu_s(pid)
     out["gateway"] = _run(_load(ports["dataplane-gateway"], ["127.0.0.1"], total, conns))
+    c1 = _cpu_s(pid)
     out["direct"] = _run(_load(ports["dataplane-pods"], ips, total, conns))
+    c2 = _cpu_s(pid)
+    # the data plane's own CPU per request: independent of what else the machine runs
+    out["gateway"]["cpu_us_per_request"] = round((c1 - c0) / max(out["gateway"]["requests"], 1) * 1e6, 1)
+    out["direct"]["cpu_us_per_request"] = round((c2 - c1) / max(out["direct"]["requests"], 1) * 1e6, 1)
     out["added_p50_ms"] = round(out["gateway"]["p50_ms"] - out["direct"]["p50_ms"], 2)
     # latency at a fixed 2,000 requests/s (how Istio reports the proxy's added latency: at a set load)
     out["gateway_2000qps"] = _run(_load(ports["dataplane-gateway"], ["127.0.0.1"], 10000, conns, 2000))
     out["direct_2000qps"] = _run(_load(ports["dataplane-pods"], ips, 10000, conns, 2000))
     out["added_p50_ms_2000qps"] = round(out["gateway_2000qps"]["p50_ms"] - out["direct_2000qps"]["p50_ms"], 2)
-    pid = sb.pid("dataplane")
     mem = {"baseline": _rss_mib(pid)}
     subprocess.run(["kubectl", "create", "namespace", "dp-bench"], env=env, capture_output=True)
     subprocess.run(["kubectl", "create", "service", "clusterip", "bench", "--tcp=80:80", "-n", "dp-bench"], env=env,
@@ -183,9 +194,11 @@ def render(r: dict) -> list[str]:
     g, d, m = r["gateway"], r["direct"], r["memory_mib"]
 
     def row(what: str, load: str, x: dict) -> str:
-        return f"| {what} | {load} | {x['rps']} | {x['p50_ms']} ms | {x['p99_ms']} ms | {x['errors']} |"
+        cpu = f"{x['cpu_us_per_request']} µs" if "cpu_us_per_request" in x else "-"
+        return f"| {what} | {load} | {x['rps']} | {x['p50_ms']} ms | {x['p99_ms']} ms | {cpu} | {x['errors']} |"
     return ["", f"Data plane, {r['connections']} keep-alive connections, GET / (one run, same backends):", "",
-            "| path | load | requests/s | p50 | p99 | non-200 |", "|---|---|---|---|---|---|",
+            "| path | load | requests/s | p50 | p99 | data plane CPU per request | non-200 |",
+            "|---|---|---|---|---|---|---|",
             row("through the ingress gateway (GATEWAY_URL)", "as fast as it answers", g),
             row("the same pods called directly", "as fast as they answer", d),
             row("through the ingress gateway", "fixed 2,000/s", r["gateway_2000qps"]),
