@@ -53,7 +53,7 @@ def test_up_twice_then_status(own_sandbox):
 def test_env_works_with_kubectl(own_sandbox):
     res = lab(own_sandbox, "sandbox", "env")
     assert res.exit_code == 0 and res.stdout.startswith("export KUBECONFIG=")
-    kubeconfig = res.stdout.strip().split("=", 1)[1].strip("'")
+    kubeconfig = res.stdout.splitlines()[0].split("=", 1)[1].strip("'")   # then GATEWAY_URL, PROMETHEUS_URL
     out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "json"],
                          capture_output=True, text=True, timeout=30)
     if out.returncode != 0 and "not found" in out.stderr:
