@@ -477,3 +477,17 @@ def test_requests_queued_for_a_pool_slot_time_out_with_the_route_timeout():
     t0 = time.monotonic()
     out = Counter((r.status, r.flags) for r in run(burst()))
     assert out == {(504, "UT"): 3} and time.monotonic() - t0 < 0.25
+
+
+def test_the_gateway_in_the_root_namespace_uses_the_service_namespace_destination_rule():
+    """OSSM 2 installs istio-system/default (host *.cluster.local, ISTIO_MUTUAL); a proxy in the root
+    namespace skips the 'own namespace' step, so the gateway still finds webapp's subsets."""
+    w = World()
+    _helloworld(w)
+    w.add("DestinationRule", "istio-system", "default", {"host": "*.cluster.local",
+                                                         "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}})
+    w.add("DestinationRule", "default", "helloworld", {"host": "helloworld", "subsets": [
+        {"name": "v1", "labels": {"version": "v1"}}, {"name": "v2", "labels": {"version": "v2"}}]})
+    w.objects["VirtualService"][("default", "helloworld")]["spec"]["http"][0]["route"] = [_to("helloworld", "v2")]
+    dp = w.dataplane()
+    assert {pod_of(get(dp, "/hello")) for _ in range(5)} == {"helloworld-v2-7f8d-v2"}

@@ -361,13 +361,16 @@ class Snapshot:
 
     # -- destination rules ----------------------------------------------------------------------
     def destination_rule(self, svc: Service, client_ns: str) -> dict | None:
-        """Client namespace first, then the service's namespace, then the root namespace; within one,
-        the most specific host (pilot/pkg/model/push_context.go destinationRule lookup)."""
+        """Client namespace first (unless the client is in the root namespace, as the ingress gateway is),
+        then the service's namespace, then the root namespace; within one, the most specific host
+        (pilot/pkg/model/push_context.go destinationRule)."""
         key = ("dr", svc.fqdn, client_ns)
         if key in self._cache:
             return self._cache[key]
         found = None
-        for ns in (client_ns, svc.namespace, ROOT_NAMESPACE):
+        order = (svc.namespace, ROOT_NAMESPACE) if client_ns == ROOT_NAMESPACE else \
+            (client_ns, svc.namespace, ROOT_NAMESPACE)
+        for ns in order:
             best, rank = None, -1
             for dr in self.destination_rules:
                 md, spec = _d(dr.get("metadata")), _d(dr.get("spec"))
