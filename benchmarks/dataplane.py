@@ -186,6 +186,9 @@ def measure(sb: Sandbox, env: dict, total: int = 20000, conns: int = 64) -> dict
         _sync(sb)
         mem[f"pods_{target}"] = _rss_mib(pid)
     out["memory_mib"] = mem
+    # one deletecollection for the pods (fast), then the namespace: later benchmarks run on a quiet cluster
+    subprocess.run(["kubectl", "delete", "pods", "--all", "-n", "dp-bench", "--grace-period=0", "--force"], env=env,
+                   capture_output=True, timeout=300)
     subprocess.run(["kubectl", "delete", "namespace", "dp-bench", "--wait=false"], env=env, capture_output=True)
     return out
 
