@@ -491,3 +491,44 @@ def test_the_gateway_in_the_root_namespace_uses_the_service_namespace_destinatio
     w.objects["VirtualService"][("default", "helloworld")]["spec"]["http"][0]["route"] = [_to("helloworld", "v2")]
     dp = w.dataplane()
     assert {pod_of(get(dp, "/hello")) for _ in range(5)} == {"helloworld-v2-7f8d-v2"}
+
+
+def test_https_redirect_server_and_route_redirect_answer_301():
+    w = World()
+    _helloworld(w)
+    w.objects["Gateway"][("default", "helloworld-gateway")]["spec"]["servers"][0]["tls"] = {"httpsRedirect": True}
+    r = get(w.dataplane(), "/hello", host="www.example.com")
+    assert r.status == 301 and ("location", "https://www.example.com/hello") in r.headers
+    w = World()
+    _helloworld(w)
+    w.objects["VirtualService"][("default", "helloworld")]["spec"]["http"].insert(
+        0, {"match": [{"uri": {"prefix": "/old"}}], "redirect": {"uri": "/hello", "authority": "new.example.com"}})
+    r = get(w.dataplane(), "/old/x")
+    assert r.status == 301 and ("location", "http://new.example.com/hello") in r.headers
+
+
+def test_mirror_sends_a_copy_whose_answer_is_discarded_but_counted():
+    w = World()
+    _helloworld(w)
+    w.add("DestinationRule", "default", "helloworld", {"host": "helloworld", "subsets": [
+        {"name": "v1", "labels": {"version": "v1"}}, {"name": "v2", "labels": {"version": "v2"}}]})
+    w.objects["VirtualService"][("default", "helloworld")]["spec"]["http"][0].update(
+        route=[_to("helloworld", "v1")], mirror={"host": "helloworld", "subset": "v2"})
+    dp = w.dataplane()
+    assert {pod_of(get(dp, "/hello")) for _ in range(4)} == {"helloworld-v1-7f8d-v1"}
+    text = dp.metrics.render().decode()
+    mirrored = [line for line in text.splitlines() if line.startswith("istio_requests_total{")
+                and 'reporter="destination"' in line and 'destination_workload="helloworld-v2"' in line]
+    assert mirrored and mirrored[0].endswith(" 4")
+
+
+def test_without_headers_source_labels_and_port_matches():
+    w = _bookinfo_world()
+    _vs_reviews(w, [{"match": [{"withoutHeaders": {"end-user": {}}, "sourceLabels": {"app": "productpage"},
+                                "port": 9080}], "route": [_to("reviews", "v3")]},
+                    {"route": [_to("reviews", "v1")]}])
+    dp = w.dataplane()
+    assert pod_of(from_pod(dp, "bookinfo", "productpage-v1-6d8b9-xv1", "reviews", 9080)) == "reviews-v3-6d8b9-xv3"
+    assert pod_of(from_pod(dp, "bookinfo", "productpage-v1-6d8b9-xv1", "reviews", 9080, headers=JASON)) \
+        == "reviews-v1-6d8b9-xv1"
+    assert pod_of(from_pod(dp, "bookinfo", "ratings-v1-6d8b9-xv1", "reviews", 9080)) == "reviews-v1-6d8b9-xv1"
