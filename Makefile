@@ -16,6 +16,7 @@ install: $(VENV)/.installed
 
 sandbox-binaries:
 	bash grader/sandbox/install-k8s.sh
+	bash grader/sandbox/install-prometheus.sh
 
 # Install, start the sandbox, and run the canary lab: start -> grade -> solve -> grade.
 demo: install sandbox-binaries

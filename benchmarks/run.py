@@ -192,6 +192,9 @@ def main() -> int:
         # canary is started: its count is the headline; other labs are graded unstarted (same reads)
         results["requests_per_grade"] = reqs
         print(f"requests: {reqs}", file=sys.stderr)
+        from dataplane import measure as dataplane_measure  # benchmarks/dataplane.py (solved canary: gateway -> web)
+        results["dataplane"] = dataplane_measure(sb, env)
+        print(f"dataplane: {results['dataplane']}", file=sys.stderr)
         sh(lab_cmd("finish", "canary"), env)
         sizes = [int(s) for s in args.scale.split(",") if s]
         results["scale"] = scale(sb, env, sizes, args.runs) if sizes else []
@@ -227,6 +230,9 @@ def render(r: dict) -> str:
     if r.get("scale"):
         rows += ["", "| student namespaces N | requests | seconds | all graded full score |", "|---|---|---|---|"]
         rows += [f"| {s['n']} | {s['requests']} | {s['seconds']} | {s['all_full_score']} |" for s in r["scale"]]
+    if r.get("dataplane"):
+        from dataplane import render as dataplane_render
+        rows += dataplane_render(r["dataplane"])
     return "\n".join(rows)
 
 

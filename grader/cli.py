@@ -507,11 +507,15 @@ def sandbox_status(app: App, fmt: str) -> None:
         table.add_column(col)
     for name, c in st["components"].items():
         state = "[green]running[/green]" if c["running"] else "[red]stopped[/red]"
+        if not c["running"] and c.get("note"):
+            state = f"[yellow]{c['note']}[/yellow]"
         table.add_row(name, state, str(c["pid"] or "-"), str(c["port"] or "-"), c["log"])
     out = app.out()
     out.print(table)
     out.print(f"running: {st['running']}  flavour: {st['flavour'] or '-'}  kubernetes: "
               f"{st['kubernetes_version'] or '-'}\nkubeconfig: {st['kubeconfig']}\naudit log: {st['audit_log']}")
+    for var, value in Sandbox().urls().items():
+        out.print(f"{var}: {value}", highlight=False)
     sys.exit(EXIT_OK if st["running"] else EXIT_CHECKS_FAILED)
 
 
@@ -526,3 +530,64 @@ def sandbox_env(app: App) -> None:
     if not sb.kubeconfig.exists():
         app.fail("the sandbox has never been started; run 'lab sandbox up'")
     click.echo(f"export KUBECONFIG={shlex.quote(str(sb.kubeconfig))}")
+    for var, value in sb.urls().items():   # the data plane's gateway and Prometheus (mesh flavours)
+        click.echo(f"export {var}={shlex.quote(value)}")
+
+
+@sandbox.command("curl")
+@click.argument("url")
+@click.option("--from", "source", metavar="NS/POD", default=None,
+              help="Send as this pod would (through its sidecar if it has one); NS/DEPLOYMENT picks one of its pods. "
+                   "Without it: through the ingress gateway.")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra header (repeatable).")
+@click.option("-X", "--request", "method", default=None, help="HTTP method (default GET; HEAD with -I).")
+@click.option("-I", "--head", is_flag=True, help="Send HEAD and print the response headers only.")
+@click.option("-i", "--include", is_flag=True, help="Print the response headers before the body.")
+@click.option("-s", "--silent", is_flag=True, help="Accepted for curl compatibility.")
+@click.option("--max-time", type=float, default=30.0, show_default=True, help="Give up after this many seconds.")
+@click.pass_obj
+def sandbox_curl(app: App, url: str, source: str | None, headers: tuple[str, ...], method: str | None, head: bool,
+                 include: bool, silent: bool, max_time: float) -> None:
+    """Send one HTTP request into the sandbox's mesh, like curl (exit codes as curl's: 6, 7, 56 reset)."""
+    from grader.sandbox.control_plane import Sandbox
+    from grader.sandbox.dataplane.client import CurlError, send
+    sb = Sandbox()
+    ports = sb.state().get("ports", {})
+    if not sb.pid("dataplane") or "dataplane-mesh" not in ports:
+        app.fail("the sandbox data plane is not running; run 'lab sandbox up' (flavour ossm2 or istio)")
+    if source is not None and source.count("/") != 1:
+        app.fail(f"--from {source!r}: use NAMESPACE/POD (or NAMESPACE/DEPLOYMENT), e.g. --from webapp/web-v1")
+    hdrs = []
+    for h in headers:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            app.fail(f"-H {h!r}: use 'Name: value'")
+        hdrs.append((name.strip(), value.strip()))
+    try:
+        ans = send(ports, url, source, method or ("HEAD" if head else "GET"), hdrs, max_time)
+    except CurlError as e:
+        click.echo(f"lab sandbox curl: ({e.code}) {e}", err=True)
+        sys.exit(e.code)
+    if head or include:
+        click.echo(f"HTTP/1.1 {ans.status} {ans.reason}\r")
+        for k, v in ans.headers:
+            click.echo(f"{k}: {v}\r")
+        click.echo("\r")
+    if not head:
+        sys.stdout.buffer.write(ans.body)
+        sys.stdout.flush()
+
+
+@sandbox.command("wait")
+@click.option("--timeout", type=float, default=10.0, show_default=True)
+@click.pass_obj
+def sandbox_wait(app: App, timeout: float) -> None:
+    """Wait until every change made so far has reached the data plane (like `istioctl x wait`)."""
+    from grader.sandbox.control_plane import Sandbox
+    from grader.sandbox.dataplane.client import wait
+    sb = Sandbox()
+    port = sb.state().get("ports", {}).get("dataplane-admin")
+    if not sb.pid("dataplane") or not port:
+        app.fail("the sandbox data plane is not running; run 'lab sandbox up' (flavour ossm2 or istio)")
+    if not wait(port, timeout):
+        app.fail(f"the data plane did not catch up within {timeout:g} s; see {sb.log('dataplane')}", EXIT_CHECKS_FAILED)

@@ -25,6 +25,8 @@ from grader.sandbox.binaries import Binaries, find
 from grader.sandbox.paths import state_dir
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "simulators")
+MESH_COMPONENTS = ("dataplane", "prometheus")  # flavours with a mesh; prometheus only when installed
+DATAPLANE_PORTS = ("dataplane-gateway", "dataplane-mesh", "dataplane-pods", "dataplane-admin")
 FLAVOURS = ("ossm2", "istio", "kubernetes")  # kubernetes: no mesh at all
 Progress = Callable[[str, str], None]  # (component or step, status text)
 
@@ -107,13 +109,34 @@ class Sandbox:
             return None
         return pid if str(self.root) in cmdline else None
 
+    def wanted(self, flavour: str | None = None) -> tuple[str, ...]:
+        """The components this sandbox runs: the control plane, plus the data plane and Prometheus
+        (when installed) for the mesh flavours."""
+        flavour = flavour or self.state().get("flavour")
+        if flavour not in ("ossm2", "istio"):
+            return COMPONENTS
+        from grader.sandbox.dataplane.launch import prometheus_binary
+        return COMPONENTS + (("dataplane", "prometheus") if prometheus_binary() else ("dataplane",))
+
     def components(self) -> dict[str, dict]:
         st = self.state()
         out = {}
-        for name in COMPONENTS:
+        for name in COMPONENTS + (MESH_COMPONENTS if st.get("flavour") in ("ossm2", "istio") else ()):
             pid = self.pid(name)
-            out[name] = {"running": pid is not None, "pid": pid, "port": st.get("ports", {}).get(name),
-                         "log": str(self.log(name))}
+            port = st.get("ports", {}).get("dataplane-gateway" if name == "dataplane" else name)
+            out[name] = {"running": pid is not None, "pid": pid, "port": port, "log": str(self.log(name))}
+            if name == "prometheus" and name not in self.wanted():
+                out[name]["note"] = "not installed (bash grader/sandbox/install-prometheus.sh)"
+        return out
+
+    def urls(self) -> dict[str, str]:
+        """GATEWAY_URL (host:port) and PROMETHEUS_URL of a mesh sandbox, when they run."""
+        ports = self.state().get("ports", {})
+        out = {}
+        if self.pid("dataplane") and "dataplane-gateway" in ports:
+            out["GATEWAY_URL"] = f"127.0.0.1:{ports['dataplane-gateway']}"
+        if self.pid("prometheus") and "prometheus" in ports:
+            out["PROMETHEUS_URL"] = f"http://127.0.0.1:{ports['prometheus']}"
         return out
 
     def apiserver_url(self) -> str | None:
@@ -133,7 +156,7 @@ class Sandbox:
             return False
 
     def running(self) -> bool:
-        return all(self.pid(c) for c in COMPONENTS) and self.healthy()
+        return all(self.pid(c) for c in self.wanted()) and self.healthy()
 
     def status(self) -> dict:
         st = self.state()
@@ -174,8 +197,9 @@ class Sandbox:
         pki.ensure(self.pki)
         self._write_static_files()
         ports = dict(st.get("ports", {}))
-        for name in ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "webhook"):
-            running_name = "etcd" if name == "etcd-peer" else name
+        for name in ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "webhook",
+                     *DATAPLANE_PORTS, "prometheus"):
+            running_name = "etcd" if name == "etcd-peer" else "dataplane" if name in DATAPLANE_PORTS else name
             if name in ports and (self.pid(running_name) or port_free(ports[name])):
                 continue
             ports[name] = free_port()
@@ -189,7 +213,9 @@ class Sandbox:
 
         deadline = time.monotonic() + timeout
         argv = self._argv(bins, ports, major_minor, flavour)
-        for name in COMPONENTS:
+        from grader.sandbox.dataplane import launch
+        argv.update(launch.argv(self.root, ports))
+        for name in self.wanted(flavour):
             if self.pid(name):
                 progress(name, "running")
             else:
@@ -211,9 +237,13 @@ class Sandbox:
                     return False
         elif name == "kube-apiserver":
             probe = self.healthy
-        elif name == "simulators":
-            ready = self.root / "run" / "simulators.ready"
+        elif name in ("simulators", "dataplane"):
+            ready = self.root / "run" / f"{name}.ready"
             probe = ready.exists
+        elif name == "prometheus":
+            from grader.sandbox.dataplane.launch import prometheus_ready
+            port = self.state()["ports"]["prometheus"]
+            probe = lambda: prometheus_ready(port)  # noqa: E731
         else:
             probe = lambda: True  # noqa: E731 - they connect to the API server on their own
         delay = 0.05
@@ -238,11 +268,11 @@ class Sandbox:
             return ""
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        if name == "simulators":
-            (self.root / "run" / "simulators.ready").unlink(missing_ok=True)
+        if name in ("simulators", "dataplane"):
+            (self.root / "run" / f"{name}.ready").unlink(missing_ok=True)
         log = open(self.log(name), "ab")  # noqa: SIM115 - handed to the child
         env = dict(os.environ)
-        if name == "simulators":
+        if name in ("simulators", "dataplane"):
             # the child must import this very package, wherever it is installed
             pkg_root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
@@ -347,7 +377,7 @@ class Sandbox:
 
     # -- down ----------------------------------------------------------------------
     def down(self, purge: bool = False, progress: Progress = _noop, timeout: float = 15.0) -> None:
-        for name in reversed(COMPONENTS):
+        for name in reversed(COMPONENTS + MESH_COMPONENTS):
             pid = self.pid(name)
             if pid is None:
                 self.pidfile(name).unlink(missing_ok=True)

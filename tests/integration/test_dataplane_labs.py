@@ -1,0 +1,121 @@
+"""Each traffic lab's "Verify it yourself" requests, sent to the sandbox's data plane (flavour ossm2):
+after `lab start` the broken or missing configuration shows in the traffic, after `lab solve` the
+traffic is what the task asks for. Requests are bounded in count and time."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+
+from grader.sandbox.dataplane.client import CURL_RESET, CURL_TIMEOUT, CurlError, send, wait
+
+from .helpers import run
+
+pytestmark = pytest.mark.sandbox
+
+
+def _within_binomial(count: int, n: int, p: float, z: float = 4.0) -> bool:
+    return abs(count - n * p) <= z * math.sqrt(n * p * (1 - p))
+
+
+def _pod(ans) -> str:
+    return {k.lower(): v for k, v in ans.headers}.get("x-lab-pod", "")
+
+
+@pytest.fixture
+def lab(sandbox, kubeconfig):
+    """start/solve a lab on the session sandbox, waiting until the data plane has the result."""
+    started: list[str] = []
+
+    def do(verb: str, name: str) -> dict:
+        code, _, err = run(kubeconfig, verb, name)
+        assert code == 0, err
+        if verb == "start":
+            started.append(name)
+        ports = sandbox.state()["ports"]
+        assert wait(ports["dataplane-admin"], 20)
+        return ports
+    yield do
+    for name in started:
+        run(kubeconfig, "finish", name)
+
+
+def _status(ports: dict, url: str, **kw) -> int | str:
+    try:
+        return send(ports, url, **kw).status
+    except CurlError as e:
+        return "reset" if e.code == CURL_RESET else f"curl {e.code}"
+
+
+def test_gateway_lab_answers_200_through_the_gateway_once_solved(lab):
+    ports = lab("start", "gateway")
+    gw = f"http://127.0.0.1:{ports['dataplane-gateway']}/"
+    assert _status(ports, gw) != 200
+    ports = lab("solve", "gateway")
+    ans = send(ports, gw)
+    assert ans.status == 200 and _pod(ans).startswith("web-v1-") and b"Welcome to nginx!" in ans.body
+
+
+def test_canary_lab_splits_80_20_over_100_requests(lab):
+    lab("start", "canary")
+    ports = lab("solve", "canary")
+    t0 = time.monotonic()
+    seen = Counter(_pod(send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/"))[:6] for _ in range(100))
+    assert time.monotonic() - t0 < 5
+    assert set(seen) == {"web-v1", "web-v2"} and _within_binomial(seen["web-v2"], 100, 0.2), seen
+
+
+def test_fault_delay_lab_holds_requests_for_the_configured_5s(lab):
+    lab("start", "fault-delay")
+    ports = lab("solve", "fault-delay")
+    with pytest.raises(CurlError) as e:   # bounded: one request, given up after 1 s
+        send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/", timeout=1.0)
+    assert e.value.code == CURL_TIMEOUT
+
+
+def test_fault_abort_lab_aborts_about_half_with_500(lab):
+    lab("start", "fault-abort")
+    ports = lab("solve", "fault-abort")
+    codes = Counter(send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/").status for _ in range(100))
+    assert set(codes) == {200, 500} and _within_binomial(codes[500], 100, 0.5), codes
+
+
+def test_resilience_lab_per_try_timeout_answers_504_for_a_slow_pod(lab, kubeconfig, sandbox):
+    lab("start", "resilience")
+    ports = lab("solve", "resilience")
+    gw = f"http://127.0.0.1:{ports['dataplane-gateway']}/"
+    assert send(ports, gw).status == 200
+    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "annotate", "pod", "-n", "webapp", "-l", "app=web",
+                    "lab.grader/delay=3s", "--overwrite"], check=True, capture_output=True, timeout=30)
+    assert wait(ports["dataplane-admin"], 10)
+    t0 = time.monotonic()
+    ans = send(ports, gw, timeout=8)
+    took = time.monotonic() - t0
+    assert (ans.status, ans.body) == (504, b"upstream request timeout") and 1.9 < took < 3.0, (ans.status, took)
+
+
+def test_fix_gateway_lab_serves_www_example_com_only_once_fixed(lab):
+    ports = lab("start", "fix-gateway")
+    assert _status(ports, "http://www.example.com/") != 200
+    ports = lab("solve", "fix-gateway")
+    assert send(ports, "http://www.example.com/").status == 200
+
+
+def test_fix_mtls_lab_traffic_fails_until_fixed(lab):
+    ports = lab("start", "fix-mtls")
+    assert _status(ports, "http://web/", source="webapp/legacy") == "reset"       # plaintext under STRICT
+    broken = send(ports, "http://web/", source="webapp/web-v1")                   # DR tls DISABLE -> STRICT
+    assert broken.status == 503 and b"connection termination" in broken.body
+    ports = lab("solve", "fix-mtls")
+    assert send(ports, "http://web/", source="webapp/legacy").status == 200
+    assert send(ports, "http://web/", source="webapp/web-v1").status == 200
+
+
+def test_mtls_lab_requests_between_sidecars_use_mutual_tls(lab):
+    lab("start", "mtls")
+    ports = lab("solve", "mtls")
+    assert send(ports, "http://web.webapp/", source="webapp/web-v1").status == 200
