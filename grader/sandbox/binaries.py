@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.sandbox.paths import cache_dir
 
 REQUIRED = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+TOOLS = ("istioctl", "kubectl")  # built beside them; `eval $(lab sandbox env)` puts them on PATH
 INSTALLER = Path(__file__).with_name("install-k8s.sh")
 
 
@@ -71,6 +72,15 @@ def candidate_dirs() -> list[tuple[str, Path]]:
         dirs.append(("KUBEBUILDER_ASSETS", Path(assets)))
     dirs.extend(("cache", d) for d in _cache_bins())
     return dirs
+
+
+def tools_dir() -> Path | None:
+    """The folder with the sandbox's istioctl (else its kubectl): KUBEBUILDER_ASSETS, then the cache."""
+    for tool in TOOLS:
+        for _, d in candidate_dirs():
+            if (d / tool).is_file() and os.access(d / tool, os.X_OK):
+                return d
+    return None
 
 
 def find() -> Binaries:

@@ -82,9 +82,16 @@ build k8s "$k8s_ldflags" "$partial/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 
 if [ -n "$ISTIO_VERSION" ]; then
-  say "building istioctl $ISTIO_VERSION"
+  say "building istioctl (istio.io/istio $ISTIO_VERSION)"
+  # What Istio's own Makefile stamps: VERSION file + "-dev" for a build between releases, and the commit.
+  istio_src="$("$go_bin" env GOMODCACHE)/istio.io/istio@$ISTIO_VERSION"
+  istio_release="$( (cd "$here/go/istio" && "$go_bin" mod download istio.io/istio) >/dev/null 2>&1; cat "$istio_src/VERSION" 2>/dev/null || echo unknown)"
+  case "$ISTIO_VERSION" in
+    v0.0.0-*) istio_build="$istio_release-dev"; istio_commit="${ISTIO_VERSION##*-}" ;;
+    *) istio_build="${ISTIO_VERSION#v}"; istio_commit=unknown ;;
+  esac
   istio_ldflags="-s -w"
-  for v in buildVersion=${ISTIO_VERSION#v} buildStatus=Clean buildTag=${ISTIO_VERSION} buildHub=docker.io/istio; do
+  for v in buildVersion=$istio_build buildGitRevision=$istio_commit buildStatus=Clean buildTag=$istio_build buildHub=docker.io/istio; do
     istio_ldflags="$istio_ldflags -X istio.io/istio/pkg/version.$v"
   done
   build istio "$istio_ldflags" "$partial/istioctl" istio.io/istio/istioctl/cmd/istioctl
