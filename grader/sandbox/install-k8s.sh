@@ -8,6 +8,7 @@
 # (GOMODCACHE, GOCACHE), so a second build on the same machine reuses them.
 #
 # Usage: install-k8s.sh [CACHE_DIR]   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/lab-grader/k8s)
+# Needs only Go >= 1.24 (GO=/path/to/go to choose one) and the Go module proxy; no git, no C compiler.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -40,15 +41,16 @@ if complete; then
   exit 0
 fi
 
-go_bin=$(command -v go || true)
-[ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
-if [ -z "$go_bin" ]; then
-  die "building the sandbox needs Go >= 1.$MIN_GO_MINOR (https://go.dev/dl/); or put etcd, kube-apiserver, kube-controller-manager, kube-scheduler (Kubernetes >= 1.33) in one directory and export KUBEBUILDER_ASSETS=<that dir>"
+# GO=<path> picks a toolchain; else the go on PATH; else the usual install location.
+go_bin="${GO:-$(command -v go || true)}"
+if [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go; fi
+if [ -z "$go_bin" ] || [ ! -x "$go_bin" ]; then
+  die "building the sandbox needs Go >= 1.$MIN_GO_MINOR (https://go.dev/dl/); or put etcd, kube-apiserver, kube-controller-manager, kube-scheduler (Kubernetes 1.29 or newer; this project pins $K8S_VERSION) in one directory and export KUBEBUILDER_ASSETS=<that dir>"
 fi
-go_version=$("$go_bin" env GOVERSION)
+go_version=$("$go_bin" env GOVERSION 2>/dev/null || true)
 go_minor=$(printf '%s' "$go_version" | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
 if [ -z "$go_minor" ] || [ "$go_minor" -lt "$MIN_GO_MINOR" ]; then
-  die "$go_bin is $go_version; building the sandbox needs Go >= 1.$MIN_GO_MINOR (https://go.dev/dl/), or export KUBEBUILDER_ASSETS=<dir with etcd, kube-apiserver, kube-controller-manager, kube-scheduler>"
+  die "$go_bin is ${go_version:-not a working Go}; building the sandbox needs Go >= 1.$MIN_GO_MINOR (https://go.dev/dl/), or export KUBEBUILDER_ASSETS=<dir with etcd, kube-apiserver, kube-controller-manager, kube-scheduler>"
 fi
 
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly GOTOOLCHAIN=local
