@@ -281,16 +281,16 @@ def test_weights_are_relative_integers(api: client.ApiClient, weights: tuple[int
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize(("obj", "expected"), [
-    (virtualservice("80", 20), ['spec.http.route.weight', 'must be of type integer: "string"']),
-    (virtualservice(-10, 110), ["spec.http.route.weight", "should be greater than or equal to 0"]),
-    (virtualservice(80, 20, timeout=10), ["spec.http.timeout", "must be of type string"]),
-    (virtualservice(80, 20, retries={"attempts": "3"}), ["spec.http.retries.attempts", "integer"]),
+    (virtualservice("80", 20), ['spec.http[0].route[0].weight', 'must be of type integer: "string"']),
+    (virtualservice(-10, 110), ["spec.http[0].route[0].weight", "should be greater than or equal to 0"]),
+    (virtualservice(80, 20, timeout=10), ["spec.http[0].timeout", "must be of type string"]),
+    (virtualservice(80, 20, retries={"attempts": "3"}), ["spec.http[0].retries.attempts", "integer"]),
     (virtualservice(80, 20, retries={"attempts": 3, "perTryTimeout": 2}),
-     ["spec.http.retries.perTryTimeout", "string"]),
+     ["spec.http[0].retries.perTryTimeout", "string"]),
     (virtualservice(80, 20, fault={"abort": {"httpStatus": 500, "percentage": {"value": "50"}}}),
-     ["spec.http.fault.abort.percentage.value", "must be of type number"]),
+     ["spec.http[0].fault.abort.percentage.value", "must be of type number"]),
     (virtualservice(80, 20, fault={"delay": {"fixedDelay": 7, "percentage": {"value": 100}}}),
-     ["spec.http.fault.delay.fixedDelay", "string"]),
+     ["spec.http[0].fault.delay.fixedDelay", "string"]),
     (peerauthentication("STRICTT"), ['spec.mtls.mode: Unsupported value: "STRICTT"',
                                      '"UNSET", "DISABLE", "PERMISSIVE", "STRICT"']),
     (peerauthentication("strict"), ['spec.mtls.mode: Unsupported value: "strict"']),
@@ -308,8 +308,8 @@ def test_weights_are_relative_integers(api: client.ApiClient, weights: tuple[int
     (destinationrule(connectionPool={"http": {"http1MaxPendingRequests": "1"}}),
      ["spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests", "integer"]),
     (destinationrule(loadBalancer={"simple": "ROUND_ROBBIN"}), ["spec.trafficPolicy.loadBalancer.simple"]),
-    (gateway("80"), ['spec.servers.port.number', 'must be of type integer: "string"']),
-    (gateway(80.5), ["spec.servers.port.number", "integer"]),
+    (gateway("80"), ['spec.servers[0].port.number', 'must be of type integer: "string"']),
+    (gateway(80.5), ["spec.servers[0].port.number", "integer"]),
     (smcp(tracing={"type": "Jaeger", "sampling": 20000}),
      ["spec.tracing.sampling", "should be less than or equal to 10000"]),
     (smcp(tracing={"type": "jaeger", "sampling": 100}), ['spec.tracing.type: Unsupported value: "jaeger"']),
@@ -433,7 +433,7 @@ def test_official_crds_are_the_ones_served(official: client.ApiClient) -> None:
 @pytest.mark.sandbox
 def test_official_crds_reject_the_same_mistakes(official: client.ApiClient) -> None:
     msg = rejected(official, virtualservice("80", 20))
-    assert "spec.http.route.weight" in msg and "must be of type integer" in msg
+    assert "spec.http[0].route[0].weight" in msg and "must be of type integer" in msg
     msg = rejected(official, peerauthentication("STRICTT"))
     assert 'spec.mtls.mode: Unsupported value: "STRICTT"' in msg
     msg = rejected(official, destinationrule(tls={"mode": "ISTIO_MUTAL"}))
