@@ -291,6 +291,10 @@ class Sandbox:
             "--audit-log-mode=blocking",
             "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,"
             "ValidatingAdmissionWebhook,ResourceQuota,DefaultStorageClass",
+            # Since 1.31 a restarted API server answers 429 "storage is (re)initializing" for a resource
+            # until its watch cache has filled, although /readyz is ok; requests wait for the cache instead
+            # (the behaviour before 1.31), so `lab sandbox up` after a crash is ready when it says so.
+            "--feature-gates=ResilientWatchCacheInitialization=false",
         ]
         cm = [
             str(bins.kube_controller_manager),
