@@ -1,6 +1,7 @@
 """The real istioctl (built by install-k8s.sh beside the control plane) against the sandbox: analyze reports the
-fix-gateway lab's broken gateway reference, kube-inject injects from the ConfigMaps the sandbox provides as
-istiod's chart does, and what needs live proxies fails with istioctl's own message."""
+fix-gateway lab's broken gateway reference (upstream-Istio flavour: the istioctl the module proxy serves reads
+networking.istio.io/v1, which OSSM 2.x does not serve), kube-inject injects from the ConfigMaps the ossm2
+sandbox provides as istiod's chart does, and what needs live proxies fails with istioctl's own message."""
 
 from __future__ import annotations
 
@@ -34,10 +35,17 @@ def istioctl_run(istioctl: Path, kubeconfig: str, *args: str, stdin: str | None 
 
 
 @pytest.fixture(scope="module")
-def fix_gateway(kubeconfig: str) -> Iterator[str]:
-    assert run(kubeconfig, "start", "fix-gateway")[0] == 0
-    yield kubeconfig
-    run(kubeconfig, "finish", "fix-gateway")
+def fix_gateway(istioctl: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The fix-gateway lab started on an upstream-Istio sandbox of its own."""
+    from grader.sandbox.control_plane import Sandbox
+    sb = Sandbox(root=tmp_path_factory.mktemp("istioctl-sandbox"))
+    try:
+        sb.up(flavour="istio", timeout=120)
+        kubeconfig = str(sb.kubeconfig)
+        assert run(kubeconfig, "start", "fix-gateway")[0] == 0
+        yield kubeconfig
+    finally:
+        sb.down(purge=True)
 
 
 def test_analyze_reports_the_broken_gateway_reference(istioctl: Path, fix_gateway: str) -> None:
@@ -57,10 +65,11 @@ def test_kube_inject_uses_the_sandbox_injector_config(istioctl: Path, kubeconfig
                                     "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}}
     f = tmp_path / "deploy.yaml"
     f.write_text(yaml.safe_dump(deploy))
+    assert run(kubeconfig, "start", "fix-gateway")[0] == 0  # installs the control plane "basic" (ossm2)
     # Maistra names the ConfigMaps after the control plane (istio-sidecar-injector-basic, istio-basic)
     res = istioctl_run(istioctl, kubeconfig, "kube-inject", "-f", str(f), "--revision", "basic")
     assert res.returncode == 0, res.stderr
-    out = yaml.safe_load(res.stdout)
+    out = next(d for d in yaml.safe_load_all(res.stdout) if d)
     pod = out["spec"]["template"]
     names = [c["name"] for c in pod["spec"]["containers"]]
     assert names[0] == "web" and "istio-proxy" in names
@@ -71,11 +80,18 @@ def test_kube_inject_uses_the_sandbox_injector_config(istioctl: Path, kubeconfig
     assert "sidecar.istio.io/status" in pod["metadata"]["annotations"]  # istioctl's own bookkeeping
     # without --revision, istioctl looks for the upstream names, which an OSSM 2 control plane does not have
     plain = istioctl_run(istioctl, kubeconfig, "kube-inject", "-f", str(f))
-    assert plain.returncode != 0 and "istio" in plain.stderr
+    assert plain.returncode != 0 and 'configmap "istio"' in plain.stderr, plain.stderr
+    assert run(kubeconfig, "finish", "fix-gateway")[0] == 0
 
 
-def test_proxy_status_needs_live_proxies(istioctl: Path, kubeconfig: str) -> None:
-    res = istioctl_run(istioctl, kubeconfig, "proxy-status")
-    assert res.returncode != 0
-    assert res.stderr.strip(), "istioctl must say why"
-    assert "Traceback" not in res.stderr
+def test_describe_pod_and_proxy_status(istioctl: Path, fix_gateway: str) -> None:
+    """describe reads the pod from the API server, then needs the sidecar's Envoy (port-forward through a
+    kubelet, which the sandbox does not run); proxy-status needs live proxies: both say so themselves."""
+    from kubernetes import client, config
+    pods = client.CoreV1Api(config.new_client_from_config(config_file=fix_gateway)).list_namespaced_pod("webapp")
+    pod = pods.items[0].metadata.name
+    res = istioctl_run(istioctl, fix_gateway, "x", "describe", "pod", pod, "-n", "webapp")
+    assert f"Pod: {pod}" in res.stdout and "Pod Revision: default" in res.stdout, res.stdout + res.stderr
+    assert "port forward" in res.stderr
+    res = istioctl_run(istioctl, fix_gateway, "proxy-status")
+    assert res.returncode != 0 and "port forward" in res.stderr, res.stderr
