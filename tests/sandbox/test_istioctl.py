@@ -5,6 +5,7 @@ sandbox provides as istiod's chart does, and what needs live proxies fails with 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from grader.sandbox.binaries import tools_dir
-from tests.integration.helpers import run
+from tests.integration.helpers import grade_json, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -56,6 +57,28 @@ def test_analyze_reports_the_broken_gateway_reference(istioctl: Path, fix_gatewa
     assert res.returncode != 0  # analyze exits non-zero when it finds errors
     everywhere = istioctl_run(istioctl, fix_gateway, "analyze", "-A")
     assert "VirtualService webapp/web" in everywhere.stdout + everywhere.stderr
+
+
+# istioctl's finding (code, object) -> the grader check that must fail on the same object (fix-gateway as set up)
+AGREEMENT = {
+    ("IST0101", "Gateway webapp/web-gateway"): ("gateway-selects-ingress", "web-gateway"),
+    ("IST0101", "VirtualService webapp/web"): ("virtualservice-uses-gateway", "VirtualService webapp/web"),
+    ("IST0132", "VirtualService webapp/web"): ("hosts-match", "VirtualService webapp/web"),
+}
+
+
+def test_analyze_and_the_grader_agree_on_fix_gateway(istioctl: Path, fix_gateway: str) -> None:
+    """istioctl as an outside referee: each of its findings on the lab's broken objects is a failing check of the
+    grader naming the same object."""
+    res = istioctl_run(istioctl, fix_gateway, "analyze", "-n", "webapp", "-o", "json")
+    findings = {(m["code"], m["origin"]) for m in json.loads(res.stdout)}
+    findings = {(code, origin) for code, origin in findings if code != "IST0164"}  # webhook URL on loopback
+    code, report = grade_json(fix_gateway, "fix-gateway")
+    assert code == 1
+    checks = {c["id"]: c for c in report["checks"]}
+    for finding, (check, obj) in AGREEMENT.items():
+        assert finding in findings, (finding, sorted(findings))
+        assert checks[check]["status"] == "fail" and obj in checks[check]["reason"], checks[check]
 
 
 def test_kube_inject_uses_the_sandbox_injector_config(istioctl: Path, kubeconfig: str, tmp_path: Path) -> None:
