@@ -32,7 +32,8 @@ test-unit: install
 	$(PY) -m pytest -q tests/unit
 
 lint: install
-	$(PY) -m ruff check grader tests
+	$(PY) -m ruff check grader tests benchmarks
+	$(VENV)/bin/vermin -q grader tests benchmarks
 
 bench: install sandbox-binaries
 	$(PY) benchmarks/run.py

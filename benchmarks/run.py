@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.labs import lab_names, load  # noqa: E402
+from grader.labs import lab_names  # noqa: E402
 from grader.sandbox.control_plane import Sandbox  # noqa: E402
 
 
@@ -95,10 +95,11 @@ def _member_ready(obj: dict | None) -> bool:
 def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
     """N student namespaces holding the solved canary state, graded from one snapshot."""
     from grader.cluster import Cluster, Target
-    from grader.engine import _default_protocols, manifests, rollout_complete
+    from grader.labs import data_root
+    from grader.lifecycle import rollout_complete
+    from grader.manifests import default_protocols, read
     cluster = Cluster(Target(str(sb.kubeconfig), None), purpose="bench-setup")
-    lab = load("canary")
-    docs = [d for d in manifests(lab.dir / "setup") + manifests(lab.solution_dir)
+    docs = [d for d in read(data_root() / "labs" / "canary" / "setup") + read(data_root() / "solutions" / "canary")
             if d.get("kind") not in (None, "Namespace")]
     made = 0
     out = []
@@ -111,7 +112,7 @@ def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
                 d = json.loads(json.dumps(d))
                 d["metadata"]["namespace"] = ns
                 d.get("metadata", {}).get("annotations", {}).pop("lab.grader/flavours", None)
-                _default_protocols(d)
+                default_protocols(d)
                 latest[(d["kind"], d["metadata"]["name"])] = d
             member = [d for d in latest.values() if d["kind"] == "ServiceMeshMember"]
             for d in member:  # pods created before the namespace is a member get no sidecar

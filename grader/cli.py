@@ -15,6 +15,8 @@ import click
 from grader import __version__
 
 EXIT_OK, EXIT_CHECKS_FAILED, EXIT_ERROR = 0, 1, 2
+# A Kubernetes namespace name is a DNS-1123 label (k8s.io/apimachinery/pkg/util/validation: IsDNS1123Label).
+DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 
 
 @dataclass
@@ -40,11 +42,13 @@ class App:
         return Console(no_color=not self.color, highlight=False, force_terminal=None if self.color else False)
 
     def cluster(self, purpose: str) -> Any:
-        from grader.cluster import Cluster, resolve_target
+        from grader.cluster import Cluster, DiscoveryCache, resolve_target
         target = resolve_target(self.kubeconfig, self.context)
         if target.note:  # plain click: importing rich just for this line costs ~50 ms
             click.echo(click.style(target.note, dim=True) if self.color else target.note, err=True)
-        return Cluster(target, purpose=purpose)
+        # grading reads discovery from the cache (kubectl does too); the lifecycle verbs ask the server
+        cache = DiscoveryCache.default() if purpose == "grade" else None
+        return Cluster(target, purpose=purpose, discovery_cache=cache)
 
     def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
         prefix = click.style("error:", fg="red", bold=True) if self.color else "error:"
@@ -77,9 +81,10 @@ class ConsoleProgress:
 def _errors() -> tuple[type[Exception], ...]:
     from grader.cluster import ClusterError
     from grader.labs import LabError
+    from grader.manifests import ManifestError
     from grader.sandbox.binaries import MissingBinaries
     from grader.sandbox.control_plane import SandboxError
-    return ClusterError, LabError, SandboxError, MissingBinaries
+    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries
 
 
 @contextlib.contextmanager
@@ -107,14 +112,44 @@ def complete_lab(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 LAB_ARG = click.argument("name", shell_complete=complete_lab)
 
+_KUBECONFIG_HELP = "Path to the kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster, then the lab sandbox)."
+_FLAVOUR_HELP = "Service Mesh flavour; auto detects maistra.io (OSSM 2.x) or plain Istio."
+
+
+def _set(attr: str, convert: Any = None) -> Any:
+    """A callback storing a global option given after the subcommand on the App (kubectl and
+    oc accept their global flags anywhere on the line)."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return  # not given here: the value before the subcommand (or the default) stands
+        setattr(ctx.ensure_object(App), attr, convert(value) if convert else value)
+    return callback
+
+
+def global_options(f: Any) -> Any:
+    """`--kubeconfig`, `--context`, `--flavour`, `--no-color`, `--debug` on a subcommand too."""
+    for opt in reversed([
+        click.option("--kubeconfig", metavar="PATH", expose_value=False, callback=_set("kubeconfig"),
+                     help=_KUBECONFIG_HELP),
+        click.option("--context", metavar="NAME", expose_value=False, callback=_set("context"),
+                     help="The kubeconfig context to use."),
+        click.option("--flavour", type=click.Choice(["auto", "ossm2", "istio"]), expose_value=False,
+                     callback=_set("flavour", lambda v: None if v == "auto" else v), help=_FLAVOUR_HELP),
+        click.option("--no-color", is_flag=True, default=None, expose_value=False,
+                     callback=_set("color", lambda v: False), help="Plain output without colours."),
+        click.option("--debug", is_flag=True, default=None, expose_value=False, callback=_set("debug"),
+                     help="Show tracebacks for errors."),
+    ]):
+        f = opt(f)
+    return f
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="lab")
-@click.option("--kubeconfig", envvar=None, metavar="PATH", help="Path to the kubeconfig file (default: KUBECONFIG, "
-              "~/.kube/config, in-cluster, then the lab sandbox).")
+@click.option("--kubeconfig", envvar=None, metavar="PATH", help=_KUBECONFIG_HELP)
 @click.option("--context", metavar="NAME", help="The kubeconfig context to use.")
 @click.option("--flavour", type=click.Choice(["auto", "ossm2", "istio"]), default="auto", show_default=True,
-              help="Service Mesh flavour; auto detects maistra.io (OSSM 2.x) or plain Istio.")
+              help=_FLAVOUR_HELP)
 @click.option("--no-color", is_flag=True, help="Plain output without colours.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -130,6 +165,8 @@ def main(ctx: click.Context, kubeconfig: str | None, context: str | None, flavou
     lab solve canary      apply the reference solution
     lab finish canary     clean up
     lab sandbox up        a local practice cluster, no Docker needed
+
+    The global options may also follow the subcommand, as with kubectl and oc.
     """
     import os
     color = not no_color and "NO_COLOR" not in os.environ
@@ -137,13 +174,14 @@ def main(ctx: click.Context, kubeconfig: str | None, context: str | None, flavou
 
 
 @main.command("list")
+@global_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def list_cmd(app: App, fmt: str) -> None:
     """List the labs (and which one is started, when a cluster is reachable)."""
     from grader.labs import load_all
     with handled(app):
-        labs = sorted(load_all(), key=_guide_order)
+        labs = sorted(load_all(), key=lambda lab: (lab.order, lab.name))
         started = _started_labs(app)
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
                  "status": started.get(lab.name, "-") if started is not None else "unknown"} for lab in labs]
@@ -160,6 +198,7 @@ def list_cmd(app: App, fmt: str) -> None:
 
 
 @main.command("checks")
+@global_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True)
 @click.pass_obj
@@ -189,21 +228,15 @@ def checks_cmd(app: App, fmt: str) -> None:
     app.out().print(table)
 
 
-def _guide_order(lab: Any) -> tuple[int, int, str]:
-    """Guide step order; troubleshooting (fix-*) after the steps, the review last."""
-    import re
-    m = re.match(r"\d+", lab.step)
-    group = 2 if lab.name == "review" else 1 if lab.name.startswith("fix-") else 0
-    return group, int(m.group()) if m else 99, lab.name
-
-
 def _started_labs(app: App) -> dict[str, str] | None:
     """{lab: "started"} from the lab label on namespaces; None when no cluster answers quickly."""
     from grader import kinds as K
-    from grader.cluster import LAB_LABEL, ClusterError
+    from grader.cluster import ClusterError
+    from grader.manifests import LAB_LABEL
     try:
-        from grader.cluster import Cluster, resolve_target
-        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3, purpose="list")
+        from grader.cluster import Cluster, DiscoveryCache, resolve_target
+        cluster = Cluster(resolve_target(app.kubeconfig, app.context), timeout=3, purpose="list",
+                          discovery_cache=DiscoveryCache.default())
         nss = cluster.list(K.NAMESPACE, label_selector=LAB_LABEL)
     except ClusterError:
         return None
@@ -212,15 +245,30 @@ def _started_labs(app: App) -> dict[str, str] | None:
 
 @main.command()
 @LAB_ARG
+@global_options
 @click.pass_obj
 def show(app: App, name: str) -> None:
-    """Show a lab's task."""
+    """Show a lab's task, then its rubric (check ids, points, pass mark) from lab.yaml."""
     from grader.labs import load
     with handled(app):
         lab = load(name)
         text = _for_flavour(lab.task(), app.flavour)
+        if RUBRIC_MARK in text:
+            text = text.replace(RUBRIC_MARK, rubric(lab))
+        else:
+            text = text.rstrip("\n") + "\n\n## How it is graded\n\n" + rubric(lab)
         from rich.markdown import Markdown
         app.out().print(Markdown(text))
+
+
+RUBRIC_MARK = "<!-- rubric -->"  # where task.md wants the rubric; without it, the rubric goes last
+
+
+def rubric(lab: Any) -> str:
+    """The grading table as Markdown, written from lab.yaml (the task text keeps no copy)."""
+    rows = ["| check | points |", "|---|---:|"]
+    rows += [f"| `{c.id}`: {c.description} | {c.points} |" for c in lab.checks]
+    return "\n".join([*rows, "", f"Pass mark: {lab.pass_mark} of {lab.total} points."])
 
 
 def _for_flavour(text: str, flavour: str | None) -> str:
@@ -235,25 +283,28 @@ def _for_flavour(text: str, flavour: str | None) -> str:
 
 @main.command()
 @LAB_ARG
+@global_options
 @click.pass_obj
 def start(app: App, name: str) -> None:
     """Set up a lab's starting point (run again to reset it)."""
-    from grader import engine
+    from grader import lifecycle
     from grader.labs import load
     with handled(app):
         lab = load(name)
         cluster = app.cluster("start")
-        flavour = engine.start(lab, cluster, ConsoleProgress(app), app.flavour)
+        flavour = lifecycle.start(lab, cluster, ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} is ready[/bold] ({flavour}). Read the task: lab show {lab.name}")
 
 
 @main.command()
 @LAB_ARG
+@global_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
               show_default=True, help="Report format (json and junit go to stdout).")
 @click.option("-n", "--namespace", "namespaces", multiple=True,
               help="Grade this namespace instead of the lab's own; repeat to grade several students' "
-                   "namespaces from one read of the cluster (json then prints a list).")
+                   "namespaces from one read of the cluster (json then prints a list). A namespace that "
+                   "does not exist is an error, not a score of 0.")
 @click.option("-f", "--from-file", "files", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Grade these YAML files or folders instead of the cluster (offline), e.g. the output "
                    "of 'oc get deploy,pods,svc,gw,vs,dr,pa -n webapp -o yaml'; repeatable.")
@@ -262,41 +313,62 @@ def start(app: App, name: str) -> None:
                    "With -o json, one JSON report per line.")
 @click.pass_obj
 def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tuple[Path, ...], watch: bool) -> None:
-    """Grade your work against the live cluster (read-only), or against YAML files (-f)."""
-    from grader import engine
+    """Grade your work against the live cluster (read-only), or against YAML files (-f).
+
+    Exit code 0 when the lab is passed (score at or above the pass mark; every namespace's,
+    with -n), 1 when it is not, 2 for a usage, configuration or cluster error.
+    """
+    import re
+
+    from grader import grading
     from grader.labs import load
     if watch and (files or fmt == "junit"):
         app.fail("--watch grades the live cluster as a table or JSON lines; drop -f / -o junit")
+    for ns in namespaces:
+        if len(ns) > 63 or not re.fullmatch(DNS1123_LABEL, ns):
+            app.fail(f"-n {ns!r} is not a namespace name (lowercase letters, digits and '-', at most 63, "
+                     "starting and ending with a letter or digit)")
     with handled(app):
         lab = load(name)
-        targets = list(namespaces) or [lab.namespace]
         if watch:
-            _watch(app, lab, targets, fmt)
+            _watch(app, lab, list(namespaces), fmt)
         if files:
-            reports, count = engine.grade_files(lab, list(files), targets, app.flavour)
+            graded = grading.grade_files(lab, list(files), list(namespaces), app.flavour)
+            count = sum(1 for _ in graded.snapshot)
             click.echo(f"Graded offline from {count} object{'' if count == 1 else 's'} in {', '.join(map(str, files))} "
-                       f"({reports[0].flavour}); pods and status come only from what the files hold.", err=True)
+                       f"({graded.snapshot.flavour}); pods and status come only from what the files hold.", err=True)
         else:
-            reports = engine.grade_many(lab, app.cluster("grade"), targets, app.flavour)
+            graded = grading.grade_cluster(lab, app.cluster("grade"), list(namespaces), app.flavour)
+    _write(app, graded.reports, fmt)
+    sys.exit(_verdict(graded.reports))
+
+
+def _verdict(reports: list[Any]) -> int:
+    """The one rule for `grade`'s exit code: 0 exactly when every report is passed
+    (score >= pass mark), as the JSON's `passed` says."""
+    return EXIT_OK if reports and all(r.passed for r in reports) else EXIT_CHECKS_FAILED
+
+
+def _write(app: App, reports: list[Any], fmt: str) -> None:
+    """Reports to stdout through the one renderer (grader.report.render)."""
+    from grader.report import render
     if fmt == "table":
-        from grader.report.console import print_report
-        for report in reports:
-            print_report(report, app.out())
-    elif fmt == "json" and len(reports) > 1:
-        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+        con = app.out()
+        text = render(reports, fmt, width=con.width, color=app.color and con.is_terminal,
+                      encoding=getattr(sys.stdout, "encoding", None) or "utf-8")
     else:
-        from grader.report import render
-        for report in reports:
-            click.echo(render(report, fmt), nl=False)
-    sys.exit(EXIT_OK if all(r.all_passed for r in reports) else EXIT_CHECKS_FAILED)
+        text = render(reports, fmt)
+    click.echo(text, nl=False)
+    sys.stdout.flush()
 
 
-def _watch(app: App, lab: Any, targets: list[str], fmt: str) -> NoReturn:
+def _watch(app: App, lab: Any, namespaces: list[str], fmt: str) -> NoReturn:
     """`grade --watch`: a fresh report after every change; Ctrl-C exits with the last verdict."""
     import datetime as dt
 
-    from grader import engine
+    from grader import grading
     last: list[Any] = []
+    where = ", ".join(namespaces or [lab.namespace])
 
     def emit(reports: list[Any], cause: str | None) -> None:
         last[:] = reports
@@ -305,50 +377,48 @@ def _watch(app: App, lab: Any, targets: list[str], fmt: str) -> NoReturn:
         if fmt == "json":
             # the diagnostic first: whoever reads a report line can rely on it being written
             click.echo(f"{stamp} graded {why}; watching (Ctrl-C stops)", err=True)
-            for r in reports:
-                click.echo(json.dumps(r.to_dict(), separators=(",", ":")))
-            sys.stdout.flush()
+            _write(app, reports, "jsonl")
             return
-        from grader.report.console import print_report
         out = app.out()
         if out.is_terminal:
             out.clear()
         else:
             out.rule(f"{stamp} {why}")
-        for r in reports:
-            print_report(r, out)
-        app.err.print(f"[dim]{stamp} graded {why}; watching {', '.join(targets)} (Ctrl-C stops)[/dim]")
+        _write(app, reports, "table")
+        app.err.print(f"[dim]{stamp} graded {why}; watching {where} (Ctrl-C stops)[/dim]")
 
     try:
-        engine.watch_grades(lab, app.cluster("grade"), targets, app.flavour, emit)
+        grading.watch(lab, app.cluster("grade"), namespaces, app.flavour, emit)
     except KeyboardInterrupt:
         pass
-    sys.exit(EXIT_OK if last and all(r.all_passed for r in last) else EXIT_CHECKS_FAILED)
+    sys.exit(_verdict(last))
 
 
 @main.command()
 @LAB_ARG
+@global_options
 @click.pass_obj
 def solve(app: App, name: str) -> None:
     """Apply the reference solution and wait until it is in effect."""
-    from grader import engine
+    from grader import lifecycle
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        engine.solve(lab, app.cluster("solve"), ConsoleProgress(app), app.flavour)
+        lifecycle.solve(lab, app.cluster("solve"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Reference solution applied.[/bold] Check it: lab grade {lab.name}")
 
 
 @main.command()
 @LAB_ARG
+@global_options
 @click.pass_obj
 def finish(app: App, name: str) -> None:
     """Clean up everything the lab created."""
-    from grader import engine
+    from grader import lifecycle
     from grader.labs import load
     with handled(app):
         lab = load(name)
-        engine.finish(lab, app.cluster("finish"), ConsoleProgress(app), app.flavour)
+        lifecycle.finish(lab, app.cluster("finish"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} finished[/bold]; its objects and namespaces are gone.")
 
 

@@ -5,9 +5,8 @@ and reports a malformed file with file, field and reason."""
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,11 @@ import yaml
 
 from grader import checks as C
 from grader import yamlio
+from grader.flavour import FLAVOURS
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 STEP_TYPES = ("apply", "wait", "delete", "label", "annotate", "restart")
-FLAVOURS = ("ossm2", "istio")
 
 
 class LabError(Exception):
@@ -63,7 +62,8 @@ class CheckSpec:
 class Lab:
     name: str
     title: str
-    step: str
+    step: str  # the guide's step, as the guide says it ("8", "4-5")
+    order: int  # position in `lab list`
     namespace: str
     owns: tuple[str, ...]
     pass_mark: int
@@ -72,10 +72,7 @@ class Lab:
     cleanup: tuple[Step, ...]  # extra steps of `finish` (and of the reset `start` begins with)
     solution: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
-    dir: Path
-    solution_dir: Path
     task_file: Path
-    meta: dict = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -127,6 +124,9 @@ def load(name: str, root: Path | None = None) -> Lab:
     step = meta.get("step")
     if not isinstance(step, (int, str)):
         v.fail("step", "expected the guide step number (e.g. 8)")
+    order = meta.get("order", 1000)
+    if not isinstance(order, int) or isinstance(order, bool):
+        v.fail("order", "expected an integer: the lab's position in 'lab list' (e.g. 70)")
     namespace = v.require(meta, "namespace", str)
     owns = meta.get("owns", [namespace])
     if not isinstance(owns, list) or not all(isinstance(o, str) for o in owns):
@@ -136,7 +136,9 @@ def load(name: str, root: Path | None = None) -> Lab:
         if f not in FLAVOURS:
             v.fail("flavours", f"unknown flavour {f!r}; use {', '.join(FLAVOURS)}")
 
-    _load_python_checks(lab_dir, name)
+    if (lab_dir / "checks.py").exists():
+        raise LabError(f"{lab_dir / 'checks.py'}: a lab cannot bring its own check types; add the check type to "
+                       "the library (grader/checks, documented in CHECKS.md) and use it from lab.yaml")
     checks = tuple(_check_spec(v, i, c) for i, c in enumerate(_list(v, meta, "checks")))
     if not checks:
         v.fail("checks", "a lab needs at least one check")
@@ -163,9 +165,9 @@ def load(name: str, root: Path | None = None) -> Lab:
     task_file = lab_dir / "task.md"
     if not task_file.exists():
         raise LabError(f"{task_file}: missing; every lab needs a task description")
-    return Lab(name=name, title=meta["title"], step=str(step), namespace=namespace, owns=tuple(owns),
+    return Lab(name=name, title=meta["title"], step=str(step), order=order, namespace=namespace, owns=tuple(owns),
                pass_mark=pass_mark, flavours=flavours, setup=setup, cleanup=cleanup, solution=solution, checks=checks,
-               dir=lab_dir, solution_dir=sol_dir, task_file=task_file, meta=meta)
+               task_file=task_file)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -307,18 +309,3 @@ def _lookups(v: _Validator, where: str, raw: Any) -> dict[str, Lookup]:
         out[key] = Lookup(api_version=str(spec.get("apiVersion", "v1")), kind=spec["kind"], name=spec["name"],
                           namespace=spec.get("namespace"), field=spec["field"])
     return out
-
-
-def _load_python_checks(lab_dir: Path, name: str) -> None:
-    """A lab may add check types the library lacks in labs/<name>/checks.py."""
-    C.load_builtin()
-    py = lab_dir / "checks.py"
-    if not py.exists():
-        return
-    spec = importlib.util.spec_from_file_location(f"grader_lab_checks_{name.replace('-', '_')}", py)
-    if spec and spec.loader:
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as e:  # noqa: BLE001 - report, do not crash
-            raise LabError(f"{py}: cannot load: {type(e).__name__}: {e}") from None

@@ -83,11 +83,6 @@ class LabReport:
     def passed(self) -> bool:
         return self.score >= self.pass_mark
 
-    @property
-    def all_passed(self) -> bool:
-        """Every check passed; a skipped check worth 0 points (an optional one) does not count against."""
-        return all(r.status is Status.PASS or (r.status is Status.SKIP and r.max_points == 0) for r in self.results)
-
     def to_dict(self) -> dict:
         return {
             "lab": self.lab,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from grader import kinds as K
 from grader.kinds import Kind
+from grader.objects import annotations_of, labels_of, name_of, namespace_of, ref
+
+__all__ = ["Snapshot", "annotations_of", "labels_of", "name_of", "namespace_of", "ref", "unpack_lists"]
 
 
 @dataclass
@@ -24,10 +24,14 @@ class Snapshot:
     read_kinds: set[str] = field(default_factory=set)
     # Kinds the cluster does not serve at all (e.g. no maistra.io CRDs).
     missing_kinds: set[str] = field(default_factory=set)
-    flavour: str = "ossm2"  # ossm2 | istio
+    # ossm2 | istio. Grading always passes the flavour grader.flavour decided; the default
+    # serves snapshots built by hand from OSSM fixtures (unit tests).
+    flavour: str = "ossm2"
     openshift: bool = False
     control_plane_namespace: str = "istio-system"
     invalid: list[dict] = field(default_factory=list)  # objects without valid metadata, left out
+    # collection path -> resourceVersion of its LIST (live snapshots): where a watch starts
+    list_versions: dict[str, str] = field(default_factory=dict)
     _by_namespace: dict[str, tuple[int, dict[str, list[dict]]]] = field(default_factory=dict, repr=False)
     _memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
 
@@ -59,16 +63,6 @@ class Snapshot:
         for k in K.ALL:
             snap.mark_read(k)
         return snap
-
-    @classmethod
-    def from_yaml(cls, *paths: str | Path, **kw) -> Snapshot:
-        docs: list[dict] = []
-        for p in paths:
-            p = Path(p)
-            files = sorted(p.rglob("*.y*ml")) if p.is_dir() else [p]
-            for f in files:
-                docs.extend(d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict))
-        return cls.from_objects(docs, **kw)
 
     # -- reading ----------------------------------------------------------
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict]:
@@ -118,28 +112,3 @@ def unpack_lists(docs: Iterable[dict]) -> Iterator[dict]:
         else:
             yield doc
 
-
-def name_of(obj: dict) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
-def namespace_of(obj: dict) -> str:
-    return str((obj.get("metadata") or {}).get("namespace") or "default")
-
-
-def labels_of(obj: dict) -> dict:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return labels if isinstance(labels, dict) else {}
-
-
-def annotations_of(obj: dict) -> dict:
-    ann = (obj.get("metadata") or {}).get("annotations") or {}
-    return ann if isinstance(ann, dict) else {}
-
-
-def ref(obj: dict) -> str:
-    """Human name of an object, e.g. ``VirtualService webapp/web``."""
-    kind = obj.get("kind", "object")
-    md = obj.get("metadata") or {}
-    ns = md.get("namespace")
-    return f"{kind} {ns}/{md.get('name')}" if ns else f"{kind} {md.get('name')}"

@@ -9,6 +9,7 @@ an auth provider or a proxy are handed to the official client (`KubernetesTransp
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import ssl
@@ -102,10 +103,13 @@ class HttpTransport:
     """urllib3 with the TLS and credentials a kubeconfig describes."""
 
     def __init__(self, server: str, ssl_context: ssl.SSLContext, headers: dict[str, str],
-                 user_agent: str, server_hostname: str | None = None) -> None:
+                 user_agent: str, server_hostname: str | None = None, trust: bytes = b"") -> None:
         import urllib3
 
         self.host = server.rstrip("/")
+        # Which cluster this is, for caches: its address and the CA it is trusted by (a new
+        # cluster on a reused address, e.g. a sandbox, has a new CA).
+        self.identity = _identity(self.host, trust)
         self.headers = {**headers, "User-Agent": user_agent}
         kw: dict[str, Any] = {"ssl_context": ssl_context, "maxsize": 8, "retries": False}
         if server_hostname:
@@ -124,13 +128,17 @@ class HttpTransport:
         # Not ssl.create_default_context(): loading the system's CA store costs ~35 ms and a
         # kubeconfig that names its CA trusts only that one.
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        trust = b""
         if cluster.get("insecure-skip-tls-verify"):
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         elif cluster.get("certificate-authority-data"):
-            ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+            trust = base64.b64decode(cluster["certificate-authority-data"])
+            ctx.load_verify_locations(cadata=trust.decode())
         elif cluster.get("certificate-authority"):
-            ctx.load_verify_locations(cafile=str(cfg["cluster_base"] / cluster["certificate-authority"]))
+            ca = cfg["cluster_base"] / cluster["certificate-authority"]
+            ctx.load_verify_locations(cafile=str(ca))
+            trust = ca.read_bytes()
         else:
             ctx.load_default_certs()  # a public CA, e.g. a managed OpenShift API
         headers: dict[str, str] = {}
@@ -145,7 +153,7 @@ class HttpTransport:
         elif user.get("username") and user.get("password"):
             basic = base64.b64encode(f"{user['username']}:{user['password']}".encode()).decode()
             headers["Authorization"] = f"Basic {basic}"
-        return cls(server, ctx, headers, user_agent, cluster.get("tls-server-name"))
+        return cls(server, ctx, headers, user_agent, cluster.get("tls-server-name"), trust)
 
     @classmethod
     def in_cluster(cls, user_agent: str) -> HttpTransport:
@@ -153,7 +161,8 @@ class HttpTransport:
         host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         ctx = ssl.create_default_context(cafile=str(sa / "ca.crt"))
         token = (sa / "token").read_text().strip()
-        return cls(f"https://{host}:{port}", ctx, {"Authorization": f"Bearer {token}"}, user_agent)
+        return cls(f"https://{host}:{port}", ctx, {"Authorization": f"Bearer {token}"}, user_agent,
+                   trust=(sa / "ca.crt").read_bytes())
 
     def request(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any,
                 content_type: str, timeout: tuple[float, float]) -> bytes:
@@ -190,6 +199,11 @@ class HttpTransport:
             finally:
                 resp.release_conn()
         yield from watch_lines(resp)
+
+
+def _identity(host: str, trust: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(host.encode() + b"\0" + trust).hexdigest()[:32]
 
 
 def _material(user: dict, key: str, base: Path) -> bytes | None:
@@ -229,6 +243,11 @@ class KubernetesTransport:
             raise ConfigError(str(e)) from None
         cfg.retries = 0
         self.host = cfg.host
+        trust = b""
+        if cfg.ssl_ca_cert:
+            with contextlib.suppress(OSError):
+                trust = Path(cfg.ssl_ca_cert).read_bytes()
+        self.identity = _identity(cfg.host, trust)
         self.api = client.ApiClient(cfg)
         self.api.user_agent = user_agent
 

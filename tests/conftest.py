@@ -12,6 +12,21 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _caches_outside_the_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """kubectl (run by some tests) keeps discovery and HTTP caches in KUBECACHEDIR (else
+    $HOME/.kube/cache): a temporary folder, never the source tree or the user's home."""
+    cache = tmp_path_factory.mktemp("caches")
+    saved = {k: os.environ.get(k) for k in ("KUBECACHEDIR",)}
+    os.environ["KUBECACHEDIR"] = str(cache / "kube")
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 def _binaries_or_skip() -> None:
     from grader.sandbox.binaries import MissingBinaries, find
     try:

@@ -1,66 +1,51 @@
-"""Reporters: turn a LabReport into table (human), JSON or JUnit XML text.
+"""Reporters: every graded report leaves through `render` (table, json, junit, or the watch's
+JSON lines), as text for the CLI to write.
 
-Only ``console`` (and grader/cli.py) may import rich; every reporter module is
-imported lazily so ``import grader.report`` stays cheap.
+Only ``console`` (and grader/cli.py) may import rich; every reporter module is imported
+lazily so ``import grader.report`` stays cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
 from typing import Literal
 
 from grader.model import LabReport
 
-Format = Literal["table", "json", "junit"]
-FORMATS: tuple[Format, ...] = ("table", "json", "junit")
-
-Renderer = Callable[[LabReport], str]
+Format = Literal["table", "json", "junit", "jsonl"]
+FORMATS: tuple[Format, ...] = ("table", "json", "junit", "jsonl")
 
 
-def _renderer(fmt: str) -> Renderer:
-    """Resolve *fmt* to its renderer (exhaustive over FORMATS)."""
-    match fmt:
-        case "table":
-            from grader.report.console import render_text
+def render(reports: LabReport | Sequence[LabReport], fmt: str, *, width: int = 100, color: bool = False,
+           encoding: str = "utf-8") -> str:
+    """The text of one or many reports in a format, ending with a newline:
 
-            return render_text
-        case "json":
-            from grader.report.json import to_json
+    - ``table``: the results table and score line of each report (`width` columns, ANSI
+      colours when `color`, ASCII punctuation when `encoding` cannot take an em dash);
+    - ``json``: one report as an object, several as a list (the README's contract);
+    - ``junit``: one JUnit XML document, a testsuite per report;
+    - ``jsonl``: one compact JSON object per report per line (`grade --watch -o json`).
 
-            return to_json
-        case "junit":
-            from grader.report.junit import to_junit
-
-            return to_junit
-        case _:
-            raise ValueError(f"unknown report format {fmt!r} (expected one of: {', '.join(FORMATS)})")
-
-
-class _Renderers(Mapping[str, Renderer]):
-    """Read-only mapping ``format -> renderer`` that imports each reporter on first use."""
-
-    def __getitem__(self, fmt: str) -> Renderer:
-        if fmt not in FORMATS:
-            raise KeyError(fmt)
-        return _renderer(fmt)
-
-    def __iter__(self):  # type: ignore[override]
-        return iter(FORMATS)
-
-    def __len__(self) -> int:
-        return len(FORMATS)
-
-
-RENDERERS: Mapping[str, Renderer] = _Renderers()
-
-
-def render(report: LabReport, fmt: str) -> str:
-    """Render *report* as *fmt* ("json", "junit", or "table" as plain uncoloured text).
-
-    Raises ValueError for an unknown format. For a coloured terminal table use
-    ``grader.report.console.print_report`` with a rich Console instead.
+    Raises ValueError for an unknown format.
     """
-    return _renderer(fmt)(report)
+    many = list(reports) if isinstance(reports, Sequence) else [reports]
+    if fmt == "table":
+        from grader.report.console import render_text
+
+        return "".join(render_text(r, width=width, color=color, encoding=encoding) for r in many)
+    if fmt == "json":
+        from grader.report.json import to_json
+
+        return to_json(many[0] if isinstance(reports, LabReport) or len(many) == 1 else many)
+    if fmt == "jsonl":
+        from grader.report.json import to_json_lines
+
+        return to_json_lines(many)
+    if fmt == "junit":
+        from grader.report.junit import to_junit
+
+        return to_junit(many)
+    raise ValueError(f"unknown report format {fmt!r} (expected one of: {', '.join(FORMATS)})")
 
 
-__all__ = ["FORMATS", "Format", "RENDERERS", "render"]
+__all__ = ["FORMATS", "Format", "render"]

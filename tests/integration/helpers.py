@@ -22,6 +22,15 @@ def grade_json(kubeconfig: str, lab: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
+# `lab grade`'s exit-code rule, asserted in this one place (issue 8, defect 2): exit 0 exactly
+# when the lab is passed (score >= pass mark), as `passed` says.
+def assert_exit_code(code: int, report: dict) -> None:
+    """The exit code of one `lab grade` agrees with its report, and `passed` with the pass mark."""
+    assert report["passed"] is (report["score"] >= report["pass_mark"]), report
+    expected = 0 if report["passed"] else 1
+    assert code == expected, (code, expected, {c["id"]: c["status"] for c in report["checks"]})
+
+
 def failing(report: dict) -> set[str]:
     return {c["id"] for c in report["checks"] if c["status"] != "pass"}
 

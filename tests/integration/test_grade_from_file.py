@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from grader.engine import kinds_read_by
+from grader.grading import kinds_read_by
 from grader.labs import load
 
 from .helpers import grade_json, run

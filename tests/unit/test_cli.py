@@ -222,3 +222,91 @@ def test_grade_from_absurd_objects_is_a_result_not_a_crash(no_cluster, tmp_path)
     assert res.exit_code == 1, res.stderr
     assert "Graded offline from 1 object in" in res.stderr and "Traceback" not in res.stderr
     assert all(c["status"] == "fail" and c["reason"] for c in json.loads(res.stdout)["checks"])
+
+
+def _with_lab_yaml(tmp_path: Path, monkeypatch, lab: str, **fields) -> Path:
+    """A copy of the labs with fields of one lab.yaml changed, used through LAB_DATA_DIR."""
+    import yaml
+    root = _copy_data(tmp_path)
+    meta_file = root / "labs" / lab / "lab.yaml"
+    meta_file.write_text(yaml.safe_dump({**yaml.safe_load(meta_file.read_text()), **fields}))
+    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    return meta_file
+
+
+# -- the exit code of grade: one rule with the JSON's "passed" ------------------------
+def test_grade_exit_code_follows_passed(no_cluster, tmp_path, monkeypatch):
+    """Score at or above the pass mark with a failed check: "passed": true and exit 0; below: exit 1."""
+    _with_lab_yaml(tmp_path, monkeypatch, "canary", pass_mark=75)
+    files = ["-f", str(FIXTURES / "cluster"), "-f", str(FIXTURES / "webapp")]
+    wrong = ["-f", str(FIXTURES / "variants" / "vs-weights-70-30.yaml")]
+    res = invoke("grade", "canary", *files, *wrong, "-o", "json")
+    report = json.loads(res.stdout)
+    assert report["score"] == 75 and report["passed"] is True
+    assert [c["id"] for c in report["checks"] if c["status"] != "pass"] == ["traffic-split-80-20"]
+    assert res.exit_code == 0, "passed, so exit 0 although a check failed"
+    _with_lab_yaml(tmp_path / "again", monkeypatch, "canary", pass_mark=76)
+    res = invoke("grade", "canary", *files, *wrong, "-o", "json")
+    assert json.loads(res.stdout)["passed"] is False and res.exit_code == 1
+
+
+def test_grade_help_states_the_exit_rule():
+    res = invoke("grade", "--help")
+    assert "Exit code 0 when the lab is passed" in " ".join(res.stdout.split())
+
+
+# -- global flags after the subcommand, as kubectl and oc take them --------------------
+def test_global_flags_after_the_subcommand(no_cluster):
+    res = invoke("grade", "canary", "--kubeconfig", str(no_cluster / "nope"), "--context", "x")
+    assert res.exit_code == 2 and f"kubeconfig {no_cluster / 'nope'} does not exist" in res.stderr
+    res = CliRunner().invoke(main, ["show", "canary", "--flavour", "istio", "--no-color", "--debug"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0
+    assert "kubectl get svc istio-ingressgateway" in res.stdout and "\x1b[" not in res.stdout
+    res = invoke("list", "-o", "json", "--flavour", "auto", "--kubeconfig", str(no_cluster / "nope"))
+    assert res.exit_code == 0  # list still lists; status unknown without a cluster
+    assert {r["status"] for r in json.loads(res.stdout)} == {"unknown"}
+
+
+def test_flag_after_the_subcommand_wins_over_the_one_before(no_cluster):
+    res = invoke("--flavour", "ossm2", "show", "canary", "--flavour", "istio")
+    assert "kubectl get svc istio-ingressgateway" in res.stdout
+
+
+def test_debug_after_the_subcommand_shows_the_traceback(no_cluster):
+    from grader.cluster import ClusterError
+    with pytest.raises(ClusterError):
+        invoke("grade", "canary", "--debug")
+
+
+# -- -n: a namespace name, never graded as empty work -----------------------------------
+@pytest.mark.parametrize("bad", ["bad ns!", "Webapp", "-webapp", "a" * 64, "web_app", ""])
+def test_grade_invalid_namespace_is_a_usage_error(no_cluster, bad):
+    res = invoke("grade", "canary", "-n", "webapp", "-n", bad)
+    assert res.exit_code == 2
+    assert f"-n {bad!r} is not a namespace name" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+# -- labs bring no Python of their own ---------------------------------------------------
+def test_lab_with_its_own_checks_py_is_refused(no_cluster, tmp_path, monkeypatch):
+    """A lab's checks.py would run an instructor folder's code inside the grader and add check
+    types that CHECKS.md and the library's tests never see; it is refused, by name, every time."""
+    root = _copy_data(tmp_path)
+    py = root / "labs" / "canary" / "checks.py"
+    py.write_text("from grader.checks import check_type\n\n"
+                  "@check_type('always-pass', reads=[])\ndef always_pass(snapshot):\n    '''Passes.'''\n")
+    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    for _ in range(2):
+        res = invoke("show", "canary")
+        assert res.exit_code == 2 and f"{py}: a lab cannot bring its own check types" in res.stderr
+        assert "Traceback" not in res.stderr
+
+
+# -- lab list: the guide's order comes from lab.yaml -------------------------------------
+def test_list_order_comes_from_lab_yaml(no_cluster, tmp_path, monkeypatch):
+    res = invoke("list", "-o", "json")
+    names = [r["name"] for r in json.loads(res.stdout)]
+    assert names[0] == "operators" and names[-1] == "review"
+    _with_lab_yaml(tmp_path, monkeypatch, "review", order=1)
+    assert json.loads(invoke("list", "-o", "json").stdout)[0]["name"] == "review"

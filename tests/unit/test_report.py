@@ -19,10 +19,10 @@ from typing import get_args
 import pytest
 
 from grader.model import CheckResult, LabReport, Status
-from grader.report import FORMATS, RENDERERS, Format, render
-from grader.report.console import print_report, render_text
+from grader.report import FORMATS, Format, render
+from grader.report.console import LABELS, print_report, render_text
 from grader.report.json import to_json
-from grader.report.junit import to_junit
+from grader.report.junit import TAGS, to_junit
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 REPO = Path(__file__).resolve().parents[2]
@@ -127,17 +127,19 @@ def test_console_golden() -> None:
 
 
 def test_formats_are_exhaustive() -> None:
-    assert FORMATS == ("table", "json", "junit")
+    assert FORMATS == ("table", "json", "junit", "jsonl")
     assert set(FORMATS) == set(get_args(Format))
-    assert tuple(RENDERERS) == FORMATS
-    assert len(RENDERERS) == len(FORMATS)
+
+
+def test_every_status_has_a_label_and_a_junit_tag() -> None:
+    assert set(LABELS) == set(Status) and set(TAGS) == set(Status)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_render_every_format(fmt: str) -> None:
     out = render(sample_report(), fmt)
     assert out.endswith("\n")
-    assert RENDERERS[fmt](sample_report()) == out
+    assert render([sample_report()], fmt) == out  # one report alone or in a list: the same text
 
 
 def test_render_dispatch() -> None:
@@ -151,8 +153,33 @@ def test_render_dispatch() -> None:
 def test_render_unknown_format(fmt: str) -> None:
     with pytest.raises(ValueError, match="unknown report format"):
         render(sample_report(), fmt)
-    with pytest.raises(KeyError):
-        RENDERERS[fmt]
+
+
+def _in(namespace: str) -> LabReport:
+    return LabReport(lab="l", title="t", pass_mark=1, namespace=namespace,
+                     results=(_result("c", Status.PASS, 1, 1, f"ok in {namespace}"),))
+
+
+def test_render_many_reports() -> None:
+    """One door for several namespaces: json a list, jsonl a line each, junit one document with a
+    suite per namespace, table one after the other."""
+    reports = [_in("s1"), _in("s2")]
+    data = json.loads(render(reports, "json"))
+    assert [d["namespace"] for d in data] == ["s1", "s2"]
+    lines = render(reports, "jsonl").splitlines()
+    assert [json.loads(line)["namespace"] for line in lines] == ["s1", "s2"]
+    assert all("\n" not in line and ": " not in line for line in lines)  # compact, one per line
+    root = ET.fromstring(render(reports, "junit"))
+    assert [s.get("name") for s in root.findall("testsuite")] == ["lab:l:s1", "lab:l:s2"]
+    assert root.get("tests") == "2"
+    table = render(reports, "table")
+    assert table.index("ok in s1") < table.index("ok in s2")
+
+
+def test_render_table_for_an_ascii_terminal() -> None:
+    text = render(passing_report(), "table", encoding="ascii")
+    assert text.splitlines()[-1] == "Score: 2/2 (pass mark 2) - PASSED"
+    text.encode("ascii")
 
 
 def test_import_does_not_load_rich() -> None:
@@ -346,3 +373,25 @@ def test_print_report_ascii_console_uses_hyphen() -> None:
 def test_console_empty_report() -> None:
     text = render_text(LabReport(lab="x", title="", pass_mark=0, results=()))
     assert text.splitlines()[-1] == "Score: 0/0 (pass mark 0) — PASSED"
+
+
+# --- the README's contract -------------------------------------------------------------
+
+
+def _readme_fields(heading: str) -> list[str]:
+    """The `field` column of the README table whose header row starts with *heading*."""
+    text = (REPO / "README.md").read_text()
+    start = text.index(f"| {heading} | meaning |")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line.split("|")[1].strip().strip("`"))
+    return rows
+
+
+def test_json_contract_is_the_readme_s() -> None:
+    """Every field the JSON carries is documented in the README, in order, and nothing more."""
+    data = json.loads(render(sample_report(), "json"))
+    assert list(data) == _readme_fields("field")
+    assert list(data["checks"][0]) == _readme_fields("check field")

@@ -14,7 +14,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from grader.sandbox.simulators.common import every, ignore_missing, log, now, now_micro, watch_forever
+from grader.sandbox.simulators.common import every, log, now, now_micro, watch_forever
+from grader.sandbox.simulators.rest import ignore_missing
 
 KUBELET_VERSION = "v1.33.13"  # only when the API server does not say its own version
 

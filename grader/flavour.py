@@ -1,0 +1,74 @@
+"""The Service Mesh flavour, decided in one place: what the user asked for (--flavour), else
+what the cluster serves, else what a set of YAML objects carries.
+
+- ``ossm2``: OpenShift Service Mesh 2.x. Its operator serves the ``maistra.io`` API
+  (ServiceMeshControlPlane, -MemberRoll, -Member); member namespaces carry the
+  ``maistra.io/member-of`` label and control-plane objects ``maistra-version``
+  (https://docs.openshift.com/container-platform/4.14/service_mesh/v2x/ossm-create-mesh.html).
+- ``istio``: upstream Istio, which serves ``networking.istio.io`` without ``maistra.io``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from grader.cluster import ClusterError
+
+if TYPE_CHECKING:
+    from grader.cluster import Cluster
+
+FLAVOURS = ("ossm2", "istio")
+# API groups only OpenShift serves: a cluster (or a dump of one) that has them is OpenShift.
+OPENSHIFT_GROUPS = frozenset({"route.openshift.io", "maistra.io", "operators.coreos.com"})
+
+
+class NoMesh(ClusterError):
+    """The cluster serves neither maistra.io nor networking.istio.io."""
+
+    def __init__(self) -> None:
+        super().__init__("Service Mesh is not installed on this cluster (no maistra.io or networking.istio.io "
+                         "API); install it or use 'lab sandbox up'")
+
+
+def of_cluster(requested: str | None, cluster: Cluster) -> tuple[str, bool]:
+    """(flavour, openshift) for a live cluster from its served API groups; `requested` wins
+    when given. Raises NoMesh when no mesh API is served at all.
+
+    Discovery may come from the cache (grader.cluster.DiscoveryCache), which is trusted for
+    what it holds: maistra.io in it means ossm2. An answer that rests on something the cache
+    lacks (no maistra.io: istio, or no mesh at all) is checked with the server first."""
+    decided = _from_groups(requested, set(cluster.groups()))
+    if decided[0] != "ossm2" and not requested and cluster.refresh_discovery():
+        decided = _from_groups(requested, set(cluster.groups()))
+    if decided[0] is None:
+        raise NoMesh()
+    return decided  # type: ignore[return-value]
+
+
+def _from_groups(requested: str | None, served: set[str]) -> tuple[str | None, bool]:
+    openshift = "route.openshift.io" in served
+    if requested:
+        return requested, openshift
+    if "maistra.io" in served:
+        return "ossm2", openshift
+    if "networking.istio.io" in served:
+        return "istio", openshift
+    return None, openshift
+
+
+def of_objects(requested: str | None, objects: Iterable[dict]) -> tuple[str, bool]:
+    """(flavour, openshift) for YAML objects (grade -f): Maistra's objects, or its labels,
+    mean ossm2; anything else is istio. `requested` wins when given."""
+    groups: set[str] = set()
+    maistra_labels = False
+    for o in objects:
+        groups.add(str(o.get("apiVersion", "")).split("/")[0])
+        labels = (o.get("metadata") or {}).get("labels") if isinstance(o.get("metadata"), dict) else None
+        if isinstance(labels, dict) and any(
+                isinstance(k, str) and (k.startswith("maistra.io/") or k == "maistra-version") for k in labels):
+            maistra_labels = True
+    openshift = bool(groups & OPENSHIFT_GROUPS)
+    if requested:
+        return requested, openshift
+    return ("ossm2" if "maistra.io" in groups or maistra_labels else "istio"), openshift

@@ -1,0 +1,160 @@
+"""Grading: read once, judge many. One snapshot of the cluster (or of YAML files), every check
+of the lab judged against it for each namespace, one LabReport per namespace.
+
+Checks are pure functions of the Snapshot; a check that raises is an ERROR in its own row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import checks as C
+from grader import flavour as F
+from grader import kinds as K
+from grader.checks.framework import crashed
+from grader.cluster import Cluster, ClusterError
+from grader.labs import Lab
+from grader.model import CheckResult, LabReport, Status
+from grader.snapshot import Snapshot, unpack_lists
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One round of grading: the reports (one per namespace) and the snapshot they judged."""
+
+    reports: list[LabReport]
+    snapshot: Snapshot
+
+
+def kinds_read_by(lab: Lab) -> list[K.Kind]:
+    """Every kind the lab's checks read, in first-use order (one LIST each)."""
+    out: list[K.Kind] = []
+    for spec in lab.checks:
+        for k in C.get(spec.check).reads:
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def judge(lab: Lab, snap: Snapshot, namespace: str | None = None) -> tuple[CheckResult, ...]:
+    """Every check of the lab against one snapshot for one namespace."""
+    results = []
+    for spec in lab.checks:
+        ctype = C.get(spec.check)
+        try:
+            outcome = ctype.fn(snap, **lab.params_for(spec, namespace))
+            status, reason, hint = outcome.status, outcome.reason, outcome.hint or spec.hint
+        except Exception as e:  # noqa: BLE001 - one broken check must not hide the others
+            outcome = crashed(spec.check, e)  # the guard's own wording: an ERROR of the grader
+            status, reason, hint = outcome.status, outcome.reason, outcome.hint
+        if status is Status.PASS:
+            hint = ""
+        results.append(CheckResult(id=spec.id, description=spec.description, status=status,
+                                   points=spec.points if status is Status.PASS else 0,
+                                   max_points=spec.points, reason=reason, hint=hint))
+    return tuple(results)
+
+
+def grade_snapshot(lab: Lab, snap: Snapshot, namespaces: list[str] | None = None,
+                   started: float | None = None) -> list[LabReport]:
+    """One report per namespace (default: the lab's own) from one snapshot, each timed from
+    `started` (reading included) when given."""
+    start = time.perf_counter() if started is None else started
+    namespaces = namespaces or [lab.namespace]
+    judged = [judge(lab, snap, ns) for ns in namespaces]
+    elapsed = time.perf_counter() - start
+    return [LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
+                      flavour=snap.flavour, duration_s=elapsed, namespace=ns)
+            for results, ns in zip(judged, namespaces, strict=True)]
+
+
+def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = None,
+                  flavour: str | None = None) -> Graded:
+    """Grade several namespaces (e.g. one per student) from ONE snapshot of the cluster.
+
+    Namespaces named by the caller (`-n`) must exist: a missing one is an error naming it, so
+    that a typo in a class roster is never graded as a student's empty work. Without them the
+    lab's own namespace is graded, and an unstarted lab is simply a report of what is missing."""
+    start = time.perf_counter()
+    kinds = kinds_read_by(lab)
+    if namespaces and K.NAMESPACE not in kinds:
+        kinds.append(K.NAMESPACE)
+    targets = list(namespaces or [lab.namespace])
+    for _ in range(2):
+        decided, openshift = F.of_cluster(flavour, cluster)
+        seen = cluster.discovery_reads
+        # ossm2 decided from a cached discovery: reading the control planes (in parallel with the
+        # rest) proves maistra.io is still served, or finds it gone (404) and refreshes discovery
+        proof = [K.SMCP] if decided == "ossm2" and cluster.discovery_cached and K.SMCP not in kinds else []
+        snap = cluster.snapshot([*kinds, *proof], [*targets, "istio-system"], decided, openshift)
+        if cluster.discovery_reads == seen:
+            break  # else a cached discovery proved out of date while reading: decide and read again
+    if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
+        raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
+                           "install the operator or use 'lab sandbox up'")
+    if namespaces:
+        present = {str((o.get("metadata") or {}).get("name")) for o in snap.list(K.NAMESPACE)}
+        missing = [ns for ns in namespaces if ns not in present]
+        if missing:
+            raise ClusterError(f"namespace{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found on the "
+                               f"cluster {cluster.host}; check the name (kubectl get namespaces)")
+    return Graded(grade_snapshot(lab, snap, targets, start), snap)
+
+
+def watch(lab: Lab, cluster: Cluster, namespaces: list[str] | None, flavour: str | None,
+          emit: Callable[[list[LabReport], str | None], None], settle: float = 0.5) -> None:
+    """Grade, then grade again each time an object of a kind the checks read changes; runs
+    until interrupted. Read-only like grading: one LIST per kind per round, then watches
+    from the resourceVersions of the snapshot just graded. `emit(reports, cause)` gets each
+    round's reports."""
+    cause: str | None = None
+    while True:
+        graded = grade_cluster(lab, cluster, namespaces, flavour)
+        emit(graded.reports, cause)
+        changes = cluster.changes(graded.snapshot.list_versions)
+        try:
+            cause = None
+            while cause is None:
+                cause = changes.next(timeout=60)
+            # let a burst settle (a rollout changes a Deployment, ReplicaSets and pods in a row)
+            while changes.next(timeout=settle) is not None:
+                pass
+        finally:
+            changes.close()
+
+
+def grade_files(lab: Lab, paths: list[Path], namespaces: list[str] | None = None, flavour: str | None = None) -> Graded:
+    """Grade YAML files offline (manifests, or `oc get ... -o yaml` dumps with status): the
+    same checks on a snapshot made of the files."""
+    from grader import manifests  # YAML files: only this path reads them
+
+    start = time.perf_counter()
+    try:
+        # documents that are not Kubernetes objects (a solution.yaml's steps, kustomization files) are left out
+        docs = [d for p in paths for d in manifests.read(p) if isinstance(d.get("kind"), str) and d.get("apiVersion")]
+    except manifests.ManifestError as e:
+        raise ClusterError(str(e)) from None
+    if not docs:
+        raise ClusterError(f"no Kubernetes objects in {', '.join(map(str, paths))}; "
+                           "give YAML files such as the output of oc get ... -o yaml")
+    snap = Snapshot.from_objects(last_wins(docs))
+    snap.flavour, snap.openshift = F.of_objects(flavour, snap)
+    return Graded(grade_snapshot(lab, snap, list(namespaces or [lab.namespace]), start), snap)
+
+
+def last_wins(docs: list[dict]) -> list[dict]:
+    """One object per kind/namespace/name: a later file overrides an earlier one, as applying
+    them in that order would (List documents are unpacked first)."""
+    # a kind that is not a non-empty string is what no API server would return
+    flat = [d for d in unpack_lists(docs) if isinstance(d.get("kind"), str) and d["kind"]]
+    out: dict[tuple, dict] = {}
+    for d in flat:
+        md = d.get("metadata") if isinstance(d.get("metadata"), dict) else {}
+        key = (str(d.get("apiVersion", "")).split("/")[0], d.get("kind"), str(md.get("namespace") or ""),
+               str(md.get("name")), id(d) if md.get("name") is None else 0)
+        out.pop(key, None)
+        out[key] = d
+    return list(out.values())

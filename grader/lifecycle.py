@@ -1,0 +1,250 @@
+"""The lifecycle verbs: start (and reset), solve, finish. They drive a Cluster through a lab's
+steps; no printing here: progress is reported through the `Progress` callbacks."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from grader import flavour as F
+from grader import kinds as K
+from grader import manifests as M
+from grader.cluster import Cluster, ClusterError
+from grader.labs import Lab, Lookup, Step, substitute
+from grader.objects import value_at
+
+
+class Progress(Protocol):
+    def step(self, text: str) -> contextlib.AbstractContextManager[None]: ...
+    def note(self, text: str) -> None: ...
+
+
+def decide_flavour(cluster: Cluster, requested: str | None) -> str:
+    return F.of_cluster(requested, cluster)[0]
+
+
+def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
+    """Bring the cluster to the exercise's starting point; running it again resets the exercise."""
+    flavour = decide_flavour(cluster, flavour)
+    if flavour not in lab.flavours:
+        raise ClusterError(f"lab {lab.name} does not support the {flavour} flavour (it supports "
+                           f"{', '.join(lab.flavours)})")
+    _reset(lab, cluster, progress)
+    run_steps(lab, lab.cleanup, cluster, flavour, progress)
+    run_steps(lab, lab.setup, cluster, flavour, progress)
+    return flavour
+
+
+def solve(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
+    flavour = decide_flavour(cluster, flavour)
+    run_steps(lab, lab.solution, cluster, flavour, progress)
+    return flavour
+
+
+def finish(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> None:
+    """Delete exactly what the lab created (its label), the namespaces it owns, and what its
+    `cleanup` steps name (e.g. operator Subscriptions a student created)."""
+    _reset(lab, cluster, progress)
+    run_steps(lab, lab.cleanup, cluster, decide_flavour(cluster, flavour), progress)
+
+
+def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str, progress: Progress) -> None:
+    try:
+        for step in steps:
+            if flavour in step.flavours:
+                _STEPS[step.type](lab, step, cluster, flavour, progress)
+    except M.ManifestError as e:
+        raise ClusterError(str(e)) from None
+
+
+def _apply(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progress) -> None:
+    values = {name: _look_up(cluster, lookup, name) for name, lookup in step.args["values"].items()}
+    for obj in M.apply_order([o for o in M.read(step.args["path"]) if M.for_flavour(o, flavour)]):
+        existing = _existing_instead(cluster, obj)
+        if existing:
+            progress.note(f"{M.describe(obj)}: not applied, {existing} is already there")
+            continue
+        obj = M.prepare(substitute(obj, values) if values else obj, lab.name, step.shared)
+        verb = "Ensuring" if step.shared else "Applying"
+        with progress.step(f"{verb} {M.describe(obj)}"):
+            cluster.apply(obj)
+
+
+def _delete(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progress) -> None:
+    a = step.args
+    api_version, ns = a.get("apiVersion", "v1"), a.get("namespace")
+    if "selector" in a:
+        names = cluster.names(api_version, a["kind"], ns, a["selector"])
+    elif cluster.get(api_version, a["kind"], a["name"], ns) is not None:
+        names = [a["name"]]
+    else:
+        names = []  # nothing to delete: say nothing
+    for name in names:
+        with progress.step(step.title or f"Deleting {a['kind']} {name}{' in ' + ns if ns else ''}"):
+            cluster.delete(api_version, a["kind"], name, ns)
+            if a.get("wait", True):
+                cluster.wait(api_version, a["kind"], name, ns, lambda o: o is None,
+                             timeout=float(a.get("timeout", 180)), what="deleted")
+
+
+def _label(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progress) -> None:
+    a = step.args
+    field = "labels" if step.type == "label" else "annotations"
+    values = a.get(field) or a.get("values") or {}
+    text = ", ".join(f"{k}={v}" if v is not None else f"{k}-" for k, v in values.items())
+    with progress.step(step.title or f"{'Labelling' if field == 'labels' else 'Annotating'} "
+                                     f"{a['kind']} {a['name']} {text}"):
+        cluster.patch(a.get("apiVersion", "v1"), a["kind"], a["name"], a.get("namespace"),
+                      {"metadata": {field: values}})
+
+
+def _restart(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progress) -> None:
+    a = step.args
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with progress.step(step.title or f"Restarting {a['kind']} {a['name']} (rollout restart)"):
+        cluster.patch(a.get("apiVersion", "apps/v1"), a["kind"], a["name"], a.get("namespace"),
+                      {"spec": {"template": {"metadata": {"annotations": {
+                          "kubectl.kubernetes.io/restartedAt": stamp}}}}})
+
+
+def _wait(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progress) -> None:
+    a = step.args
+    target = a.get("for", "exists")
+    timeout = float(a.get("timeout", 180))
+    if target == "rollout":
+        until, what = rollout_complete, "rolled out"
+    elif target == "deleted":
+        until, what = (lambda o: o is None), "deleted"
+    elif target == "exists":
+        until, what = (lambda o: o is not None), "created"
+    elif target.startswith("condition="):
+        ctype = target.split("=", 1)[1]
+        until, what = (lambda o: condition_true(o, ctype)), f"{ctype}"
+    elif target.startswith("phase="):
+        phase = target.split("=", 1)[1]
+        until, what = (lambda o: ((o or {}).get("status") or {}).get("phase") == phase), phase
+    else:
+        raise ClusterError(f"unknown wait target {target!r}")
+    ns = a.get("namespace")
+    where = f"{' in ' + ns if ns else ''}"
+    if "selector" in a:
+        if target == "deleted":
+            raise ClusterError("a wait by selector cannot wait for deletion; name the object")
+        with progress.step(step.title or f"Waiting for a {a['kind']} labelled {a['selector']}{where} to be {what}"):
+            cluster.wait_any(a.get("apiVersion", "v1"), a["kind"], ns, a["selector"], until, timeout=timeout,
+                             what=what)
+        return
+    with progress.step(step.title or f"Waiting for {a['kind']} {a['name']}{where} to be {what}"):
+        cluster.wait(a.get("apiVersion", "v1"), a["kind"], a["name"], ns, until, timeout=timeout, what=what)
+
+
+_STEPS: dict[str, Callable[[Lab, Step, Cluster, str, Progress], None]] = {
+    "apply": _apply, "delete": _delete, "label": _label, "annotate": _label, "restart": _restart, "wait": _wait,
+}
+
+
+def _existing_instead(cluster: Cluster, obj: dict) -> str | None:
+    """What makes a manifest with the unless-exists annotation unnecessary, if anything."""
+    spec = M.unless_exists(obj)
+    if spec is None:
+        return None
+    api_version, kind, selector = spec
+    names = cluster.names(api_version, kind, (obj.get("metadata") or {}).get("namespace"), selector)
+    return f"{kind} {names[0]}" if names else None
+
+
+def _look_up(cluster: Cluster, lookup: Lookup, name: str) -> str:
+    """The live value an apply step's ${name} stands for; a clear error when it is missing."""
+    obj = cluster.get(lookup.api_version, lookup.kind, lookup.name, lookup.namespace)
+    if obj is None:
+        raise ClusterError(f"{lookup.describe()} not found: it provides ${{{name}}} ({lookup.field}); "
+                           "run the labs it depends on first (lab start shows them)")
+    value = value_at(obj, lookup.field)
+    if value is None or isinstance(value, (dict, list)):
+        raise ClusterError(f"{lookup.describe()} has no {lookup.field} (needed for ${{{name}}}); "
+                           f"check it with kubectl get {lookup.kind.lower()} {lookup.name} -o yaml")
+    return str(value)
+
+
+def condition_true(obj: dict | None, ctype: str) -> bool:
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c.get("status") == "True"
+    return False
+
+
+def rollout_complete(obj: dict | None) -> bool:
+    """A Deployment's rollout is complete: observed, every replica updated and available."""
+    if not obj:
+        return False
+    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    want = spec.get("replicas", 1)
+    return (st.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0)
+            and st.get("updatedReplicas", 0) == want and st.get("availableReplicas", 0) == want
+            and st.get("replicas", 0) == want)
+
+
+# -- reset ------------------------------------------------------------------------------
+def _reset(lab: Lab, cluster: Cluster, progress: Progress) -> None:
+    """Delete what the lab labelled outside its namespaces, and its namespaces with everything
+    in them (the namespace controller empties them)."""
+    for kind in lab_kinds(lab, cluster):
+        for obj in cluster.list(kind, label_selector=f"{M.LAB_LABEL}={lab.name}"):
+            md = obj["metadata"]
+            if md.get("namespace") in lab.owns or kind.kind == "Namespace":
+                continue  # goes with its namespace
+            with progress.step(f"Deleting {M.describe(obj)}"):
+                cluster.delete(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
+    for ns in lab.owns:
+        existing = cluster.get("v1", "Namespace", ns)
+        if existing is None:
+            continue
+        with progress.step(f"Deleting namespace {ns}"):
+            cluster.delete("v1", "Namespace", ns)
+            cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
+
+
+STUCK_AFTER_S = 20.0
+
+
+def _namespace_gone(ns: str) -> Callable[[dict | None], bool]:
+    """Predicate for a namespace being deleted that fails fast, naming the culprit, when the
+    namespace controller reports finalizers it cannot remove (a namespace stuck Terminating)."""
+    first_seen: list[float] = []
+
+    def gone(obj: dict | None) -> bool:
+        if obj is None:
+            return True
+        for c in (obj.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "NamespaceFinalizersRemaining" and c.get("status") == "True":
+                first_seen.append(time.monotonic())
+                if time.monotonic() - first_seen[0] > STUCK_AFTER_S:
+                    raise ClusterError(
+                        f"namespace {ns} is stuck Terminating: {c.get('message', 'finalizers remain')}; remove "
+                        f"the finalizers (kubectl patch ... --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}') "
+                        f"and run the command again")
+        return False
+    return gone
+
+
+def lab_kinds(lab: Lab, cluster: Cluster) -> list[K.Kind]:
+    """Kinds the lab's manifests (setup and solution) create, as known kinds the cluster serves."""
+    names: list[str] = []
+    for steps in (lab.setup, lab.solution):
+        for s in steps:
+            if s.type == "apply" and not s.shared:
+                for o in M.read(s.args["path"]):
+                    if o.get("kind") not in names:
+                        names.append(o.get("kind"))
+    out = []
+    for n in names:
+        try:
+            k = K.by_name(n)
+        except KeyError:
+            continue
+        if cluster.served_version(k):
+            out.append(k)
+    return out

@@ -1,0 +1,28 @@
+"""The flavour of YAML objects (grade -f): Maistra's objects or labels mean ossm2, --flavour wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import flavour as F
+
+
+def _obj(api_version: str, kind: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "labels": labels or {}}}
+
+
+@pytest.mark.parametrize("objs, expected", [
+    ([_obj("networking.istio.io/v1beta1", "VirtualService")], ("istio", False)),
+    ([_obj("maistra.io/v2", "ServiceMeshControlPlane")], ("ossm2", True)),
+    ([_obj("v1", "Namespace", {"maistra.io/member-of": "istio-system"})], ("ossm2", False)),
+    ([_obj("apps/v1", "Deployment", {"maistra-version": "2.5.0"})], ("ossm2", False)),
+    ([_obj("route.openshift.io/v1", "Route")], ("istio", True)),
+    ([{"apiVersion": "v1", "kind": "Namespace", "metadata": "not a mapping"}], ("istio", False)),
+    ([], ("istio", False)),
+])
+def test_of_objects(objs, expected):
+    assert F.of_objects(None, objs) == expected
+
+
+def test_requested_flavour_wins():
+    assert F.of_objects("istio", [_obj("maistra.io/v2", "ServiceMeshControlPlane")]) == ("istio", True)
