@@ -1,3 +1,9 @@
+// istioctl for the sandbox. OpenShift Service Mesh 2.6 is based on Istio 1.20.8 (component table of the
+// OSSM 2.6.0 release notes: openshift/openshift-docs modules/ossm-release-2-6-0.adoc; Red Hat's blog
+// "Introducing OpenShift Service Mesh 2.6": patch releases up to Istio 1.20.8). Istio's release tags are
+// not semver ("1.20.8"), and the Go module proxy this project can reach serves no commit of the 1.20
+// branch, so this pins the newest istio.io/istio commit it serves (release-1.30 line), with the modules
+// that commit names at unserved pseudo-versions replaced by the nearest served releases.
 module lab-grader/sandbox/istio
 
 go 1.26.0
