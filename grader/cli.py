@@ -431,7 +431,7 @@ def sandbox() -> None:
 @sandbox.command("install")
 @click.pass_obj
 def sandbox_install(app: App) -> None:
-    """Build/install the control-plane binaries into the cache (Debian/Ubuntu, once, a few minutes)."""
+    """Build the control plane, etcd, kubectl and istioctl with Go into the cache (once; see the README for times)."""
     from grader.sandbox import binaries
     code = binaries.install()
     if code:
@@ -522,16 +522,18 @@ def sandbox_status(app: App, fmt: str) -> None:
 @sandbox.command("env")
 @click.pass_obj
 def sandbox_env(app: App) -> None:
-    """Print `export KUBECONFIG=…` for the sandbox: eval $(lab sandbox env)."""
+    """Print `export KUBECONFIG=…` (and PATH with the sandbox's kubectl and istioctl): eval $(lab sandbox env)."""
     import shlex
 
     from grader.sandbox.control_plane import Sandbox
     sb = Sandbox()
     if not sb.kubeconfig.exists():
         app.fail("the sandbox has never been started; run 'lab sandbox up'")
-    click.echo(f"export KUBECONFIG={shlex.quote(str(sb.kubeconfig))}")
-    for var, value in sb.urls().items():   # the data plane's gateway and Prometheus (mesh flavours)
-        click.echo(f"export {var}={shlex.quote(value)}")
+    env = sb.env()
+    path = f' PATH={shlex.quote(env["PATH"])}:"$PATH"' if "PATH" in env else ""
+    # the data plane's gateway and Prometheus (mesh flavours)
+    urls = "".join(f" {var}={shlex.quote(value)}" for var, value in sb.urls().items())
+    click.echo(f"export KUBECONFIG={shlex.quote(env['KUBECONFIG'])}{path}{urls}")  # one line: eval $(...) joins lines
 
 
 @sandbox.command("curl")

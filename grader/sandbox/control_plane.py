@@ -21,13 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox.binaries import Binaries, find
+from grader.sandbox.binaries import Binaries, find, tools_dir
 from grader.sandbox.paths import state_dir
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "simulators")
 MESH_COMPONENTS = ("dataplane", "prometheus")  # flavours with a mesh; prometheus only when installed
 DATAPLANE_PORTS = ("dataplane-gateway", "dataplane-mesh", "dataplane-pods", "dataplane-admin")
 FLAVOURS = ("ossm2", "istio", "kubernetes")  # kubernetes: no mesh at all
+# What the sandbox relies on: CRD validation rules (CEL, on by default since 1.25, GA in 1.29), native
+# sidecars (SidecarContainers, on by default since 1.29) and no insecure ports (gone since 1.24).
+MIN_VERSION = (1, 29)
 Progress = Callable[[str, str], None]  # (component or step, status text)
 
 
@@ -172,6 +175,14 @@ class Sandbox:
             "components": self.components(),
         }
 
+    def env(self) -> dict[str, str]:
+        """What `eval $(lab sandbox env)` sets: KUBECONFIG, and the folder with the sandbox's own istioctl
+        and kubectl (same versions as the control plane) to put first on PATH, when there is one."""
+        out = {"KUBECONFIG": str(self.kubeconfig)}
+        if tools := tools_dir():
+            out["PATH"] = str(tools)
+        return out
+
     # -- up ----------------------------------------------------------------------
     def up(self, flavour: str = "ossm2", crds: Path | None = None, progress: Progress = _noop,
            timeout: float = 90.0) -> dict:
@@ -187,9 +198,12 @@ class Sandbox:
                 progress("sandbox", "already running")
             return self.status()
         bins = find()
+        version = bins.version()
         major_minor = bins.minor_version()
-        if major_minor < (1, 20):
-            raise SandboxError(f"kube-apiserver {major_minor[0]}.{major_minor[1]} is too old; need 1.20 or newer")
+        if major_minor < MIN_VERSION:
+            raise SandboxError(f"kube-apiserver {version} ({bins.source}) is too old: the sandbox needs Kubernetes "
+                               f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer; run 'lab sandbox install' or point "
+                               "KUBEBUILDER_ASSETS at newer binaries")
         for d in ("pki", "logs", "run", "etcd", "manifests"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
         from grader.sandbox import pki  # cryptography is slow to import: only `up` needs it
@@ -204,7 +218,7 @@ class Sandbox:
                 continue
             ports[name] = free_port()
         st.update(ports=ports, flavour=flavour, binaries=bins.source,
-                  kubernetes_version=f"{major_minor[0]}.{major_minor[1]}",
+                  kubernetes_version=version, bin_dir=str(bins.bin_dir),
                   crds=str(crds.resolve()) if crds else st.get("crds") if st.get("flavour") == flavour else None)
         if crds is None and st.get("flavour") != flavour:
             st["crds"] = None
@@ -212,7 +226,7 @@ class Sandbox:
         self._write_kubeconfigs(ports["kube-apiserver"])
 
         deadline = time.monotonic() + timeout
-        argv = self._argv(bins, ports, major_minor, flavour)
+        argv = self._argv(bins, ports, flavour)
         from grader.sandbox.dataplane import launch
         argv.update(launch.argv(self.root, ports))
         for name in self.wanted(flavour):
@@ -282,7 +296,7 @@ class Sandbox:
         self._procs[name] = proc
         self.pidfile(name).write_text(str(proc.pid))
 
-    def _argv(self, bins: Binaries, ports: dict, ver: tuple[int, int], flavour: str) -> dict[str, list[str]]:
+    def _argv(self, bins: Binaries, ports: dict, flavour: str) -> dict[str, list[str]]:
         r, p = self.root, self.pki
         etcd_url = f"http://127.0.0.1:{ports['etcd']}"
         peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
@@ -307,9 +321,11 @@ class Sandbox:
             "--audit-log-mode=blocking",
             "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,"
             "ValidatingAdmissionWebhook,ResourceQuota,DefaultStorageClass",
+            # Since 1.31 a restarted API server answers 429 "storage is (re)initializing" for a resource
+            # until its watch cache has filled, although /readyz is ok; requests wait for the cache instead
+            # (the behaviour before 1.31), so `lab sandbox up` after a crash is ready when it says so.
+            "--feature-gates=ResilientWatchCacheInitialization=false",
         ]
-        if ver < (1, 24):
-            api.append("--insecure-port=0")  # removed in 1.24; on by default (8080) before
         cm = [
             str(bins.kube_controller_manager),
             f"--kubeconfig={r / 'controller-manager.kubeconfig'}",
@@ -334,10 +350,6 @@ class Sandbox:
             f"--cert-dir={p / 'sched'}",
             "--leader-elect=false",
         ]
-        if ver < (1, 24):
-            cm.append("--port=0")  # insecure ports were removed in 1.24 (scheduler: 1.23)
-        if ver < (1, 23):
-            sched.append("--port=0")
         etcd = [
             str(bins.etcd), "--name=lab-sandbox", f"--data-dir={r / 'etcd'}",
             f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",

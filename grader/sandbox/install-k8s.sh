@@ -1,113 +1,105 @@
 #!/usr/bin/env bash
-# Builds the sandbox's control-plane binaries (kube-apiserver, kube-controller-manager,
-# kube-scheduler) from Debian's own kubernetes source package and installs etcd from
-# Debian's etcd-server package. Idempotent: a finished build is recognised by its stamp.
+# Builds the sandbox's binaries with the machine's Go, through Go modules (no git, no vendored tree):
+#   go/k8s   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes)
+#   go/etcd  etcd                                                               (go.etcd.io/etcd/server/v3)
+#   go/istio istioctl                                                           (istio.io/istio)
+# Each folder's go.mod pins the exact versions and its go.sum the checksums. Idempotent: a finished
+# build is recognised by its stamp. Modules and compiled packages stay in Go's own caches
+# (GOMODCACHE, GOCACHE), so a second build on the same machine reuses them.
 #
 # Usage: install-k8s.sh [CACHE_DIR]   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/lab-grader/k8s)
+# Needs only Go >= 1.24 (GO=/path/to/go to choose one) and the Go module proxy; no git, no C compiler.
 set -euo pipefail
 
-K8S_SOURCE_VERSION="1.20.5+really1.20.2"
-RECIPE=3  # bump whenever the build recipe changes: cached binaries from older recipes are rebuilt
-cache_root="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/lab-grader/k8s}"
-dest="$cache_root/v1.20.2"
-bin="$dest/bin"
-stamp="$dest/STAMP"
+here="$(cd "$(dirname "$0")" && pwd)"
+RECIPE=4  # bump whenever the build recipe changes: cached binaries from older recipes are rebuilt
+MIN_GO_MINOR=24
 
 say() { printf '· %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
-if [ -f "$stamp" ] && grep -q "recipe=$RECIPE" "$stamp" && [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] \
-   && [ -x "$bin/kube-scheduler" ] && [ -x "$bin/etcd" ]; then
-  say "control-plane binaries already installed in $bin ($(cat "$stamp"))"
+# The one place the versions live is the go.mod files.
+modver() { [ -f "$here/go/$1/go.mod" ] && awk -v m="$2" '$1 == "require" && $2 == m { print $3 } $1 == m { print $2 }' "$here/go/$1/go.mod" | head -n1; }
+K8S_VERSION=$(modver k8s k8s.io/kubernetes)
+ETCD_VERSION=$(modver etcd go.etcd.io/etcd/server/v3)
+ISTIO_VERSION=$(modver istio istio.io/istio 2>/dev/null || true)
+[ -n "$K8S_VERSION" ] && [ -n "$ETCD_VERSION" ] || die "cannot read the pinned versions from $here/go/*/go.mod"
+
+cache_root="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/lab-grader/k8s}"
+dest="$cache_root/$K8S_VERSION"
+bin="$dest/bin"
+stamp="$dest/STAMP"
+want="kubernetes=$K8S_VERSION etcd=$ETCD_VERSION${ISTIO_VERSION:+ istioctl=$ISTIO_VERSION} recipe=$RECIPE"
+tools="etcd kube-apiserver kube-controller-manager kube-scheduler kubectl${ISTIO_VERSION:+ istioctl}"
+
+complete() {
+  [ -f "$stamp" ] && grep -qF "$want" "$stamp" || return 1
+  for t in $tools; do [ -x "$bin/$t" ] || return 1; done
+}
+if complete; then
+  say "sandbox binaries already installed in $bin ($(cat "$stamp"))"
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1 || [ ! -f /etc/debian_version ]; then
-  cat >&2 <<MSG
-error: this installer builds from Debian packages and needs apt-get (Debian/Ubuntu).
-Provide the binaries yourself instead: put etcd, kube-apiserver, kube-controller-manager and
-kube-scheduler (Kubernetes 1.20 or newer) in one directory and export KUBEBUILDER_ASSETS=<that dir>
-(for example the directory that controller-runtime's 'setup-envtest use -p path' prints).
-MSG
-  exit 2
+# GO=<path> picks a toolchain; else the go on PATH; else the usual install location.
+go_bin="${GO:-$(command -v go || true)}"
+if [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go; fi
+if [ -z "$go_bin" ] || [ ! -x "$go_bin" ]; then
+  die "building the sandbox needs Go >= 1.$MIN_GO_MINOR (https://go.dev/dl/); or put etcd, kube-apiserver, kube-controller-manager, kube-scheduler (Kubernetes 1.29 or newer; this project pins $K8S_VERSION) in one directory and export KUBEBUILDER_ASSETS=<that dir>"
+fi
+go_version=$("$go_bin" env GOVERSION 2>/dev/null || true)
+go_minor=$(printf '%s' "$go_version" | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if [ -z "$go_minor" ] || [ "$go_minor" -lt "$MIN_GO_MINOR" ]; then
+  die "$go_bin is ${go_version:-not a working Go}; building the sandbox needs Go >= 1.$MIN_GO_MINOR (https://go.dev/dl/), or export KUBEBUILDER_ASSETS=<dir with etcd, kube-apiserver, kube-controller-manager, kube-scheduler>"
 fi
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export CGO_ENABLED=0 GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+partial="$dest/bin.partial"
+rm -rf "$partial"
+mkdir -p "$partial"
+started=$(date +%s)
 
-say "installing build dependencies from Debian packages"
-$SUDO apt-get update -qq
-pkgs="etcd-server golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev"
-# kubernetes-client collides with a kubectl some images ship from another package.
-if ! command -v kubectl >/dev/null 2>&1; then pkgs="$pkgs kubernetes-client"; fi
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs >/dev/null
-
-# Source entries for the same suites as the binary ones.
-if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  say "enabling deb-src entries"
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-      | $SUDO tee /etc/apt/sources.list.d/lab-grader-src.sources >/dev/null
-  else
-    grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' \
-      | $SUDO tee /etc/apt/sources.list.d/lab-grader-src.list >/dev/null
-  fi
-  $SUDO apt-get update -qq
-fi
-
-work="$cache_root/build"
-mkdir -p "$work"
-cd "$work"
-if ! ls kubernetes_*.dsc >/dev/null 2>&1; then
-  say "downloading the kubernetes source package ($K8S_SOURCE_VERSION)"
-  apt-get source --download-only -qq "kubernetes=$K8S_SOURCE_VERSION" >/dev/null 2>&1 \
-    || apt-get source --download-only -qq kubernetes >/dev/null
-fi
-srcdir=$(find . -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)
-if [ -z "$srcdir" ]; then
-  say "unpacking"
-  dpkg-source -x --no-check kubernetes_*.dsc >/dev/null
-  srcdir=$(find . -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)
-fi
-cd "$srcdir"
-
-# The vendored reflect2 1.0.1 crashes ("fatal error: fault") under Go >= 1.18 when the
-# API server encodes some maps; Debian's 1.0.2 is fixed.
-say "replacing vendored modern-go/reflect2 with Debian's 1.0.2"
-rm -rf vendor/github.com/modern-go/reflect2
-cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
-rm -rf vendor/github.com/modern-go/reflect2/.git* || true
-
-# Go >= 1.16 makes the vendored go-openapi validator treat "" as null, so the API server
-# rejects empty strings in custom resources (kubernetes/kubernetes#99804, fixed upstream in
-# kube-openapi#230 but never in 1.20): only a nil value is null.
-# Both copies: 1.20's CRD validation uses kube-openapi's fork.
-for typego in vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go vendor/github.com/go-openapi/validate/type.go; do
-  [ -f "$typego" ] || continue
-  if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
-    say "patching $(dirname "$typego"): empty strings are strings (kubernetes#99804)"
-    sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' "$typego"
-    if grep -q 'reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data))' "$typego"; then
-      echo "error: could not patch $typego" >&2; exit 1
-    fi
-  fi
+# What hack/lib/version.sh stamps into a release build, so --version and /version tell the truth.
+k8s_minor=$(printf '%s' "$K8S_VERSION" | cut -d. -f2)
+build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+k8s_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  k8s_ldflags="$k8s_ldflags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
+  k8s_ldflags="$k8s_ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
 done
 
-say "building kube-apiserver, kube-controller-manager, kube-scheduler (a few minutes, once)"
-export GOPATH="$PWD/.go" CGO_ENABLED=0 GOFLAGS=-mod=vendor GO111MODULE=on
-mkdir -p .go/src/k8s.io
-[ -e .go/src/k8s.io/kubernetes ] || ln -s ../../.. .go/src/k8s.io/kubernetes
-make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler" >build.log 2>&1 || {
-  tail -n 30 build.log >&2; echo "error: build failed; full log in $PWD/build.log" >&2; exit 1; }
+build() {  # build MODULE_DIR LDFLAGS OUTPUT PACKAGE...   (OUTPUT: a file, or a folder ending in /)
+  local mod="$1" ldflags="$2" out="$3"; shift 3
+  (cd "$here/go/$mod" && "$go_bin" build -trimpath -ldflags "$ldflags" -o "$out" "$@") >"$dest/build-$mod.log" 2>&1 || {
+    tail -n 30 "$dest/build-$mod.log" >&2
+    die "building $* failed; full log in $dest/build-$mod.log"
+  }
+}
 
-mkdir -p "$bin"
-out=$(find _output -type d -name bin -path '*_output*' | head -n1)
-for b in kube-apiserver kube-controller-manager kube-scheduler; do
-  install -m 0755 "$out/$b" "$bin/$b"
-done
-etcd_bin=$(command -v etcd || echo /usr/bin/etcd)
-ln -sf "$etcd_bin" "$bin/etcd"
-kubectl_bin=$(command -v kubectl || true)
-[ -n "$kubectl_bin" ] && ln -sf "$kubectl_bin" "$bin/kubectl"
-echo "kubernetes $K8S_SOURCE_VERSION built $(date -u +%Y-%m-%dT%H:%M:%SZ) go=$(go version | awk '{print $3}') reflect2=1.0.2 openapi-empty-string-fix recipe=$RECIPE" >"$stamp"
-say "installed control-plane binaries in $bin"
-cd "$cache_root" && rm -rf "$work"
+say "building etcd $ETCD_VERSION with $go_version (once; modules and compiled packages are cached by Go)"
+build etcd "-s -w" "$partial/etcd" go.etcd.io/etcd/server/v3
+
+say "building Kubernetes $K8S_VERSION: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (the long part, once)"
+build k8s "$k8s_ldflags" "$partial/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+
+if [ -n "$ISTIO_VERSION" ]; then
+  say "building istioctl (istio.io/istio $ISTIO_VERSION)"
+  # What Istio's own Makefile stamps: VERSION file + "-dev" for a build between releases, and the commit.
+  istio_src="$("$go_bin" env GOMODCACHE)/istio.io/istio@$ISTIO_VERSION"
+  istio_release="$( (cd "$here/go/istio" && "$go_bin" mod download istio.io/istio) >/dev/null 2>&1; cat "$istio_src/VERSION" 2>/dev/null || echo unknown)"
+  case "$ISTIO_VERSION" in
+    v0.0.0-*) istio_build="$istio_release-dev"; istio_commit="${ISTIO_VERSION##*-}" ;;
+    *) istio_build="${ISTIO_VERSION#v}"; istio_commit=unknown ;;
+  esac
+  istio_ldflags="-s -w"
+  for v in buildVersion=$istio_build buildGitRevision=$istio_commit buildStatus=Clean buildTag=$istio_build buildHub=docker.io/istio; do
+    istio_ldflags="$istio_ldflags -X istio.io/istio/pkg/version.$v"
+  done
+  build istio "$istio_ldflags" "$partial/istioctl" istio.io/istio/istioctl/cmd/istioctl
+fi
+
+rm -rf "$bin"
+mv "$partial" "$bin"
+echo "$want built $build_date go=$go_version seconds=$(( $(date +%s) - started ))" >"$stamp"
+say "installed the sandbox binaries in $bin ($(cat "$stamp"))"

@@ -159,8 +159,9 @@ def test_env_exports_gateway_and_prometheus_urls_and_status_lists_them(mesh):
     sb, _ = mesh
     env = {"LAB_SANDBOX_DIR": str(sb.root), "KUBECONFIG": ""}
     res = CliRunner().invoke(main, ["--no-color", "sandbox", "env"], env=env, catch_exceptions=False)
-    assert f"export GATEWAY_URL=127.0.0.1:{_ports(sb)['dataplane-gateway']}" in res.stdout
-    assert "export PROMETHEUS_URL=http://127.0.0.1:" in res.stdout
+    assert res.stdout.startswith("export KUBECONFIG=") and len(res.stdout.strip().splitlines()) == 1
+    assert f" GATEWAY_URL=127.0.0.1:{_ports(sb)['dataplane-gateway']}" in res.stdout
+    assert " PROMETHEUS_URL=http://127.0.0.1:" in res.stdout
     st = sb.status()
     assert st["components"]["dataplane"]["running"] and st["components"]["prometheus"]["running"]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import time
@@ -51,16 +53,39 @@ def test_up_twice_then_status(own_sandbox):
 
 
 def test_env_works_with_kubectl(own_sandbox):
+    """eval $(lab sandbox env) in a real shell: KUBECONFIG is set, and the sandbox's own kubectl (and istioctl,
+    when built) come first on PATH, at the control plane's version."""
     res = lab(own_sandbox, "sandbox", "env")
     assert res.exit_code == 0 and res.stdout.startswith("export KUBECONFIG=")
-    kubeconfig = res.stdout.splitlines()[0].split("=", 1)[1].strip("'")   # then GATEWAY_URL, PROMETHEUS_URL
-    out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-o", "json"],
-                         capture_output=True, text=True, timeout=30)
-    if out.returncode != 0 and "not found" in out.stderr:
-        pytest.skip("no kubectl on PATH")
-    nodes = json.loads(out.stdout)["items"]
+    assert len(res.stdout.strip().splitlines()) == 1  # eval $(...) joins lines: one export
+    script = f'eval {shlex.quote(res.stdout.strip())}; echo "$KUBECONFIG"; command -v kubectl; ' \
+             'kubectl get nodes -o json'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0 and "kubectl" in out.stderr and "not found" in out.stderr:
+        pytest.skip("no kubectl on PATH and none built")
+    assert out.returncode == 0, out.stderr
+    kubeconfig, kubectl, body = out.stdout.split("\n", 2)
+    assert kubeconfig == str(Sandbox(root=own_sandbox).kubeconfig)
+    tools = Sandbox(root=own_sandbox).env().get("PATH")
+    if tools:
+        assert kubectl == str(Path(tools) / "kubectl")
+    nodes = json.loads(body)["items"]
     assert nodes and all(any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
                          for n in nodes)
+
+
+def test_status_and_nodes_report_the_real_version(own_sandbox):
+    """`lab sandbox status` shows the API server's own version; the kubelet stand-in reports the same one."""
+    sb = Sandbox(root=own_sandbox)
+    res = lab(own_sandbox, "sandbox", "status")
+    version = sb.status()["kubernetes_version"]
+    assert re.fullmatch(r"v1\.(\d+)\.\d+", version) and int(version.split(".")[1]) >= 29, version
+    assert f"kubernetes: {version}" in res.stdout
+    from kubernetes import client, config
+    api = config.new_client_from_config(config_file=str(sb.kubeconfig))
+    assert client.VersionApi(api).get_code().git_version == version
+    nodes = client.CoreV1Api(api).list_node().items
+    assert nodes and {n.status.node_info.kubelet_version for n in nodes} == {version}
 
 
 def test_listens_on_loopback_only(own_sandbox):

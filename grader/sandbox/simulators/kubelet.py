@@ -10,13 +10,22 @@ from __future__ import annotations
 import ipaddress
 import threading
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from grader.sandbox.simulators.common import every, log, now, now_micro, watch_forever
 from grader.sandbox.simulators.rest import ignore_missing
 
-KUBELET_VERSION = "v1.20.2"
+KUBELET_VERSION = "v1.33.13"  # only when the API server does not say its own version
+
+
+def server_version(api: client.ApiClient) -> str:
+    """The API server's gitVersion: a kubelet of the same release reports the same version."""
+    try:
+        return client.VersionApi(api).get_code().git_version or KUBELET_VERSION
+    except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError):
+        return KUBELET_VERSION
 
 
 class Kubelet:
@@ -29,6 +38,7 @@ class Kubelet:
         self._ips: dict[str, str] = {}
         self._next_ip = 2
         self._lock = threading.Lock()
+        self.version = server_version(api)
 
     # -- nodes -----------------------------------------------------------------
     def _node_status(self) -> dict:
@@ -44,7 +54,7 @@ class Kubelet:
         res = {"cpu": "256", "memory": "1Ti", "pods": "2000", "ephemeral-storage": "100Gi"}
         return {"conditions": conds, "capacity": res, "allocatable": res,
                 "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
+                "nodeInfo": {"kubeletVersion": self.version, "kubeProxyVersion": self.version,
                              "operatingSystem": "linux", "architecture": "amd64",
                              "containerRuntimeVersion": "lab-sandbox://1", "osImage": "lab sandbox",
                              "kernelVersion": "", "machineID": "", "systemUUID": "", "bootID": ""}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 
 from grader.sandbox.simulators.common import dig
+from grader.sandbox.simulators.injector_config import injector_configmap
 
 OPERATOR_VERSION = "2.5.2"
 DEFAULT_VERSION = "v2.5"
@@ -161,6 +162,7 @@ def _upstream_objects(ns: str) -> list[dict]:
         _sa("istio-ingressgateway-service-account", ns, gw, None),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("istio", ns, pilot),
          "data": {"mesh": _mesh_config(ns, "istiod"), "meshNetworks": "networks: {}"}},
+        injector_configmap("istio", ns, "istio-sidecar-injector", "default", pilot),
         _deployment("istiod", ns, pilot, {"app": "istiod", "istio": "pilot"}, pilot_pod, "istiod",
                     [_container("discovery", f"{UPSTREAM_HUB}/pilot:{UPSTREAM_TAG}",
                                 [("grpc-xds", 15010), ("https-dns", 15012), ("https-webhook", 15017),
@@ -220,6 +222,7 @@ def _maistra_objects(ns: str, smcp: dict, spec: dict) -> list[dict]:
         _sa(istiod, ns, pl, owner),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(f"istio-{name}", ns, pl, owner),
          "data": {"mesh": _mesh_config(ns, istiod), "meshNetworks": "networks: {}"}},
+        injector_configmap("ossm2", ns, f"istio-sidecar-injector-{name}", name, pl, owner),
         _deployment(istiod, ns, pl, psel, {"istio": "pilot", "maistra-control-plane": ns,
                                             "sidecar.istio.io/inject": "false"}, istiod,
                     [_container("discovery", image("pilot"),
