@@ -295,7 +295,7 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
 
 def _look_up(cluster: Cluster, lookup: Lookup, name: str) -> str:
     """The live value an apply step's ${name} stands for; a clear error when it is missing."""
-    from grader.checks.library import value_at
+    from grader.objects import value_at
 
     obj = cluster.get(lookup.api_version, lookup.kind, lookup.name, lookup.namespace)
     if obj is None:

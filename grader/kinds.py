@@ -17,10 +17,6 @@ class Kind:
     plural: str
     namespaced: bool = True
 
-    @property
-    def key(self) -> str:
-        return self.kind
-
     def api_version(self, version: str | None = None) -> str:
         v = version or self.versions[0]
         return f"{self.group}/{v}" if self.group else v

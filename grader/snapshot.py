@@ -15,6 +15,9 @@ import yaml
 
 from grader import kinds as K
 from grader.kinds import Kind
+from grader.objects import annotations_of, labels_of, name_of, namespace_of, ref
+
+__all__ = ["Snapshot", "annotations_of", "labels_of", "name_of", "namespace_of", "ref", "unpack_lists"]
 
 
 @dataclass
@@ -118,28 +121,3 @@ def unpack_lists(docs: Iterable[dict]) -> Iterator[dict]:
         else:
             yield doc
 
-
-def name_of(obj: dict) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
-def namespace_of(obj: dict) -> str:
-    return str((obj.get("metadata") or {}).get("namespace") or "default")
-
-
-def labels_of(obj: dict) -> dict:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return labels if isinstance(labels, dict) else {}
-
-
-def annotations_of(obj: dict) -> dict:
-    ann = (obj.get("metadata") or {}).get("annotations") or {}
-    return ann if isinstance(ann, dict) else {}
-
-
-def ref(obj: dict) -> str:
-    """Human name of an object, e.g. ``VirtualService webapp/web``."""
-    kind = obj.get("kind", "object")
-    md = obj.get("metadata") or {}
-    ns = md.get("namespace")
-    return f"{kind} {ns}/{md.get('name')}" if ns else f"{kind} {md.get('name')}"

@@ -1,68 +1,32 @@
 """The check library: named, parameterised check functions judged against a Snapshot.
 
-A check type is registered once by name and used by any number of labs through
-their lab.yaml (``check: <name>`` plus ``params``). Check functions are pure: they
-read only the Snapshot, never the cluster, never print, never exit.
+A check type is registered once by name (``@check`` in grader.checks.framework) and used
+by any number of labs through their lab.yaml (``check: <name>`` plus ``params``). Check
+functions are pure: they read only the Snapshot, never the cluster, never print, never
+exit. Every module of this package is imported by ``load_builtin`` (found with pkgutil,
+no list to keep): a new check module registers its check types by being there.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
+import pkgutil
 
-from grader.kinds import Kind
-from grader.model import Outcome
+from grader.checks.framework import REGISTRY, CheckFn, CheckType, check
 
-CheckFn = Callable[..., Outcome]
+__all__ = ["REGISTRY", "CheckFn", "CheckType", "catalogue", "check", "get", "load_builtin"]
 
 
-@dataclass(frozen=True)
-class CheckType:
-    name: str
-    fn: CheckFn
-    reads: tuple[Kind, ...]
-    description: str
-
-    @property
-    def params(self) -> dict[str, inspect.Parameter]:
-        sig = inspect.signature(self.fn)
-        return dict(list(sig.parameters.items())[1:])
-
-    def required_params(self) -> set[str]:
-        return {n for n, p in self.params.items() if p.default is inspect.Parameter.empty}
-
-
-REGISTRY: dict[str, CheckType] = {}
-
-
-def check_type(name: str, *, reads: list[Kind] | tuple[Kind, ...]) -> Callable[[CheckFn], CheckFn]:
-    """Register ``fn(snapshot, **params) -> Outcome`` under a stable kebab-case name."""
-
-    def deco(fn: CheckFn) -> CheckFn:
-        if name in REGISTRY and REGISTRY[name].fn is not fn:
-            raise ValueError(f"check type {name!r} registered twice")
-        REGISTRY[name] = CheckType(name, fn, tuple(reads), (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
-        return fn
-
-    return deco
+def load_builtin() -> None:
+    """Import every module of this package (check modules register on import)."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
 
 
 def get(name: str) -> CheckType:
     load_builtin()
     return REGISTRY[name]
-
-
-def load_builtin() -> None:
-    """Import the built-in library modules (they register on import)."""
-    import importlib
-
-    for module in ("library", "platform", "workloads", "traffic"):
-        try:
-            importlib.import_module(f"grader.checks.{module}")
-        except ModuleNotFoundError as e:
-            if e.name != f"grader.checks.{module}":
-                raise
 
 
 def catalogue(labs: list | None = None) -> list[dict]:

@@ -1,11 +1,12 @@
-"""Platform check types: the mesh operators (OLM), the control plane (SMCP), the member
-roll (SMMR) and the addon Routes, judged as the operators themselves report them.
+"""Platform check types: the mesh operators (OLM), the control plane (SMCP), the member roll
+(SMMR), mesh membership of a namespace, and the addon Routes, judged as the operators
+themselves report them.
 
-Status shapes follow /work/shared/MESH-FACTS.md part A section 2 (maistra/istio-operator
-maistra-2.5 status.go, readiness.go, servicemeshmemberroll_types.go) and OLM's
-Subscription/ClusterServiceVersion status. Like the library, every check reads only
-the Snapshot, names object, field, expected and found value in its reason, and never
-raises on odd content.
+Status shapes follow maistra/istio-operator (maistra-2.5): pkg/apis/maistra/status/status.go,
+the control plane reconciler's readiness.go and status.go, servicemeshmemberroll_types.go and
+the member roll controller; OLM's Subscription/ClusterServiceVersion status. Like every check
+type, these read only the Snapshot, name object, field, expected and found value in their
+reason, and never raise on odd content.
 """
 
 from __future__ import annotations
@@ -15,66 +16,53 @@ from fractions import Fraction
 from typing import Any
 
 from grader import kinds as K
-from grader import mesh as M
-from grader.checks.library import (
-    _MISSING,
-    _bad_param,
-    _check,
-    _cli,
-    _equal,
-    _join,
-    _names,
-    _path_parts,
-    _str_params,
-    _walk,
-)
+from grader.checks.framework import bad_param, check, cli_name, not_found, str_params
+from grader.mesh.membership import IGNORE_NAMESPACE_LABEL, MEMBER_OF_LABEL, never_member, smmr_lists
 from grader.model import Outcome, failed, passed, skipped
-from grader.snapshot import Snapshot, labels_of, name_of, namespace_of, ref
+from grader.objects import (
+    MISSING,
+    as_dict,
+    as_list,
+    condition,
+    creation_key,
+    is_int,
+    is_true,
+    json_equal,
+    label_str,
+    labels_of,
+    name_of,
+    namespace_of,
+    path_parts,
+    ref,
+    spec_of,
+    status_of,
+    walk,
+)
+from grader.snapshot import Snapshot
+from grader.text import MAX_LISTED, clip, join, percent, short, show_list
 
 MARKETPLACE = "openshift-marketplace"
-
-
-# -- small helpers ------------------------------------------------------------------------------
-def _conditions(obj: Any) -> list[dict]:
-    return [c for c in M.as_list(M.status_of(obj).get("conditions")) if isinstance(c, dict)]
-
-
-def _condition(obj: Any, ctype: str) -> dict | None:
-    return next((c for c in _conditions(obj) if c.get("type") == ctype), None)
-
-
-def _is_true(cond: dict | None) -> bool:
-    return cond is not None and M.label_str(cond.get("status")) == "True"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _describe_condition(cond: dict | None, ctype: str) -> str:
     """``condition Ready is False (ComponentsNotReady: the following ...)``."""
     if cond is None:
         return f"has no {ctype} condition"
-    text = f"condition {ctype} is {M.label_str(cond.get('status')) or 'not set'}"
-    reason, message = M.label_str(cond.get("reason")), M.label_str(cond.get("message"))
-    detail = ": ".join(x for x in (reason, _clip(message, 200)) if x)
+    text = f"condition {ctype} is {label_str(cond.get('status')) or 'not set'}"
+    reason, message = label_str(cond.get("reason")), label_str(cond.get("message"))
+    detail = ": ".join(x for x in (reason, clip(message, 200)) if x)
     return text + (f" ({detail})" if detail else "")
 
 
 def _str_list(value: Any) -> list[str]:
-    return [v for v in M.as_list(value) if isinstance(v, str)]
-
-
-def _show_list(values: list[str]) -> str:
-    shown = values[:8] + ([f"and {len(values) - 8} more"] if len(values) > 8 else [])
-    return "[" + ", ".join(shown) + "]"
+    return [v for v in as_list(value) if isinstance(v, str)]
 
 
 def _generation_lag(obj: dict) -> str | None:
     """A reason when the operator has not reconciled the latest spec yet."""
-    gen = M.as_dict(obj.get("metadata")).get("generation")
-    observed = M.status_of(obj).get("observedGeneration")
-    if M.is_int(gen) and M.is_int(observed) and observed < gen:
+    gen = as_dict(obj.get("metadata")).get("generation")
+    observed = status_of(obj).get("observedGeneration")
+    if is_int(gen) and is_int(observed) and observed < gen:
         return (
             f"{ref(obj)} status.observedGeneration is {observed} but metadata.generation is {gen}: the operator has "
             "not reconciled the latest spec yet, so its status describes an older one"
@@ -82,23 +70,22 @@ def _generation_lag(obj: dict) -> str | None:
     return None
 
 
-# -- 1: operators installed through OLM -------------------------------------------------------------
 def _csv_phase(csv: dict) -> str:
-    return M.label_str(M.status_of(csv).get("phase"))
+    return label_str(status_of(csv).get("phase"))
 
 
 def _csv_text(csv: dict) -> str:
-    spec = M.spec_of(csv)
-    display, version = M.label_str(spec.get("displayName")), M.label_str(spec.get("version"))
+    spec = spec_of(csv)
+    display, version = label_str(spec.get("displayName")), label_str(spec.get("version"))
     what = " ".join(x for x in (display, version) if x)
     return ref(csv) + (f" ({what})" if what else "")
 
 
 def _csv_problem(csv: dict) -> str:
-    st = M.status_of(csv)
+    st = status_of(csv)
     phase = _csv_phase(csv) or "not set"
-    reason, message = M.label_str(st.get("reason")), M.label_str(st.get("message"))
-    detail = ": ".join(x for x in (reason, _clip(message, 160)) if x)
+    reason, message = label_str(st.get("reason")), label_str(st.get("message"))
+    detail = ": ".join(x for x in (reason, clip(message, 160)) if x)
     return f"{_csv_text(csv)} status.phase is {phase}; expected Succeeded" + (f" ({detail})" if detail else "")
 
 
@@ -109,7 +96,7 @@ def _has_prefix(name: str, prefix: str) -> bool:
 
 def _looks_like(sub: dict, package: str) -> bool:
     """A Subscription that was probably meant for ``package`` (a typo in spec.name)."""
-    name = M.spec_of(sub).get("name")
+    name = spec_of(sub).get("name")
     if name_of(sub) == package:
         return True
     if not isinstance(name, str) or not name:
@@ -122,36 +109,36 @@ def _sub_problem(
     sub: dict, package: str, source: str, source_ns: str, csvs: dict[str, dict], cli: str
 ) -> tuple[str, str]:
     """Why a Subscription has not installed its operator, and what to do."""
-    spec, st = M.spec_of(sub), M.status_of(sub)
+    spec, st = spec_of(sub), status_of(sub)
     ns, name = namespace_of(sub), name_of(sub)
     fields = []
     if spec.get("name") != package:
-        fields.append(f"spec.name is {M.short(spec.get('name'))} (expected package {package})")
+        fields.append(f"spec.name is {short(spec.get('name'))} (expected package {package})")
     if spec.get("source") != source:
-        fields.append(f"spec.source is {M.short(spec.get('source'))} (expected catalog {source})")
+        fields.append(f"spec.source is {short(spec.get('source'))} (expected catalog {source})")
     if spec.get("sourceNamespace") != source_ns:
-        fields.append(f"spec.sourceNamespace is {M.short(spec.get('sourceNamespace'))} (expected {source_ns})")
-    failed_res = _condition(sub, "ResolutionFailed")
-    if _is_true(failed_res):
+        fields.append(f"spec.sourceNamespace is {short(spec.get('sourceNamespace'))} (expected {source_ns})")
+    failed_res = condition(sub, "ResolutionFailed")
+    if is_true(failed_res):
         text = f"{ref(sub)} cannot be resolved"
         if fields:
             text += ": " + ", ".join(fields)
         text += (
-            f"; OLM reports ResolutionFailed ({M.label_str(failed_res.get('reason'))}): "
-            f"{M.label_str(failed_res.get('message'))}"
+            f"; OLM reports ResolutionFailed ({label_str(failed_res.get('reason'))}): "
+            f"{label_str(failed_res.get('message'))}"
         )
         return text, (
             f"fix the Subscription: spec.name: {package}, spec.source: {source}, spec.sourceNamespace: {source_ns} "
             f"({cli} get packagemanifests -n {source_ns} lists the packages)"
         )
-    plan = M.as_dict(st.get("installPlanRef")).get("name") or M.as_dict(st.get("installplan")).get("name")
-    if _is_true(_condition(sub, "InstallPlanPending")) or st.get("state") == "UpgradePending":
-        plan_text = f"InstallPlan {ns}/{M.label_str(plan)}" if plan else "its InstallPlan"
+    plan = as_dict(st.get("installPlanRef")).get("name") or as_dict(st.get("installplan")).get("name")
+    if is_true(condition(sub, "InstallPlanPending")) or st.get("state") == "UpgradePending":
+        plan_text = f"InstallPlan {ns}/{label_str(plan)}" if plan else "its InstallPlan"
         return (
             f"{ref(sub)} is waiting for approval: {plan_text} has not been approved "
-            f"(spec.installPlanApproval is {M.short(spec.get('installPlanApproval'))}; status.state "
-            f"{M.short(st.get('state'))})",
-            f"approve it: {cli} patch installplan {M.label_str(plan) or '<name>'} -n {ns} --type merge "
+            f"(spec.installPlanApproval is {short(spec.get('installPlanApproval'))}; status.state "
+            f"{short(st.get('state'))})",
+            f"approve it: {cli} patch installplan {label_str(plan) or '<name>'} -n {ns} --type merge "
             "-p '{\"spec\":{\"approved\":true}}' (or use installPlanApproval: Automatic)",
         )
     installed = st.get("installedCSV")
@@ -171,8 +158,8 @@ def _sub_problem(
         )
     current = st.get("currentCSV")
     return (
-        f"{ref(sub)} has not installed an operator (status.state {M.short(st.get('state'))}, status.currentCSV "
-        f"{M.short(current)}, no status.installedCSV)",
+        f"{ref(sub)} has not installed an operator (status.state {short(st.get('state'))}, status.currentCSV "
+        f"{short(current)}, no status.installedCSV)",
         f"inspect it: {cli} describe subscription {name} -n {ns}",
     )
 
@@ -181,12 +168,12 @@ def _operator_state(
     snap: Snapshot, namespace: str, package: str, csv_prefix: str, source: str, source_ns: str
 ) -> tuple[str | None, list[str], list[str], bool]:
     """(pass reason or None, problems, hints, anything at all found for this package)."""
-    cli = _cli(snap)
-    subs = sorted(snap.list(K.SUBSCRIPTION, namespace), key=M.creation_key)
+    cli = cli_name(snap)
+    subs = sorted(snap.list(K.SUBSCRIPTION, namespace), key=creation_key)
     csvs = {name_of(c): c for c in snap.list(K.CSV, namespace)}
-    mine = [s for s in subs if M.spec_of(s).get("name") == package]
+    mine = [s for s in subs if spec_of(s).get("name") == package]
     for sub in mine:
-        installed = M.status_of(sub).get("installedCSV")
+        installed = status_of(sub).get("installedCSV")
         csv = csvs.get(installed) if isinstance(installed, str) else None
         if csv is not None and _csv_phase(csv) == "Succeeded":
             return f"{ref(sub)} (package {package}) installed {_csv_text(csv)}: status.phase Succeeded", [], [], True
@@ -194,7 +181,7 @@ def _operator_state(
     ok = [c for c in prefixed if _csv_phase(c) == "Succeeded"]
     problems, hints = [], []
     lookalikes = [
-        s for s in subs if s not in mine and not M.status_of(s).get("installedCSV") and _looks_like(s, package)
+        s for s in subs if s not in mine and not status_of(s).get("installedCSV") and _looks_like(s, package)
     ]
     for sub in mine + lookalikes:
         text, hint = _sub_problem(sub, package, source, source_ns, csvs, cli)
@@ -210,12 +197,12 @@ def _operator_state(
         if problems:
             text += "; but " + problems[0]
         return text, [], [], True
-    mentioned = {M.status_of(s).get("installedCSV") for s in mine}
+    mentioned = {status_of(s).get("installedCSV") for s in mine}
     problems += [_csv_problem(c) for c in prefixed if name_of(c) not in mentioned]
     elsewhere = [
         s
         for s in snap.list(K.SUBSCRIPTION)
-        if namespace_of(s) != namespace and M.spec_of(s).get("name") == package
+        if namespace_of(s) != namespace and spec_of(s).get("name") == package
     ]
     for sub in elsewhere[:2]:
         problems.append(
@@ -228,7 +215,7 @@ def _operator_state(
         )
     found_any = bool(problems)
     if not problems:
-        listed = ", ".join(f"{name_of(s)} (package {M.label_str(M.spec_of(s).get('name'))})" for s in subs[:8])
+        listed = ", ".join(f"{name_of(s)} (package {label_str(spec_of(s).get('name'))})" for s in subs[:8])
         problems.append(
             f"no Subscription in {namespace} has spec.name {package} and no ClusterServiceVersion {csv_prefix}.* "
             f"is installed there; "
@@ -242,7 +229,7 @@ def _operator_state(
     return None, problems, hints, found_any
 
 
-@_check("operator-installed", reads=[K.SUBSCRIPTION, K.CSV])
+@check("operator-installed", reads=[K.SUBSCRIPTION, K.CSV])
 def operator_installed(
     snap: Snapshot,
     *,
@@ -260,16 +247,16 @@ def operator_installed(
     the check passes when the operator is installed or absent, and SKIPs with the reason
     when a Subscription for it is broken (give it 0 points).
     """
-    bad = _str_params(
+    bad = str_params(
         namespace=namespace, package=package, csv_prefix=csv_prefix, source=source, source_namespace=source_namespace
     )
     if bad:
         return bad
     if not isinstance(optional, bool):
-        return _bad_param("optional", optional, "true or false")
+        return bad_param("optional", optional, "true or false")
     ok, problems, hints, found_any = _operator_state(snap, namespace, package, csv_prefix, source, source_namespace)
     if not optional:
-        return passed(ok) if ok else failed(_join(problems), "; ".join(dict.fromkeys(hints)))
+        return passed(ok) if ok else failed(join(problems), "; ".join(dict.fromkeys(hints)))
     if ok:
         return passed(f"optional operator installed: {ok}")
     if not found_any:
@@ -278,43 +265,35 @@ def operator_installed(
             "check awards no points"
         )
     return skipped(
-        f"optional operator {package} (0 points, never fails) is not installed: {_join(problems)}",
+        f"optional operator {package} (0 points, never fails) is not installed: {join(problems)}",
         "; ".join(dict.fromkeys(hints)),
     )
 
 
-# -- 2: the control plane ---------------------------------------------------------------------------
 def _find_smcp(snap: Snapshot, namespace: str, name: str) -> tuple[dict | None, Outcome | None]:
     smcp = snap.get(K.SMCP, name, namespace)
     if smcp is not None:
         return smcp, None
-    others = snap.list(K.SMCP, namespace)
     elsewhere = [s for s in snap.list(K.SMCP) if name_of(s) == name]
-    found = (
-        f"ServiceMeshControlPlanes in {namespace}: {_names(others)}"
-        if others
-        else f"namespace {namespace} has no ServiceMeshControlPlane"
-    )
+    missing = not_found(snap, K.SMCP, namespace, name)
     if elsewhere:
-        found += f"; {ref(elsewhere[0])} exists in another namespace"
-    return None, failed(
-        f"ServiceMeshControlPlane {namespace}/{name} not found; {found}",
-        f"create ServiceMeshControlPlane {name} in namespace {namespace}",
-    )
+        missing = failed(f"{missing.reason}; {ref(elsewhere[0])} exists in another namespace", missing.hint)
+    return None, missing
 
 
 def _sampling_text(value: Any) -> str:
-    if M.is_int(value) and 0 <= value <= 10000:
-        return f"{M.percent(Fraction(value, 10000))} of requests"
+    if is_int(value) and 0 <= value <= 10000:
+        return f"{percent(Fraction(value, 10000))} of requests"
     return "not a number from 0 to 10000"
 
 
 def _smcp_field_note(path: str, found: Any, expected: Any) -> str:
-    """What a wrong SMCP value means (maistra v2 API, MESH-FACTS part A sections 2-3)."""
+    """What a wrong SMCP value means (maistra/istio-operator pkg/apis/maistra/v2 and the v2.5 helm
+    charts, e.g. resources/helm/v2.5/mesh-config/templates/enable-mesh-*.yaml for security.dataPlane.mtls)."""
     if path == "tracing.sampling":
         return (
-            f": spec.tracing.sampling is in hundredths of a percent (0-10000), so {M.short(found)} traces "
-            f"{_sampling_text(found)} and {M.short(expected)} traces {_sampling_text(expected)}"
+            f": spec.tracing.sampling is in hundredths of a percent (0-10000), so {short(found)} traces "
+            f"{_sampling_text(found)} and {short(expected)} traces {_sampling_text(expected)}"
         )
     if path == "security.dataPlane.mtls":
         return (
@@ -333,61 +312,61 @@ def _smcp_field_note(path: str, found: Any, expected: Any) -> str:
     return ""
 
 
-@_check("smcp-spec", reads=[K.SMCP])
+@check("smcp-spec", reads=[K.SMCP])
 def smcp_spec(snap: Snapshot, *, namespace: str, name: str, fields: dict) -> Outcome:
     """ServiceMeshControlPlane spec fields (paths relative to spec) have the expected values.
 
     A field left out of spec counts with the value the operator applied
     (status.appliedSpec: the v2.5 profile defaults), as the control plane runs with it.
     """
-    bad = _str_params(namespace=namespace, name=name)
+    bad = str_params(namespace=namespace, name=name)
     if bad:
         return bad
     if not isinstance(fields, dict) or not fields or not all(isinstance(k, str) and k for k in fields):
-        return _bad_param("fields", fields, "a map of spec paths to expected values")
+        return bad_param("fields", fields, "a map of spec paths to expected values")
     smcp, missing = _find_smcp(snap, namespace, name)
     if missing:
         return missing
-    spec, applied = M.spec_of(smcp), M.as_dict(M.status_of(smcp).get("appliedSpec"))
+    spec, applied = spec_of(smcp), as_dict(status_of(smcp).get("appliedSpec"))
     problems, shown, hints = [], [], []
     for path, expected in fields.items():
-        parts = _path_parts(path)
-        found, _ = _walk(spec, parts)
-        defaulted = found is _MISSING
+        parts = path_parts(path)
+        found, _ = walk(spec, parts)
+        defaulted = found is MISSING
         if defaulted:
-            found, _ = _walk(applied, parts)
-            if found is _MISSING:
-                problems.append(f"{ref(smcp)} spec.{path} is not set; expected {M.short(expected)}")
-                hints.append(f"spec.{path}: {M.short(expected)}")
+            found, _ = walk(applied, parts)
+            if found is MISSING:
+                problems.append(f"{ref(smcp)} spec.{path} is not set; expected {short(expected)}")
+                hints.append(f"spec.{path}: {short(expected)}")
                 continue
-        field = f"spec.{path} (not set; the operator applied {M.short(found)} from its profile)" if defaulted else (
-            f"spec.{path} is {M.short(found)}"
+        field = f"spec.{path} (not set; the operator applied {short(found)} from its profile)" if defaulted else (
+            f"spec.{path} is {short(found)}"
         )
-        if _equal(found, expected):
+        if json_equal(found, expected):
             shown.append(field)
             continue
         typed = ""
-        if M.label_str(found) == M.label_str(expected):
+        if label_str(found) == label_str(expected):
             typed = f" (a {type(found).__name__}, not a {type(expected).__name__})"
         note = _smcp_field_note(path, found, expected)
-        problems.append(f"{ref(smcp)} {field}{typed}; expected {M.short(expected)}{note}")
-        hints.append(f"spec.{path}: {M.short(expected)}")
+        problems.append(f"{ref(smcp)} {field}{typed}; expected {short(expected)}{note}")
+        hints.append(f"spec.{path}: {short(expected)}")
     if problems:
-        return failed(_join(problems), f"set {', '.join(hints)} in ServiceMeshControlPlane {name} -n {namespace}")
+        return failed(join(problems), f"set {', '.join(hints)} in ServiceMeshControlPlane {name} -n {namespace}")
     return passed(f"{ref(smcp)}: " + "; ".join(shown))
 
 
-@_check("smcp-ready", reads=[K.SMCP])
+@check("smcp-ready", reads=[K.SMCP])
 def smcp_ready(snap: Snapshot, *, namespace: str, name: str) -> Outcome:
     """The ServiceMeshControlPlane is Ready: every component Deployment is available."""
-    bad = _str_params(namespace=namespace, name=name)
+    bad = str_params(namespace=namespace, name=name)
     if bad:
         return bad
     smcp, missing = _find_smcp(snap, namespace, name)
     if missing:
         return missing
-    cli = _cli(snap)
-    st = M.status_of(smcp)
+    cli = cli_name(snap)
+    st = status_of(smcp)
     hint = f"{cli} get smcp -n {namespace}; {cli} describe smcp {name} -n {namespace}; {cli} get pods -n {namespace}"
     if not st:
         return failed(
@@ -395,44 +374,43 @@ def smcp_ready(snap: Snapshot, *, namespace: str, name: str) -> Outcome:
             f"installed? {cli} get csv -n openshift-operators)",
             hint,
         )
-    count = M.label_str(M.as_dict(st.get("annotations")).get("readyComponentCount")) or "not reported"
-    comps = M.as_dict(M.as_dict(st.get("readiness")).get("components"))
+    count = label_str(as_dict(st.get("annotations")).get("readyComponentCount")) or "not reported"
+    comps = as_dict(as_dict(st.get("readiness")).get("components"))
     ready_list, unready, pending = (_str_list(comps.get(k)) for k in ("ready", "unready", "pending"))
     problems = []
-    ready = _condition(smcp, "Ready")
-    if not _is_true(ready):
+    ready = condition(smcp, "Ready")
+    if not is_true(ready):
         problems.append(f"{ref(smcp)} {_describe_condition(ready, 'Ready')}")
-    reconciled = _condition(smcp, "Reconciled")
-    if reconciled is not None and not _is_true(reconciled):
+    reconciled = condition(smcp, "Reconciled")
+    if reconciled is not None and not is_true(reconciled):
         problems.append(f"{ref(smcp)} {_describe_condition(reconciled, 'Reconciled')}")
     if unready:
-        problems.append(f"status.readiness.components.unready is {_show_list(unready)}")
+        problems.append(f"status.readiness.components.unready is {show_list(unready)}")
     if pending:
-        problems.append(f"status.readiness.components.pending is {_show_list(pending)}")
+        problems.append(f"status.readiness.components.pending is {show_list(pending)}")
     # A status older than the spec is still what the operator reports: a note, not a failure
     # (the operator updates it within moments; a wait for Ready cannot tell the generations apart).
     lag = _generation_lag(smcp)
     if problems:
         problems += [lag] if lag else []
-        return failed(f"{ref(smcp)} is not ready (readyComponentCount {count}): " + _join(problems), hint)
-    why = M.label_str(M.as_dict(ready).get("reason")) or "no reason"
+        return failed(f"{ref(smcp)} is not ready (readyComponentCount {count}): " + join(problems), hint)
+    why = label_str(as_dict(ready).get("reason")) or "no reason"
     return passed(
         f"{ref(smcp)} condition Ready is True ({why}), readyComponentCount {count}; ready components: "
-        f"{_show_list(ready_list)}" + (f" (note: {lag})" if lag else "")
+        f"{show_list(ready_list)}" + (f" (note: {lag})" if lag else "")
     )
 
 
-# -- 3: the member roll ----------------------------------------------------------------------------
 def _member_conditions(smmr: dict, member: str) -> str:
-    for entry in M.as_list(M.status_of(smmr).get("memberStatuses")):
-        entry = M.as_dict(entry)
+    for entry in as_list(status_of(smmr).get("memberStatuses")):
+        entry = as_dict(entry)
         if entry.get("namespace") == member:
-            bad = [c for c in M.as_list(entry.get("conditions")) if isinstance(c, dict) and not _is_true(c)]
-            return "; ".join(_describe_condition(c, M.label_str(c.get("type"))) for c in bad[:2])
+            bad = [c for c in as_list(entry.get("conditions")) if isinstance(c, dict) and not is_true(c)]
+            return "; ".join(_describe_condition(c, label_str(c.get("type"))) for c in bad[:2])
     return ""
 
 
-@_check("smmr-member", reads=[K.SMMR, K.NAMESPACE], needs=[K.SMMR])
+@check("smmr-member", reads=[K.SMMR, K.NAMESPACE], needs=[K.SMMR])
 def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
     """A namespace is a configured member of the mesh in the ServiceMeshMemberRoll `default`.
 
@@ -441,10 +419,10 @@ def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
     status.configuredMembers includes it, the roll is Ready and the namespace carries
     maistra.io/member-of=<control plane namespace>.
     """
-    bad = _str_params(cp_namespace=cp_namespace, member=member)
+    bad = str_params(cp_namespace=cp_namespace, member=member)
     if bad:
         return bad
-    cli = _cli(snap)
+    cli = cli_name(snap)
     roll_hint = (
         f"create ServiceMeshMemberRoll default in {cp_namespace} with spec.members: [{member}] (the operator only "
         "reconciles a member roll named default)"
@@ -454,24 +432,24 @@ def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
         problems = [f"no ServiceMeshMemberRoll named default in namespace {cp_namespace}"]
         problems += [
             f"{ref(other)} is ignored: the operator only reconciles a ServiceMeshMemberRoll named default "
-            f"({_describe_condition(cond, 'Ready') if (cond := _condition(other, 'Ready')) else 'no status'})"
+            f"({_describe_condition(cond, 'Ready') if (cond := condition(other, 'Ready')) else 'no status'})"
             for other in snap.list(K.SMMR, cp_namespace)
         ]
         for other in snap.list(K.SMMR):
-            if namespace_of(other) != cp_namespace and member in _str_list(M.spec_of(other).get("members")):
+            if namespace_of(other) != cp_namespace and member in _str_list(spec_of(other).get("members")):
                 problems.append(
                     f"{ref(other)} lists {member} but is in namespace {namespace_of(other)}, not in the control plane "
                     f"namespace {cp_namespace}"
                 )
-        return failed(_join(problems), roll_hint)
-    spec, st = M.spec_of(smmr), M.status_of(smmr)
-    spec_members = M.as_list(spec.get("members"))
+        return failed(join(problems), roll_hint)
+    spec, st = spec_of(smmr), status_of(smmr)
+    spec_members = as_list(spec.get("members"))
     lag = _generation_lag(smmr)
     # status.members resolves memberSelectors (and ServiceMeshMembers); trust it only when current.
     listed = member in spec_members or "*" in spec_members or (not lag and member in _str_list(st.get("members")))
-    count = M.label_str(M.as_dict(st.get("annotations")).get("configuredMemberCount")) or "not reported"
+    count = label_str(as_dict(st.get("annotations")).get("configuredMemberCount")) or "not reported"
     if not listed:
-        text = f"{ref(smmr)} spec.members is {M.short(spec_members, 120)}; expected it to list {member}"
+        text = f"{ref(smmr)} spec.members is {short(spec_members, 120)}; expected it to list {member}"
         close = difflib.get_close_matches(member, [m for m in spec_members if isinstance(m, str)], n=1, cutoff=0.7)
         if close:
             text += f" ({close[0]!r} is not {member!r}"
@@ -482,46 +460,165 @@ def smmr_member(snap: Snapshot, *, cp_namespace: str, member: str) -> Outcome:
     configured = _str_list(st.get("configuredMembers"))
     if member not in configured:
         text = (
-            f"{ref(smmr)} status.configuredMembers is {_show_list(configured)} (configuredMemberCount {count}); "
+            f"{ref(smmr)} status.configuredMembers is {show_list(configured)} (configuredMemberCount {count}); "
             f"{member} is not configured"
         )
         if member in _str_list(st.get("pendingMembers")):
             text += " (it is in status.pendingMembers)"
         why = _member_conditions(smmr, member)
         problems.append(text + (f": {why}" if why else ""))
-    ready = _condition(smmr, "Ready")
-    if not _is_true(ready):
+    ready = condition(smmr, "Ready")
+    if not is_true(ready):
         problems.append(f"{ref(smmr)} {_describe_condition(ready, 'Ready')}")
     if K.NAMESPACE.kind in snap.read_kinds:
         ns = snap.get(K.NAMESPACE, member)
         if ns is None:
             problems.append(f"Namespace {member} does not exist")
         else:
-            label = labels_of(ns).get(M.MEMBER_OF_LABEL)
-            if M.label_str(label) != cp_namespace:
-                shown = M.short(label) if label is not None else "not set"
+            label = labels_of(ns).get(MEMBER_OF_LABEL)
+            if label_str(label) != cp_namespace:
+                shown = short(label) if label is not None else "not set"
                 problems.append(
-                    f"Namespace {member} label {M.MEMBER_OF_LABEL} is {shown}; expected {cp_namespace} (the operator "
+                    f"Namespace {member} label {MEMBER_OF_LABEL} is {shown}; expected {cp_namespace} (the operator "
                     "sets it once the namespace is configured)"
                 )
     if problems:
         return failed(
-            _join(problems + ([lag] if lag else [])),
+            join(problems + ([lag] if lag else [])),
             f"{cli} get smmr default -n {cp_namespace} -o yaml shows the member status",
         )
     return passed(
         f"{ref(smmr)} lists {member}, status.configuredMembers includes it (configuredMemberCount {count}), "
-        f"condition Ready is True, and Namespace {member} is labelled {M.MEMBER_OF_LABEL}={cp_namespace}"
+        f"condition Ready is True, and Namespace {member} is labelled {MEMBER_OF_LABEL}={cp_namespace}"
     )
 
 
-# -- 10: observability Routes ----------------------------------------------------------------------
+@check(
+    "namespace-member",
+    reads=[K.NAMESPACE, K.SMM, K.SMMR, K.SMCP],
+    needs=[K.NAMESPACE, K.SMM, K.SMMR],
+)
+def namespace_member(snap: Snapshot, *, namespace: str, control_plane: str = "") -> Outcome:
+    """The namespace is a member of the OpenShift Service Mesh 2.x control plane.
+
+    Membership comes from a ServiceMeshMember ``default`` in the namespace or the
+    ServiceMeshMemberRoll ``default`` of the control plane; the operator then labels the
+    namespace ``maistra.io/member-of=<cp ns>``, the label the injection webhook selects on
+    (grader.mesh.membership; maistra istio-operator memberroll and member controllers).
+    """
+    bad = str_params(namespace=namespace)
+    if bad:
+        return bad
+    if not isinstance(control_plane, str):
+        return bad_param("control_plane", control_plane, "a namespace name")
+    cp = control_plane.strip() or snap.control_plane_namespace
+    cli = cli_name(snap)
+    if never_member(namespace, cp):
+        return failed(
+            f"namespace {namespace} can never be a mesh member: the control plane namespace and kube-*, "
+            "openshift-* and ibm-* namespaces are always excluded",
+            "deploy the application in its own namespace",
+        )
+    ns = snap.get(K.NAMESPACE, namespace)
+    if ns is None:
+        return failed(f"Namespace {namespace} does not exist", f"{cli} create namespace {namespace}")
+    ns_labels = labels_of(ns)
+    label = ns_labels.get(MEMBER_OF_LABEL)
+    smcps = snap.list(K.SMCP, cp) if K.SMCP.kind in snap.read_kinds and K.SMCP.kind not in snap.missing_kinds else []
+    smcp_names = [name_of(s) for s in smcps]
+    smms = snap.list(K.SMM, namespace)
+    smm = next((m for m in smms if name_of(m) == "default"), None)
+    smm_yaml = (f"create a ServiceMeshMember default in {namespace} with spec.controlPlaneRef "
+                f"{{name: {smcp_names[0] if smcp_names else '<SMCP name>'}, namespace: {cp}}} (or add {namespace} "
+                f"to spec.members of ServiceMeshMemberRoll default in {cp})")
+    misnamed = [m for m in smms if name_of(m) != "default"]
+    smmr = snap.get(K.SMMR, "default", cp)
+    listed = smmr_lists(smmr, namespace, ns_labels) if smmr else None
+    problems: list[str] = []
+    hints: list[str] = []
+    for m in misnamed:
+        problems.append(f"{ref(m)} is ignored: a ServiceMeshMember must be named default")
+        hints.append(f"rename it: a ServiceMeshMember named default in {namespace}")
+    via = ""
+    if smm is not None:
+        cref = as_dict(spec_of(smm).get("controlPlaneRef"))
+        cns, cname = cref.get("namespace"), cref.get("name")
+        if cns != cp:
+            problems.append(
+                f"{ref(smm)} spec.controlPlaneRef.namespace is {short(cns) if cns else 'not set'}; expected {cp}"
+            )
+            hints.append(f"set spec.controlPlaneRef.namespace: {cp}")
+        elif smcps and cname not in smcp_names:
+            problems.append(
+                f"{ref(smm)} spec.controlPlaneRef.name is {short(cname) if cname else 'not set'}, but the "
+                f"ServiceMeshControlPlane in {cp} is {', '.join(smcp_names)}"
+            )
+            hints.append(f"set spec.controlPlaneRef.name: {smcp_names[0]}")
+        else:
+            ready = condition(smm, "Ready")
+            if ready is not None and label_str(ready.get("status")) == "False":
+                problems.append(
+                    f"{ref(smm)} is not Ready ({label_str(ready.get('reason'))}: "
+                    f"{short(ready.get('message'), 160)})"
+                )
+                hints.append(f"{cli} describe servicemeshmember default -n {namespace}")
+            via = f"{ref(smm)}"
+    elif listed:
+        via = f"ServiceMeshMemberRoll {cp}/default {listed}"
+    else:
+        if smmr is None:
+            roll = f"there is no ServiceMeshMemberRoll default in {cp}"
+        else:
+            members = ", ".join(label_str(m) for m in as_list(spec_of(smmr).get("members"))[:MAX_LISTED])
+            roll = f"ServiceMeshMemberRoll {cp}/default spec.members [{members}] does not include it"
+        problems.append(
+            f"Namespace {namespace} is not a member of the mesh: there is no ServiceMeshMember default in "
+            f"{namespace} and {roll}"
+        )
+        hints.append(smm_yaml)
+    if label_str(label) == cp and not problems:
+        ignore = IGNORE_NAMESPACE_LABEL in ns_labels
+        if ignore:
+            return failed(
+                f"Namespace {namespace} has label maistra.io/ignore-namespace, which the injection webhook excludes",
+                f"{cli} label namespace {namespace} maistra.io/ignore-namespace-",
+            )
+        return passed(f"Namespace {namespace} is a member of the mesh in {cp} (label {MEMBER_OF_LABEL}={cp}, "
+                      f"through {via})")
+    if label is None:
+        if problems and not via:
+            problems[-1] += (
+                f", so the operator never labels it {MEMBER_OF_LABEL}={cp} and the sidecar injection webhook "
+                "never sees its pods"
+            )
+        else:
+            problems.append(
+                f"Namespace {namespace} has no label {MEMBER_OF_LABEL}={cp} yet: the operator has not configured "
+                "it, so the injection webhook does not see its pods"
+                + ("" if not via else f" (membership through {via})")
+            )
+            hints.append(f"wait for the operator, then check {cli} get servicemeshmemberroll default -n {cp} -o yaml")
+    elif label_str(label) != cp:
+        problems.append(
+            f"Namespace {namespace} has label {MEMBER_OF_LABEL}={label_str(label)}: it belongs to the control "
+            f"plane in {label_str(label)}, not {cp}"
+        )
+        hints.append(f"remove it from the member roll of {label_str(label)} first")
+    elif not via:
+        problems.append(
+            f"Namespace {namespace} carries label {MEMBER_OF_LABEL}={cp}, but nothing makes it a member: the "
+            "operator only configures member namespaces (RoleBindings, NetworkPolicies, the istio-cni "
+            "NetworkAttachmentDefinition), so a hand-set label does not make a working member"
+        )
+    return failed(join(problems), "; ".join(dict.fromkeys(hints)))
+
+
 def _route_host(route: dict) -> str:
-    host = M.spec_of(route).get("host")
+    host = spec_of(route).get("host")
     if isinstance(host, str) and host.strip():
         return host.strip().lower()
-    for ingress in M.as_list(M.status_of(route).get("ingress")):
-        h = M.as_dict(ingress).get("host")
+    for ingress in as_list(status_of(route).get("ingress")):
+        h = as_dict(ingress).get("host")
         if isinstance(h, str) and h.strip():
             return h.strip().lower()
     return ""
@@ -541,26 +638,22 @@ def _answer_host(value: str) -> tuple[str, str]:
     return rest.lower(), ""
 
 
-@_check("route-answer", reads=[K.CONFIG_MAP, K.ROUTE])
+@check("route-answer", reads=[K.CONFIG_MAP, K.ROUTE])
 def route_answer(
     snap: Snapshot, *, configmap_namespace: str, configmap: str, key: str, route_namespace: str, route: str
 ) -> Outcome:
     """A ConfigMap key holds the host of a live Route (bare host or http(s):// URL)."""
-    bad = _str_params(
+    bad = str_params(
         configmap_namespace=configmap_namespace, configmap=configmap, key=key, route_namespace=route_namespace,
         route=route,
     )
     if bad:
         return bad
-    cli = _cli(snap)
+    cli = cli_name(snap)
     rt = snap.get(K.ROUTE, route, route_namespace)
     if rt is None:
-        others = snap.list(K.ROUTE, route_namespace)
-        found = f"Routes in {route_namespace}: {_names(others)}" if others else f"no Routes in {route_namespace}"
-        return failed(
-            f"Route {route_namespace}/{route} not found, so the answer cannot be checked; {found}",
-            "the control plane creates it: check that the addon is enabled in the ServiceMeshControlPlane",
-        )
+        return not_found(snap, K.ROUTE, route_namespace, route, "the control plane creates it: check that the addon is "
+                         "enabled in the ServiceMeshControlPlane", why=", so the answer cannot be checked")
     host = _route_host(rt)
     if not host:
         return failed(f"{ref(rt)} has no spec.host (nor status.ingress[].host)", f"{cli} describe route {route}")
@@ -573,7 +666,7 @@ def route_answer(
         )
     data = cm.get("data")
     if not isinstance(data, dict) or key not in data:
-        keys = sorted(str(k) for k in M.as_dict(data))
+        keys = sorted(str(k) for k in as_dict(data))
         return failed(
             f"{ref(cm)} has no key {key} in data (keys: {', '.join(keys) if keys else 'none'}); expected the host "
             f"of {ref(rt)}",
@@ -581,14 +674,14 @@ def route_answer(
         )
     value = data[key]
     if not isinstance(value, str):
-        return failed(f"{ref(cm)} data.{key} is {M.short(value)}, not a string; expected {host}", how)
+        return failed(f"{ref(cm)} data.{key} is {short(value)}, not a string; expected {host}", how)
     answer, problem = _answer_host(value)
     if problem:
-        return failed(f"{ref(cm)} data.{key} is {M.short(value, 120)}: it {problem} ({host})", how)
+        return failed(f"{ref(cm)} data.{key} is {short(value, 120)}: it {problem} ({host})", how)
     if answer == host:
-        return passed(f"{ref(cm)} data.{key} is {M.short(value, 120)}: the host of {ref(rt)}")
+        return passed(f"{ref(cm)} data.{key} is {short(value, 120)}: the host of {ref(rt)}")
     other = next((r for r in snap.list(K.ROUTE) if r is not rt and _route_host(r) == answer), None)
-    text = f"{ref(cm)} data.{key} is {M.short(value, 120)}"
+    text = f"{ref(cm)} data.{key} is {short(value, 120)}"
     if other is not None:
         text += f", the host of {ref(other)}"
     return failed(f"{text}; expected the host of {ref(rt)}: {host}", how)

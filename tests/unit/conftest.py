@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from check_fixtures import SHARED, find, run, scenario, snap_of
+from harness import SHARED, find, run, scenario, snap_of
 
 from grader.model import Outcome
 from grader.snapshot import Snapshot

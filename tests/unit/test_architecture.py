@@ -1,6 +1,7 @@
 """The shape the code promises: only the CLI imports click; only the CLI and the console
-reporter import rich; checks are pure (they never reach the cluster); CHECKS.md is what
-`lab checks -o markdown` prints."""
+reporter import rich; checks are pure (they never reach the cluster) and share only the
+framework; mesh semantics never depend on checks; CHECKS.md is what `lab checks -o markdown`
+prints."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _imported_names(path: Path) -> set[tuple[str, str]]:
+    """``(module, name)`` of every ``from module import name``."""
+    return {(node.module, a.name) for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module for a in node.names}
+
+
+REACHING = ("grader.cluster", "grader.transport", "grader.engine", "grader.labs", "grader.cli", "grader.report",
+            "grader.sandbox")
+
+
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
@@ -40,10 +51,27 @@ def test_import_boundaries(path):
         assert "click" not in top, f"{rel} imports click: only grader/cli.py may"
     if rel not in ("cli.py", "report/console.py"):
         assert "rich" not in top, f"{rel} imports rich: only the CLI and the console reporter may"
-    if rel.startswith("checks/"):
-        reaching = {n for n in imported if n in ("grader.cluster", "grader.transport", "grader.engine")
-                    or n.split(".")[0] in ("kubernetes", "urllib3")}
-        assert not reaching, f"{rel} imports {reaching}: checks judge a Snapshot and never reach the cluster"
+    if rel.startswith(("checks/", "mesh/")) or rel in ("objects.py", "text.py"):
+        reaching = {n for n in imported if n.startswith(REACHING) or n.split(".")[0] in ("kubernetes", "urllib3")}
+        assert not reaching, f"{rel} imports {reaching}: checks and mesh semantics judge a Snapshot, nothing else"
+    if rel.startswith("checks/") and rel not in ("checks/__init__.py", "checks/framework.py"):
+        shared = {n for n in imported if n.startswith("grader.checks")} - {"grader.checks.framework", "grader.checks.lookup"}
+        assert not shared, f"{rel} imports {shared}: check modules share only the framework and lookup"
+    if rel.startswith(("mesh/", "checks/")) or rel in ("objects.py", "text.py"):
+        private = {f"{m}.{n}" for m, n in _imported_names(path) if m.startswith("grader") and n.startswith("_")}
+        assert not private, f"{rel} imports private names {private}"
+    if rel.startswith("mesh/"):
+        assert not {n for n in imported if n.startswith("grader.checks")}, f"{rel}: mesh semantics never import checks"
+    if rel in ("objects.py", "text.py"):
+        assert {n for n in imported if n.startswith("grader")} <= {"grader.objects"}, \
+            f"{rel}: accessors and wording sit below every other grader module"
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.relative_to(PACKAGE).parts[0] in ("checks", "mesh")
+                                  or p.name in ("objects.py", "text.py")], ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_sources_are_cited_in_the_repository_itself(path):
+    """Comments cite upstream sources (istio/api, pilot, maistra) or files of this repository."""
+    assert "MESH-FACTS" not in path.read_text() and "/work/shared" not in path.read_text()
 
 
 def test_checks_md_is_generated_from_the_registry():

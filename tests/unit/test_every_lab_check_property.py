@@ -1,6 +1,6 @@
 """Property: every check of every lab, fed generated and mutated versions of the objects that
 lab's setup and reference solution create (plus the control plane), returns a result with a
-reason. It never crashes, and never needs the library's last-resort guard."""
+reason. It never crashes, and never needs the framework's last-resort guard (a crash is an ERROR)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def _assert_copes(lab_name: str, objs: list[dict], flavour: str) -> None:
     report = grade_snapshot(load(lab_name), snap)
     for r in report.results:
         assert r.status in (Status.PASS, Status.FAIL, Status.SKIP), (lab_name, r)
-        assert "unexpected content" not in r.reason, (lab_name, r)
+        assert not r.reason.startswith("grader error"), (lab_name, r)  # the guard was not needed
         if r.status is not Status.PASS:
             assert r.reason.strip(), (lab_name, r)
 

@@ -1,6 +1,6 @@
 """Platform checks: operator-installed, smcp-spec, smcp-ready, smmr-member, route-answer.
 
-The fixtures under tests/fixtures/platform/ were captured from `lab sandbox` (OLM-lite and
+The fixtures under tests/fixtures/checks/platform/ were captured from `lab sandbox` (OLM-lite and
 the Service Mesh operator simulator), so the status shapes are the ones the labs meet.
 """
 
@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from harness import (
+    NS,
+    check,
+    drop,
+    find,
+    judged,
+    not_member,
+    run,
+    scenario,
+    snap_of,
+)
+from harness import (
+    key as obj_key,
+)
 
-from grader.checks import REGISTRY, load_builtin
 from grader.model import Outcome, Status
 from grader.snapshot import Snapshot
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "platform"
-SOLVED = ("operators.yaml", "control-plane.yaml", "answers.yaml")
 OPS = "openshift-operators"
 
 OPERATORS = {
@@ -40,35 +49,13 @@ SMCP_FIELDS = {
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-def _key(obj: dict) -> tuple[str, str, str]:
-    md = obj.get("metadata") or {}
-    return obj.get("kind", ""), md.get("namespace") or "", md.get("name") or ""
-
-
-def _docs(name: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all((FIXTURES / name).read_text()) if isinstance(d, dict)]
-
-
-def objects(*variants: str, base: tuple[str, ...] = SOLVED, drop: tuple[tuple[str, str, str], ...] = ()) -> list[dict]:
-    """The solved cluster, each variant file's objects replacing (or adding to) it, minus ``drop``."""
-    objs = [d for b in base for d in _docs(b)]
-    for v in variants:
-        for new in _docs(v):
-            objs = [o for o in objs if _key(o) != _key(new)] + [new]
-    return [o for o in objs if _key(o) not in drop]
-
-
-def snap(objs: list[dict], **kw: Any) -> Snapshot:
-    return Snapshot.from_objects(copy.deepcopy(objs), **kw)
+def objects(*variants: str, drop: tuple[tuple[str, str, str], ...] = ()) -> list[dict]:
+    """The solved platform scenario, each variant file's objects replacing (or adding to) it, minus ``drop``."""
+    return [o for o in scenario(*variants, base="platform") if obj_key(o) not in drop]
 
 
 def get(objs: list[dict], kind: str, name: str, namespace: str = "") -> dict:
-    return next(o for o in objs if _key(o) == (kind, namespace, name))
-
-
-def run(check: str, snapshot: Snapshot, **params: Any) -> Outcome:
-    load_builtin()
-    return REGISTRY[check].fn(snapshot, **params)
+    return next(o for o in objs if obj_key(o) == (kind, namespace, name))
 
 
 def op(snapshot: Snapshot, package: str, **kw: Any) -> Outcome:
@@ -110,20 +97,20 @@ def csv_of(objs: list[dict], package: str) -> dict:
 # -- operator-installed -----------------------------------------------------------------------------
 @pytest.mark.parametrize("package", ["servicemeshoperator", "kiali-ossm", "jaeger-product"])
 def test_operator_installed(package):
-    out = op(snap(objects()), package)
+    out = op(snap_of(objects()), package)
     assert out.status is Status.PASS, out.reason
     assert f"Subscription {OPS}/{package} (package {package}) installed ClusterServiceVersion" in out.reason
     assert "Succeeded" in out.reason
 
 
 def test_optional_operator_absent_passes_and_says_optional():
-    out = op(snap(objects()), "elasticsearch-operator", optional=True)
+    out = op(snap_of(objects()), "elasticsearch-operator", optional=True)
     assert out.status is Status.PASS
     assert "optional" in out.reason and "elasticsearch-operator" in out.reason
 
 
 def test_required_operator_absent_fails():
-    out = op(snap(objects()), "elasticsearch-operator")
+    out = op(snap_of(objects()), "elasticsearch-operator")
     assert out.status is Status.FAIL
     assert f"no Subscription in {OPS} has spec.name elasticsearch-operator" in out.reason
     assert "Subscriptions in openshift-operators: jaeger-product (package jaeger-product)" in out.reason
@@ -132,7 +119,7 @@ def test_required_operator_absent_fails():
 
 def test_package_typo_shows_resolution_failed():
     objs = objects("subscriptions-wrong.yaml", drop=(csv_name("servicemeshoperator"),))
-    out = op(snap(objs), "servicemeshoperator")
+    out = op(snap_of(objs), "servicemeshoperator")
     assert out.status is Status.FAIL
     assert f"Subscription {OPS}/servicemeshoperator cannot be resolved" in out.reason
     assert "spec.name is 'servicemesh-operator' (expected package servicemeshoperator)" in out.reason
@@ -145,14 +132,14 @@ def test_package_typo_under_another_subscription_name_is_found():
     objs = objects("subscriptions-wrong.yaml", drop=(csv_name("servicemeshoperator"),))
     sub = get(objs, "Subscription", "servicemeshoperator", OPS)
     sub["metadata"]["name"] = "my-mesh"
-    out = op(snap(objs), "servicemeshoperator")
+    out = op(snap_of(objs), "servicemeshoperator")
     assert out.status is Status.FAIL
     assert f"Subscription {OPS}/my-mesh cannot be resolved" in out.reason
 
 
 def test_wrong_catalog_shows_resolution_failed():
     objs = objects("subscriptions-wrong.yaml", drop=(csv_name("kiali-ossm"),))
-    out = op(snap(objs), "kiali-ossm")
+    out = op(snap_of(objs), "kiali-ossm")
     assert out.status is Status.FAIL
     assert "spec.source is 'redhat-operator' (expected catalog redhat-operators)" in out.reason
     assert "no operators found from catalog redhat-operator in namespace openshift-marketplace" in out.reason
@@ -160,7 +147,7 @@ def test_wrong_catalog_shows_resolution_failed():
 
 def test_catalog_without_the_package():
     objs = objects("subscriptions-wrong.yaml", drop=(csv_name("jaeger-product"),))
-    out = op(snap(objs), "jaeger-product")
+    out = op(snap_of(objs), "jaeger-product")
     assert out.status is Status.FAIL
     assert "spec.source is 'community-operators'" in out.reason
     assert "no operators found in package jaeger-product in the catalog referenced by subscription" in out.reason
@@ -168,7 +155,7 @@ def test_catalog_without_the_package():
 
 def test_manual_approval_pending():
     objs = objects("subscriptions-wrong.yaml")
-    out = op(snap(objs), "elasticsearch-operator")
+    out = op(snap_of(objs), "elasticsearch-operator")
     assert out.status is Status.FAIL
     assert "is waiting for approval: InstallPlan openshift-operators/install-qjghn has not been approved" in out.reason
     assert "spec.installPlanApproval is 'Manual'" in out.reason
@@ -176,7 +163,7 @@ def test_manual_approval_pending():
 
 
 def test_optional_operator_broken_skips_never_fails():
-    out = op(snap(objects("subscriptions-wrong.yaml")), "elasticsearch-operator", optional=True)
+    out = op(snap_of(objects("subscriptions-wrong.yaml")), "elasticsearch-operator", optional=True)
     assert out.status is Status.SKIP
     assert "optional" in out.reason and "0 points" in out.reason and "waiting for approval" in out.reason
 
@@ -187,14 +174,14 @@ def test_optional_operator_installed_passes():
     csv = copy.deepcopy(csv_of(objs, "jaeger-product"))
     sub["metadata"]["name"] = sub["spec"]["name"] = "elasticsearch-operator"
     sub["status"]["installedCSV"] = csv["metadata"]["name"] = "elasticsearch-operator.v5.8.1"
-    out = op(snap(objs + [sub, csv]), "elasticsearch-operator", optional=True)
+    out = op(snap_of(objs + [sub, csv]), "elasticsearch-operator", optional=True)
     assert out.status is Status.PASS
     assert out.reason.startswith("optional operator installed: ")
 
 
 def test_typo_with_the_operator_still_installed_passes_with_a_note():
     # OLM keeps the CSV of an earlier install: the operator runs, the Subscription is broken.
-    out = op(snap(objects("subscriptions-wrong.yaml")), "servicemeshoperator")
+    out = op(snap_of(objects("subscriptions-wrong.yaml")), "servicemeshoperator")
     assert out.status is Status.PASS
     assert "servicemeshoperator.v2.5.2 (Red Hat OpenShift Service Mesh 2.5.2-0) status.phase is Succeeded" in (
         out.reason
@@ -204,7 +191,7 @@ def test_typo_with_the_operator_still_installed_passes_with_a_note():
 
 def test_deleted_subscription_keeps_the_operator():
     objs = objects(drop=(("Subscription", OPS, "kiali-ossm"),))
-    out = op(snap(objs), "kiali-ossm")
+    out = op(snap_of(objs), "kiali-ossm")
     assert out.status is Status.PASS
     assert "kiali-operator.v1.73.4" in out.reason and "gets no updates" in out.reason
 
@@ -213,7 +200,7 @@ def test_failed_csv():
     objs = objects()
     csv = csv_of(objs, "servicemeshoperator")
     csv["status"].update(phase="Failed", reason="NoOperatorGroup", message="csv in namespace with no operatorgroups")
-    out = op(snap(objs), "servicemeshoperator")
+    out = op(snap_of(objs), "servicemeshoperator")
     assert out.status is Status.FAIL
     assert (
         "ClusterServiceVersion openshift-operators/servicemeshoperator.v2.5.2 (Red Hat OpenShift Service Mesh "
@@ -224,7 +211,7 @@ def test_failed_csv():
 
 def test_installed_csv_missing():
     objs = objects(drop=(csv_name("jaeger-product"),))
-    out = op(snap(objs), "jaeger-product")
+    out = op(snap_of(objs), "jaeger-product")
     assert out.status is Status.FAIL
     assert "status.installedCSV is 'jaeger-operator.v1.51.0-1' but namespace openshift-operators has no" in out.reason
 
@@ -232,7 +219,7 @@ def test_installed_csv_missing():
 def test_subscription_without_status():
     objs = objects(drop=(csv_name("kiali-ossm"),))
     del get(objs, "Subscription", "kiali-ossm", OPS)["status"]
-    out = op(snap(objs), "kiali-ossm")
+    out = op(snap_of(objs), "kiali-ossm")
     assert out.status is Status.FAIL
     assert "Subscription openshift-operators/kiali-ossm has no status: OLM has not resolved it yet" in out.reason
 
@@ -241,7 +228,7 @@ def test_subscription_in_another_namespace():
     objs = objects(drop=(csv_name("kiali-ossm"), ("Subscription", OPS, "kiali-ossm")))
     sub = copy.deepcopy(get(objects(), "Subscription", "kiali-ossm", OPS))
     sub["metadata"]["namespace"] = "istio-system"
-    out = op(snap(objs + [sub]), "kiali-ossm")
+    out = op(snap_of(objs + [sub]), "kiali-ossm")
     assert out.status is Status.FAIL
     assert "Subscription istio-system/kiali-ossm subscribes to package kiali-ossm in namespace istio-system" in (
         out.reason
@@ -249,13 +236,13 @@ def test_subscription_in_another_namespace():
 
 
 def test_nothing_installed_at_all():
-    out = op(snap([]), "servicemeshoperator")
+    out = op(snap_of([]), "servicemeshoperator")
     assert out.status is Status.FAIL
     assert "namespace openshift-operators has no Subscriptions" in out.reason
 
 
 def test_olm_not_served():
-    s = snap([])
+    s = snap_of([])
     s.missing_kinds.add("Subscription")
     out = op(s, "servicemeshoperator")
     assert out.status is Status.FAIL and "does not serve Subscription" in out.reason
@@ -264,19 +251,19 @@ def test_olm_not_served():
 @pytest.mark.parametrize("params", [{"package": ""}, {"csv_prefix": None}, {"optional": "yes"}, {"namespace": 3}])
 def test_operator_bad_params(params):
     base = {"namespace": OPS, "package": "kiali-ossm", "csv_prefix": "kiali-operator"}
-    out = run("operator-installed", snap(objects()), **(base | params))
+    out = run("operator-installed", snap_of(objects()), **(base | params))
     assert out.status is Status.FAIL and "check parameter" in out.reason
 
 
 # -- smcp-spec --------------------------------------------------------------------------------------
 def test_smcp_spec_pass():
-    out = spec_check(snap(objects()))
+    out = spec_check(snap_of(objects()))
     assert out.status is Status.PASS, out.reason
     assert "spec.tracing.sampling is 10000" in out.reason and "spec.security.dataPlane.mtls is true" in out.reason
 
 
 def test_smcp_sampling_100_is_one_percent():
-    out = spec_check(snap(objects("smcp-guide-mistakes.yaml")), {"tracing.sampling": 10000})
+    out = spec_check(snap_of(objects("smcp-guide-mistakes.yaml")), {"tracing.sampling": 10000})
     assert out.status is Status.FAIL
     assert "ServiceMeshControlPlane istio-system/basic spec.tracing.sampling is 100; expected 10000" in out.reason
     assert "hundredths of a percent" in out.reason
@@ -284,14 +271,14 @@ def test_smcp_sampling_100_is_one_percent():
 
 
 def test_smcp_mtls_false():
-    out = spec_check(snap(objects("smcp-guide-mistakes.yaml")), {"security.dataPlane.mtls": True})
+    out = spec_check(snap_of(objects("smcp-guide-mistakes.yaml")), {"security.dataPlane.mtls": True})
     assert out.status is Status.FAIL
     assert "spec.security.dataPlane.mtls is false; expected true" in out.reason
     assert "STRICT" in out.reason and "PERMISSIVE" in out.reason
 
 
 def test_smcp_every_problem_reported():
-    out = spec_check(snap(objects("smcp-guide-mistakes.yaml")))
+    out = spec_check(snap_of(objects("smcp-guide-mistakes.yaml")))
     assert out.status is Status.FAIL
     for needle in ("tracing.sampling", "dataPlane.mtls", "addons.kiali.enabled is false"):
         assert needle in out.reason
@@ -301,7 +288,7 @@ def test_smcp_every_problem_reported():
 def test_smcp_field_left_to_the_profile_counts_as_applied():
     objs = objects()
     del get(objs, "ServiceMeshControlPlane", "basic", "istio-system")["spec"]["addons"]["prometheus"]
-    out = spec_check(snap(objs), {"addons.prometheus.enabled": True})
+    out = spec_check(snap_of(objs), {"addons.prometheus.enabled": True})
     assert out.status is Status.PASS, out.reason
     assert "spec.addons.prometheus.enabled (not set; the operator applied true from its profile)" in out.reason
 
@@ -310,7 +297,7 @@ def test_smcp_field_not_set_anywhere():
     objs = objects()
     smcp = get(objs, "ServiceMeshControlPlane", "basic", "istio-system")
     del smcp["spec"]["tracing"]["sampling"], smcp["status"]["appliedSpec"]["tracing"]["sampling"]
-    out = spec_check(snap(objs), {"tracing.sampling": 10000})
+    out = spec_check(snap_of(objs), {"tracing.sampling": 10000})
     assert out.status is Status.FAIL
     assert "spec.tracing.sampling is not set; expected 10000" in out.reason
 
@@ -318,30 +305,30 @@ def test_smcp_field_not_set_anywhere():
 def test_smcp_field_wrong_type():
     objs = objects()
     get(objs, "ServiceMeshControlPlane", "basic", "istio-system")["spec"]["tracing"]["sampling"] = "10000"
-    out = spec_check(snap(objs), {"tracing.sampling": 10000})
+    out = spec_check(snap_of(objs), {"tracing.sampling": 10000})
     assert out.status is Status.FAIL and "(a str, not a int)" in out.reason
 
 
 def test_smcp_missing():
     objs = objects()
     get(objs, "ServiceMeshControlPlane", "basic", "istio-system")["metadata"]["name"] = "production"
-    out = spec_check(snap(objs))
+    out = spec_check(snap_of(objs))
     assert out.status is Status.FAIL
     assert "ServiceMeshControlPlane istio-system/basic not found; ServiceMeshControlPlanes in istio-system: " \
            "production" in out.reason
-    out = ready(snap([]))
+    out = ready(snap_of([]))
     assert "namespace istio-system has no ServiceMeshControlPlane" in out.reason
 
 
 @pytest.mark.parametrize("fields", [{}, None, "version", {"": 1}])
 def test_smcp_spec_bad_fields(fields):
-    out = run("smcp-spec", snap(objects()), namespace="istio-system", name="basic", fields=fields)
+    out = run("smcp-spec", snap_of(objects()), namespace="istio-system", name="basic", fields=fields)
     assert out.status is Status.FAIL and "check parameter fields" in out.reason
 
 
 # -- smcp-ready -------------------------------------------------------------------------------------
 def test_smcp_ready():
-    out = ready(snap(objects()))
+    out = ready(snap_of(objects()))
     assert out.status is Status.PASS, out.reason
     assert "condition Ready is True (ComponentsReady), readyComponentCount 7/7" in out.reason
 
@@ -360,7 +347,7 @@ def _not_ready(objs: list[dict], unready: list[str], pending: list[str]) -> None
 def test_smcp_not_ready_names_components_and_count():
     objs = objects()
     _not_ready(objs, ["kiali"], ["tracing"])
-    out = ready(snap(objs))
+    out = ready(snap_of(objs))
     assert out.status is Status.FAIL
     assert "ServiceMeshControlPlane istio-system/basic is not ready (readyComponentCount 5/7)" in out.reason
     assert "condition Ready is False (ComponentsNotReady: the following components are not fully available: " \
@@ -372,18 +359,18 @@ def test_smcp_not_ready_names_components_and_count():
 def test_smcp_ready_with_stale_generation_is_noted():
     objs = objects()
     get(objs, "ServiceMeshControlPlane", "basic", "istio-system")["metadata"]["generation"] = 5
-    out = ready(snap(objs))
+    out = ready(snap_of(objs))
     assert out.status is Status.PASS
     assert "note: " in out.reason and "status.observedGeneration is 1 but metadata.generation is 5" in out.reason
     _not_ready(objs, ["kiali"], [])
-    out = ready(snap(objs))
+    out = ready(snap_of(objs))
     assert out.status is Status.FAIL and "has not reconciled the latest spec yet" in out.reason
 
 
 def test_smcp_without_status():
     objs = objects()
     del get(objs, "ServiceMeshControlPlane", "basic", "istio-system")["status"]
-    out = ready(snap(objs))
+    out = ready(snap_of(objs))
     assert out.status is Status.FAIL
     assert "has no status: the Service Mesh operator has not reconciled it" in out.reason
 
@@ -393,14 +380,14 @@ def test_smcp_validation_error():
     st = get(objs, "ServiceMeshControlPlane", "basic", "istio-system")["status"]
     for c in st["conditions"]:
         c.update(status="False", reason="ValidationError", message="version v2.9 is not supported by this operator")
-    out = ready(snap(objs))
+    out = ready(snap_of(objs))
     assert out.status is Status.FAIL
     assert "condition Reconciled is False (ValidationError: version v2.9 is not supported" in out.reason
 
 
 # -- smmr-member ------------------------------------------------------------------------------------
 def test_member_configured():
-    out = member(snap(objects()))
+    out = member(snap_of(objects()))
     assert out.status is Status.PASS, out.reason
     assert "ServiceMeshMemberRoll istio-system/default lists webapp" in out.reason
     assert "configuredMemberCount 1/1" in out.reason and "maistra.io/member-of=istio-system" in out.reason
@@ -408,7 +395,7 @@ def test_member_configured():
 
 def test_roll_named_after_the_control_plane():
     objs = objects("smmr-wrong-name.yaml", drop=(("ServiceMeshMemberRoll", "istio-system", "default"),))
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.FAIL
     assert "no ServiceMeshMemberRoll named default in namespace istio-system" in out.reason
     assert "ServiceMeshMemberRoll istio-system/basic is ignored: the operator only reconciles a " \
@@ -419,7 +406,7 @@ def test_roll_named_after_the_control_plane():
 
 def test_member_typo():
     objs = objects("smmr-member-typo.yaml", drop=(("ServiceMeshMember", "webapp", "default"),))
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.FAIL
     assert "ServiceMeshMemberRoll istio-system/default spec.members is [\"web-app\"]; expected it to list webapp" in (
         out.reason
@@ -436,7 +423,7 @@ def test_member_pending():
     st["memberStatuses"][0]["conditions"][0].update(status="False", reason="ReconcileError", message="boom")
     st["conditions"][0].update(status="False", reason="ReconcileError",
                                message="The following namespaces are not yet configured: [webapp]")
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.FAIL
     assert "status.configuredMembers is [] (configuredMemberCount 0/1); webapp is not configured (it is in " \
            "status.pendingMembers): condition Reconciled is False (ReconcileError: boom)" in out.reason
@@ -448,13 +435,13 @@ def test_member_pending():
 def test_member_label_missing():
     objs = objects()
     get(objs, "Namespace", "webapp")["metadata"]["labels"] = {"istio-injection": "enabled"}
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.FAIL
     assert "Namespace webapp label maistra.io/member-of is not set; expected istio-system" in out.reason
 
 
 def test_member_namespace_missing():
-    out = member(snap(objects(drop=(("Namespace", "", "webapp"),))))
+    out = member(snap_of(objects(drop=(("Namespace", "", "webapp"),))))
     assert out.status is Status.FAIL and "Namespace webapp does not exist" in out.reason
 
 
@@ -462,14 +449,14 @@ def test_member_namespace_missing():
 def test_member_by_wildcard_or_selector(spec):
     objs = objects()
     get(objs, "ServiceMeshMemberRoll", "default", "istio-system")["spec"] = spec
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.PASS, out.reason
 
 
 def test_member_roll_in_wrong_namespace():
     objs = objects()
     get(objs, "ServiceMeshMemberRoll", "default", "istio-system")["metadata"]["namespace"] = "webapp"
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.FAIL
     assert "ServiceMeshMemberRoll webapp/default lists webapp but is in namespace webapp" in out.reason
 
@@ -478,16 +465,127 @@ def test_member_roll_stale_status_does_not_count_an_unlisted_member():
     objs = objects()
     roll = get(objs, "ServiceMeshMemberRoll", "default", "istio-system")
     roll["metadata"]["generation"] = 9
-    assert member(snap(objs)).ok  # listed in spec, configured in the (older) status
+    assert member(snap_of(objs)).ok  # listed in spec, configured in the (older) status
     roll["spec"]["members"] = ["web-app"]  # just edited: the status still shows webapp configured
-    out = member(snap(objs))
+    out = member(snap_of(objs))
     assert out.status is Status.FAIL and "expected it to list webapp" in out.reason
+
+
+
+
+# -- namespace-member ------------------------------------------------------------------------------
+NM = {"namespace": NS, "control_plane": "istio-system"}
+
+
+def test_namespace_member_pass_through_smm(objs):
+    out = check("namespace-member", objs, **NM)
+    assert out.status is Status.PASS
+    assert "label maistra.io/member-of=istio-system, through ServiceMeshMember webapp/default" in out.reason
+
+
+def test_namespace_member_not_a_member(objs):
+    out = check("namespace-member", not_member(objs), **NM)
+    assert out.status is Status.FAIL
+    assert "Namespace webapp is not a member of the mesh: there is no ServiceMeshMember default in webapp" in out.reason
+    assert "ServiceMeshMemberRoll istio-system/default spec.members [] does not include it" in out.reason
+    assert "the sidecar injection webhook never sees its pods" in out.reason
+    assert "ServiceMeshMember default in webapp" in out.hint
+
+
+def test_namespace_member_without_member_roll(objs):
+    objs = drop(not_member(objs), "ServiceMeshMemberRoll", "default", "istio-system")
+    out = check("namespace-member", objs, **NM)
+    assert out.status is Status.FAIL and "there is no ServiceMeshMemberRoll default in istio-system" in out.reason
+
+
+@pytest.mark.parametrize("roll, via", [
+    ({"members": ["webapp"]}, "spec.members"),
+    ({"members": ["*"]}, 'spec.members ["*"]'),
+    ({"memberSelectors": [{"matchLabels": {"team": "web"}}]}, "spec.memberSelectors[0]"),
+])
+def test_namespace_member_through_member_roll(objs, roll, via):
+    objs = drop(objs, "ServiceMeshMember", "default")
+    find(objs, "ServiceMeshMemberRoll", "default", "istio-system")["spec"] = roll
+    find(objs, "Namespace", "webapp")["metadata"]["labels"]["team"] = "web"
+    out = check("namespace-member", objs, **NM)
+    assert out.ok and f"through ServiceMeshMemberRoll istio-system/default {via}" in out.reason
+
+
+def test_namespace_member_label_set_by_hand(objs):
+    objs = drop(objs, "ServiceMeshMember", "default")
+    out = check("namespace-member", objs, **NM)
+    assert out.status is Status.FAIL
+    assert "carries label maistra.io/member-of=istio-system, but nothing makes it a member" in out.reason
+    assert "a hand-set label does not make a working member" in out.reason
+
+
+def test_namespace_member_misnamed_smm(objs):
+    objs = not_member(objs)
+    smm = copy.deepcopy(next(o for o in scenario(base="sandbox") if o["kind"] == "ServiceMeshMember"))
+    smm["metadata"]["name"] = "webapp"
+    out = check("namespace-member", objs + [smm], **NM)
+    assert out.status is Status.FAIL
+    assert "ServiceMeshMember webapp/webapp is ignored: a ServiceMeshMember must be named default" in out.reason
+
+
+def test_namespace_member_smm_wrong_control_plane(objs):
+    objs = not_member(objs)
+    smm = copy.deepcopy(next(o for o in scenario(base="sandbox") if o["kind"] == "ServiceMeshMember"))
+    smm["spec"]["controlPlaneRef"] = {"name": "basic", "namespace": "istio-system2"}
+    out = check("namespace-member", objs + [smm], **NM)
+    assert out.status is Status.FAIL
+    assert "ServiceMeshMember webapp/default spec.controlPlaneRef.namespace is 'istio-system2'" in out.reason
+    smm["spec"]["controlPlaneRef"] = {"name": "full", "namespace": "istio-system"}
+    out = check("namespace-member", objs + [smm], **NM)
+    assert "spec.controlPlaneRef.name is 'full', but the ServiceMeshControlPlane in istio-system is basic" \
+        in out.reason
+
+
+def test_namespace_member_smm_not_configured_yet(objs):
+    find(objs, "Namespace", "webapp")["metadata"]["labels"].pop("maistra.io/member-of")
+    out = check("namespace-member", objs, **NM)
+    assert out.status is Status.FAIL
+    assert "has no label maistra.io/member-of=istio-system yet: the operator has not configured it" in out.reason
+    smm = find(objs, "ServiceMeshMember", "default")
+    smm["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "ErrorConfiguringNamespace",
+                                    "message": "already a member of other-mesh"}]
+    out = check("namespace-member", objs, **NM)
+    assert "ServiceMeshMember webapp/default is not Ready (ErrorConfiguringNamespace" in out.reason
+
+
+def test_namespace_member_other_mesh_and_ignored(objs):
+    labels = find(objs, "Namespace", "webapp")["metadata"]["labels"]
+    labels["maistra.io/member-of"] = "other-mesh"
+    out = check("namespace-member", objs, **NM)
+    assert out.status is Status.FAIL and "it belongs to the control plane in other-mesh" in out.reason
+    labels["maistra.io/member-of"] = "istio-system"
+    labels["maistra.io/ignore-namespace"] = "ignore"
+    out = check("namespace-member", objs, **NM)
+    assert out.status is Status.FAIL and "maistra.io/ignore-namespace" in out.reason
+
+
+@pytest.mark.parametrize("namespace", ["istio-system", "openshift-monitoring", "kube-system"])
+def test_namespace_member_excluded_namespaces(objs, namespace):
+    out = check("namespace-member", objs, namespace=namespace)
+    assert out.status is Status.FAIL and "can never be a mesh member" in out.reason
+
+
+def test_namespace_member_namespace_missing(objs):
+    out = check("namespace-member", objs, namespace="shop")
+    assert out.status is Status.FAIL and "Namespace shop does not exist" in out.reason
+
+
+def test_namespace_member_without_maistra_api(objs):
+    s = snap_of([o for o in objs if not o["apiVersion"].startswith("maistra.io")], flavour="istio")
+    s.missing_kinds |= {"ServiceMeshMember", "ServiceMeshMemberRoll", "ServiceMeshControlPlane"}
+    out = run("namespace-member", s, **NM)
+    assert out.status is Status.FAIL and "does not serve ServiceMeshMember" in out.reason
 
 
 # -- route-answer -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("key", ["kiali", "jaeger", "prometheus"])
 def test_route_answers(key):
-    out = answer(snap(objects()), key)
+    out = answer(snap_of(objects()), key)
     assert out.status is Status.PASS, out.reason
     assert f"ConfigMap webapp/lab-answers data.{key} is" in out.reason
     assert f"the host of Route istio-system/{key}" in out.reason
@@ -501,7 +599,7 @@ def test_route_answers_swapped():
     objs = objects()
     data = _answers(objs)
     data["kiali"], data["jaeger"] = "jaeger-istio-system.apps.sandbox.lab", "kiali-istio-system.apps.sandbox.lab"
-    out = answer(snap(objs), "kiali")
+    out = answer(snap_of(objs), "kiali")
     assert out.status is Status.FAIL
     assert (
         "ConfigMap webapp/lab-answers data.kiali is 'jaeger-istio-system.apps.sandbox.lab', the host of Route "
@@ -513,7 +611,7 @@ def test_route_answers_swapped():
 def test_route_answer_missing_key():
     objs = objects()
     del _answers(objs)["prometheus"]
-    out = answer(snap(objs), "prometheus")
+    out = answer(snap_of(objs), "prometheus")
     assert out.status is Status.FAIL
     assert "ConfigMap webapp/lab-answers has no key prometheus in data (keys: jaeger, kiali)" in out.reason
 
@@ -532,29 +630,29 @@ def test_route_answer_missing_key():
 def test_route_answer_forms(value, ok, needle):
     objs = objects()
     _answers(objs)["kiali"] = value
-    out = answer(snap(objs), "kiali")
+    out = answer(snap_of(objs), "kiali")
     assert out.ok is ok, out.reason
     assert needle in out.reason
 
 
 def test_route_answer_no_configmap_or_route():
-    out = answer(snap(objects(drop=(("ConfigMap", "webapp", "lab-answers"),))), "kiali")
+    out = answer(snap_of(objects(drop=(("ConfigMap", "webapp", "lab-answers"),))), "kiali")
     assert out.status is Status.FAIL and "ConfigMap webapp/lab-answers not found" in out.reason
     assert "oc create configmap lab-answers -n webapp --from-literal=kiali=<host>" in out.hint
-    out = answer(snap(objects(drop=(("Route", "istio-system", "kiali"),))), "kiali")
+    out = answer(snap_of(objects(drop=(("Route", "istio-system", "kiali"),))), "kiali")
     assert out.status is Status.FAIL and "Route istio-system/kiali not found" in out.reason
 
 
 def test_route_host_from_status():
     objs = objects()
     del get(objs, "Route", "kiali", "istio-system")["spec"]["host"]
-    assert answer(snap(objs), "kiali").ok
+    assert answer(snap_of(objs), "kiali").ok
 
 
 def test_route_answer_non_string_data():
     objs = objects()
     get(objs, "ConfigMap", "lab-answers", "webapp")["data"] = {"kiali": 3}
-    out = answer(snap(objs), "kiali")
+    out = answer(snap_of(objs), "kiali")
     assert out.status is Status.FAIL and "not a string" in out.reason
 
 
@@ -600,15 +698,15 @@ def _cope(objs: list[dict]) -> None:
         out = run(name, s, **params)
         assert isinstance(out, Outcome), name
         assert out.status in (Status.PASS, Status.FAIL, Status.SKIP), (name, out)
-        assert out.reason and "unexpected content could not be evaluated" not in out.reason, (name, out.reason)
+        assert judged(out), (name, out.reason)
 
 
 def test_base_for_robustness_passes_where_expected():
-    s = snap(BASE)
+    s = snap_of(BASE)
     assert all(run(n, s, **p).status is not Status.ERROR for n, p in CHECKS)
 
 
-@pytest.mark.parametrize("index", range(len(BASE)), ids=lambda i: "/".join(_key(BASE[i])[::2]))
+@pytest.mark.parametrize("index", range(len(BASE)), ids=lambda i: "/".join(obj_key(BASE[i])[::2]))
 def test_odd_values_never_raise(index):
     for path in list(_paths(BASE[index])):
         for value in ODD:
@@ -634,9 +732,9 @@ def test_empty_snapshot_never_raises():
 
 @pytest.mark.parametrize("name, params", CHECKS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CHECKS)])
 def test_odd_parameters_never_raise(name, params):
-    s = snap(BASE)
+    s = snap_of(BASE)
     for key in params:
         for value in ODD:
             out = run(name, s, **(params | {key: copy.deepcopy(value)}))
             assert isinstance(out, Outcome)
-            assert "unexpected content could not be evaluated" not in out.reason, (name, key, value, out.reason)
+            assert judged(out), (name, key, value, out.reason)

@@ -16,8 +16,11 @@ import pytest
 import yaml
 
 from grader import kinds as K
-from grader import mesh as M
+from grader.mesh.gateways import MESH_GATEWAY, resolve_gateway_ref, vs_hosts_in_gateway
+from grader.mesh.hosts import resolve_host, service_of_host
+from grader.mesh.selectors import map_selector_matches, subset_selects
 from grader.model import Status
+from grader.objects import as_dict, as_list, spec_of
 from grader.snapshot import Snapshot, labels_of, namespace_of, ref
 
 # The analyzer tests run with a default ingress gateway that the input files rely on
@@ -108,16 +111,16 @@ def test_gateway_bound_agrees_with_istio(corpus, check, row, file, default_ingre
 def _gateway_findings(snap: Snapshot) -> Counter:
     found: Counter = Counter()
     for vs in snap.list(K.VIRTUAL_SERVICE):
-        ns = M.namespace_of(vs)
-        for g in M.as_list(M.spec_of(vs).get("gateways")):
-            key = M.resolve_gateway_ref(g, ns)
-            if key == M.MESH_GATEWAY:
+        ns = namespace_of(vs)
+        for g in as_list(spec_of(vs).get("gateways")):
+            key = resolve_gateway_ref(g, ns)
+            if key == MESH_GATEWAY:
                 continue
             gns, _, gname = key.partition("/")
             gw = snap.get(K.GATEWAY, gname, gns)
             if gw is None:
                 found[("IST0101", ref(vs))] += 1
-            if gw is None or not M.vs_hosts_in_gateway(vs, gw):
+            if gw is None or not vs_hosts_in_gateway(vs, gw):
                 found[("IST0132", ref(vs))] += 1
     return found
 
@@ -146,16 +149,16 @@ def test_virtualservice_bound_reports_bogus_gateway(corpus, check):
 def _subset_findings(snap: Snapshot) -> Counter:
     found: Counter = Counter()
     for dr in snap.list(K.DESTINATION_RULE):
-        fqdn = M.resolve_host(M.spec_of(dr).get("host"), M.namespace_of(dr))
-        svc_ref = M.service_of_host(fqdn)
+        fqdn = resolve_host(spec_of(dr).get("host"), namespace_of(dr))
+        svc_ref = service_of_host(fqdn)
         svc = snap.get(K.SERVICE, svc_ref[1], svc_ref[0]) if svc_ref else None
         if svc is None:
             found[("IST0174", ref(dr))] += 1
             continue
-        sel = M.spec_of(svc).get("selector")
-        pods = [p for p in snap.list(K.POD, svc_ref[0]) if M.map_selector_matches(sel, labels_of(p))]
-        for sub in M.as_list(M.spec_of(dr).get("subsets")):
-            if not any(M.subset_selects(M.as_dict(sub).get("labels"), labels_of(p)) for p in pods):
+        sel = spec_of(svc).get("selector")
+        pods = [p for p in snap.list(K.POD, svc_ref[0]) if map_selector_matches(sel, labels_of(p))]
+        for sub in as_list(spec_of(dr).get("subsets")):
+            if not any(subset_selects(as_dict(sub).get("labels"), labels_of(p)) for p in pods):
                 found[("IST0173", ref(dr))] += 1
                 break
     return found

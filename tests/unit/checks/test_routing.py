@@ -1,15 +1,28 @@
-"""destinationrule-subsets, virtualservice-bound, traffic-split and gateway-bound."""
+"""Check types of grader/checks/routing.py: destinationrule-subsets, traffic-split and
+route-destination (canary scenario), route-target (sandbox scenario)."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from harness import (
+    NS,
+    ROUTE,
+    TO_V1,
+    check,
+    drop,
+    fails,
+    find,
+    scenario,
+    vs_http,
+)
 
 from grader.model import Status
 
 SUBSETS = {"namespace": "webapp", "host": "web", "subsets": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
 BOUND = {"namespace": "webapp", "host": "web", "gateway": "web-gateway"}
 SPLIT = BOUND | {"weights": {"v1": 80, "v2": 20}}
-GW = {"namespace": "webapp", "gateway": "web-gateway"}
 
 
 def _dr(objs, get):
@@ -97,7 +110,6 @@ def test_subsets_unknown_service(load_scenario, make_snap, check):
 
 
 def test_subsets_second_rule_passes(load_scenario, get, make_snap, check):
-    import copy
 
     objs = load_scenario("dr-subset-typo.yaml")
     fixed = copy.deepcopy(_dr(objs, get))
@@ -147,111 +159,6 @@ def test_subsets_service_entry_host(make_snap, check):
 def test_subsets_bad_param(variant, check, subsets):
     out = check("destinationrule-subsets", variant(), **(SUBSETS | {"subsets": subsets}))
     assert out.status is Status.FAIL and "check parameter subsets" in out.reason
-
-
-# -- virtualservice-bound ----------------------------------------------------------------------
-def test_bound_pass(variant, check):
-    out = check("virtualservice-bound", variant(), **BOUND)
-    assert out.status is Status.PASS
-    assert out.reason == (
-        "VirtualService webapp/web is bound to Gateway webapp/web-gateway, matches its hosts and routes to "
-        "web.webapp.svc.cluster.local"
-    )
-
-
-def test_bound_gateway_ns_name_forms(variant, check):
-    assert check("virtualservice-bound", variant(), **(BOUND | {"gateway": "webapp/web-gateway"})).ok
-    assert check("virtualservice-bound", variant("vs-host-mismatch.yaml"), **BOUND).status is Status.FAIL
-
-
-def test_bound_not_bound_mesh_only(variant, check):
-    """Canary: VirtualService not bound to the gateway."""
-    out = check("virtualservice-bound", variant("vs-mesh-only.yaml"), **BOUND)
-    assert out.status is Status.FAIL
-    assert "VirtualService webapp/web spec.gateways is not set, which means [mesh]" in out.reason
-    assert "expected it to list webapp/web-gateway" in out.reason
-    assert "spec.gateways" in out.hint
-
-
-def test_bound_bogus_gateway(variant, check):
-    out = check("virtualservice-bound", variant("vs-bogus-gateway.yaml"), **BOUND)
-    assert out.status is Status.FAIL
-    assert "VirtualService webapp/web spec.gateways is [web-gw]" in out.reason
-    assert (
-        "spec.gateways[0] 'web-gw' refers to Gateway webapp/web-gw, which does not exist (IST0101, KIA1102)"
-        in out.reason
-    )
-
-
-def test_bound_gateway_param_does_not_exist(variant, check):
-    out = check("virtualservice-bound", variant(), **(BOUND | {"gateway": "web-gw"}))
-    assert out.status is Status.FAIL
-    assert "Gateway webapp/web-gw does not exist" in out.reason and "web-gateway" in out.reason
-
-
-def test_bound_host_mismatch(variant, check):
-    out = check("virtualservice-bound", variant("vs-host-mismatch.yaml"), **BOUND)
-    assert out.status is Status.FAIL
-    assert (
-        "VirtualService webapp/web spec.hosts [www.example.com] match none of the hosts of Gateway webapp/web-gateway "
-        "spec.servers[*].hosts [web.apps.lab.example.com] (IST0132)"
-    ) in out.reason
-
-
-def test_bound_wildcard_hosts(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    get(objs, "Gateway", "web-gateway")["spec"]["servers"][0]["hosts"] = ["*.apps.lab.example.com"]
-    assert check("virtualservice-bound", make_snap(objs), **BOUND).ok
-    get(objs, "Gateway", "web-gateway")["spec"]["servers"][0]["hosts"] = ["*"]
-    assert check("virtualservice-bound", make_snap(objs), **BOUND).ok
-
-
-def test_bound_routes_elsewhere(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    for d in _vs(objs, get)["spec"]["http"][0]["route"]:
-        d["destination"]["host"] = "api"
-    out = check("virtualservice-bound", make_snap(objs), **BOUND)
-    assert out.status is Status.FAIL
-    assert (
-        "VirtualService webapp/web routes to [api.webapp.svc.cluster.local] (spec.http[*].route[*].destination.host)"
-        in out.reason
-    )
-    assert "expected a route to web.webapp.svc.cluster.local" in out.reason
-
-
-def test_bound_short_host_resolves_in_rule_namespace(load_scenario, get, make_snap, check):
-    """A VirtualService in istio-system routing to short name "web" means web.istio-system."""
-    objs = load_scenario()
-    vs = _vs(objs, get)
-    vs["metadata"]["namespace"] = "istio-system"
-    vs["spec"]["gateways"] = ["webapp/web-gateway"]
-    out = check(
-        "virtualservice-bound",
-        make_snap(objs),
-        namespace="istio-system",
-        host="web.webapp",
-        gateway="webapp/web-gateway",
-    )
-    assert out.status is Status.FAIL and "web.istio-system.svc.cluster.local" in out.reason
-
-
-def test_bound_no_virtualservice(load_scenario, make_snap, check):
-    objs = [o for o in load_scenario() if o["kind"] != "VirtualService"]
-    out = check("virtualservice-bound", make_snap(objs), **BOUND)
-    assert out.status is Status.FAIL and "no VirtualService in namespace webapp" in out.reason
-
-
-def test_bound_picks_the_relevant_virtualservice(load_scenario, get, make_snap, check):
-    objs = load_scenario("vs-mesh-only.yaml")
-    other = {
-        "apiVersion": "networking.istio.io/v1beta1",
-        "kind": "VirtualService",
-        "metadata": {"name": "aaa-api", "namespace": "webapp", "creationTimestamp": "2024-01-01T00:00:00Z"},
-        "spec": {"hosts": ["api"], "http": [{"route": [{"destination": {"host": "api"}}]}]},
-    }
-    out = check("virtualservice-bound", make_snap(objs + [other]), **BOUND)
-    assert out.reason.startswith("VirtualService webapp/web spec.gateways")
-    assert "other VirtualServices in webapp: aaa-api" in out.reason
 
 
 # -- traffic-split -------------------------------------------------------------------------------
@@ -402,83 +309,153 @@ def test_split_bad_param(variant, check, weights):
     assert out.status is Status.FAIL and "check parameter weights" in out.reason
 
 
-# -- gateway-bound -----------------------------------------------------------------------------
-def test_gateway_pass(variant, check):
-    out = check("gateway-bound", variant(), **GW)
+# -- route-destination -------------------------------------------------------------------------------
+def test_route_destination_pass():
+    out = check("route-destination", scenario("vs-fault-delay.yaml"), **TO_V1)
     assert out.status is Status.PASS
-    assert "Gateway webapp/web-gateway selects istio-system/istio-ingressgateway-6c8f7b9d4f-q7w2n" in out.reason
-    assert check("gateway-bound", variant(), **GW, selector={"istio": "ingressgateway"}).ok
-
-
-def test_gateway_port_8080_is_target_port(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    get(objs, "Gateway", "web-gateway")["spec"]["servers"][0]["port"]["number"] = 8080
-    assert check("gateway-bound", make_snap(objs), **GW).ok
-
-
-def test_gateway_selector_matches_nothing(variant, check):
-    out = check("gateway-bound", variant("gateway-bad-selector.yaml"), **GW)
-    assert out.status is Status.FAIL
-    assert (
-        "Gateway webapp/web-gateway spec.selector {istio: ingress} matches no running pod in any namespace (IST0101)"
-        in out.reason
-    )
-    assert "pods with label istio=ingressgateway: istio-system/istio-ingressgateway-6c8f7b9d4f-q7w2n" in out.reason
-
-
-def test_gateway_selector_param_differs(variant, check):
-    out = check("gateway-bound", variant(), **GW, selector={"istio": "ingress"})
-    assert out.status is Status.FAIL
-    assert (
-        "Gateway webapp/web-gateway spec.selector is {istio: ingressgateway}; expected {istio: ingress}" in out.reason
+    assert out.reason == (
+        "VirtualService webapp/web spec.http[0] sends 100% of requests to subset v1 of web "
+        "(web.webapp.svc.cluster.local)"
     )
 
 
-def test_gateway_pod_not_running(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    get(objs, "Pod", "istio-ingressgateway-6c8f7b9d4f-q7w2n", "istio-system")["status"]["phase"] = "Pending"
-    out = check("gateway-bound", make_snap(objs), **GW)
-    assert out.status is Status.FAIL and "which is Pending" in out.reason
+def test_route_destination_weights_and_zero_weights():
+    objs = scenario("vs-fault-delay.yaml")
+    http = vs_http(objs)
+    http["route"][0]["weight"] = 7
+    http["route"].append({"destination": {"host": "web", "subset": "v2"}, "weight": 0})
+    assert check("route-destination", objs, **TO_V1).ok
 
 
-def test_gateway_no_ingress_pods_at_all(load_scenario, make_snap, check):
-    objs = [o for o in load_scenario() if not (o["kind"] == "Pod" and o["metadata"]["namespace"] == "istio-system")]
-    out = check("gateway-bound", make_snap(objs), **GW)
-    assert out.status is Status.FAIL and "no pod carries label istio=ingressgateway" in out.reason
+def test_route_destination_split_fails():
+    reason = fails("route-destination", scenario(), **TO_V1)
+    assert "spec.http[0].route[1].destination.subset is v2 and gets 20%; expected v1" in reason
 
 
-def test_gateway_bad_port(variant, check):
-    out = check("gateway-bound", variant("gateway-bad-port.yaml"), **GW)
-    assert out.status is Status.FAIL
-    assert (
-        "Gateway webapp/web-gateway spec.servers[1].port.number 8004 is not a port or targetPort of "
-        "Service istio-system/istio-ingressgateway (ports 15021->15021, 80->8080, 443->8443) (IST0162)"
-    ) in out.reason
+def test_route_destination_without_subset():
+    objs = scenario("vs-fault-delay.yaml")
+    del vs_http(objs)["route"][0]["destination"]["subset"]
+    reason = fails("route-destination", objs, **TO_V1)
+    assert "spec.http[0].route[0].destination has no subset and gets 100%" in reason
+    assert check("route-destination", objs, **ROUTE).ok  # no subset asked for: the host is enough
 
 
-def test_gateway_no_service(load_scenario, make_snap, check):
-    objs = [o for o in load_scenario() if not (o["kind"] == "Service" and o["metadata"]["namespace"] == "istio-system")]
-    out = check("gateway-bound", make_snap(objs), **GW)
-    assert out.status is Status.FAIL and "no Service selects the gateway pods" in out.reason
+def test_route_destination_other_host():
+    objs = scenario("vs-fault-delay.yaml")
+    route = vs_http(objs)["route"]
+    route[0]["weight"] = 90
+    route.append({"destination": {"host": "api"}, "weight": 10})
+    reason = fails("route-destination", objs, **TO_V1)
+    assert "route[1].destination.host is api.webapp.svc.cluster.local and gets 10%" in reason
+    vs_http(objs)["route"] = [{"destination": {"host": "api"}}]
+    reason = fails("route-destination", objs, **TO_V1)  # virtualservice-bound's reason
+    assert "routes to [api.webapp.svc.cluster.local]" in reason
 
 
-def test_gateway_missing_and_ill_typed(load_scenario, get, make_snap, variant, check):
-    out = check("gateway-bound", variant(), namespace="webapp", gateway="public")
-    assert (
-        out.status is Status.FAIL and "Gateway webapp/public not found; Gateways in webapp: web-gateway" in out.reason
+def test_route_destination_undefined_subset():
+    objs = scenario("vs-fault-delay.yaml")
+    find(objs, "DestinationRule", "web")["spec"]["subsets"][0]["name"] = "version1"
+    reason = fails("route-destination", objs, **TO_V1)
+    assert "routes to subset(s) v1, defined in no DestinationRule" in reason and "503" in reason
+
+
+def test_route_destination_direct_response():
+    objs = scenario("vs-header-fault.yaml")
+    http = vs_http(objs, 1)
+    del http["route"]
+    http["directResponse"] = {"status": 200}
+    assert "spec.http[1] (the route a plain GET / takes) has no route; it uses directResponse" in fails(
+        "route-destination", objs, **TO_V1
     )
-    objs = load_scenario()
-    gw = get(objs, "Gateway", "web-gateway")
-    gw["spec"]["servers"][0]["port"]["number"] = "80"
-    out = check("gateway-bound", make_snap(objs), **GW)
-    assert "spec.servers[0].port.number is '80'; expected a port number" in out.reason
-    gw["spec"]["selector"] = None
-    assert "spec.selector is not set" in check("gateway-bound", make_snap(objs), **GW).reason
-    gw["spec"] = {"selector": {"istio": "ingressgateway"}}
-    assert "has no spec.servers" in check("gateway-bound", make_snap(objs), **GW).reason
 
 
-def test_gateway_in_control_plane_namespace(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    get(objs, "Gateway", "web-gateway")["metadata"]["namespace"] = "istio-system"
-    assert check("gateway-bound", make_snap(objs), namespace="webapp", gateway="istio-system/web-gateway").ok
+def test_route_destination_string_weight():
+    objs = scenario("vs-fault-delay.yaml")
+    vs_http(objs)["route"][0]["weight"] = "100"
+    assert "route[0].weight is '100' (a string)" in fails("route-destination", objs, **TO_V1)
+
+
+# -- route-target ---------------------------------------------------------------------------------
+RT = {"namespace": NS, "virtualservice": "web", "host": "web", "port": 80, "gateway": "web-gateway"}
+
+
+def _dest(objs: list[dict], i: int = 0) -> dict:
+    return find(objs, "VirtualService", "web")["spec"]["http"][0]["route"][i]["destination"]
+
+
+def test_route_target_pass(objs):
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.PASS
+    assert "VirtualService webapp/web spec.http[0]" in out.reason and "Service webapp/web port 80" in out.reason
+
+
+def test_route_target_port_is_a_target_port(objs):
+    find(objs, "Service", "web")["spec"]["ports"][0]["targetPort"] = 8080
+    _dest(objs)["port"]["number"] = 8080
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL
+    assert "spec.http[0].route[0].destination.port.number is 8080" in out.reason
+    assert "that is a targetPort" in out.reason and "503" in out.reason
+
+
+def test_route_target_port_not_exposed(objs):
+    _dest(objs)["port"]["number"] = 9090
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL and "port.number is 9090, which Service webapp/web does not expose" in out.reason
+
+
+def test_route_target_port_omitted(objs):
+    del _dest(objs)["port"]
+    assert check("route-target", objs, **RT).ok  # single-port Service
+    find(objs, "Service", "web")["spec"]["ports"].append({"name": "http-admin", "port": 8081, "targetPort": 8081})
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL and "IST0112" in out.reason
+
+
+def test_route_target_wrong_host(objs):
+    _dest(objs)["host"] = "web-v1"
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL
+    assert "destination.host is 'web-v1' (web-v1.webapp.svc.cluster.local) and gets 100%" in out.reason
+
+
+def test_route_target_service_missing(objs):
+    out = check("route-target", drop(objs, "Service", "web"), **RT)
+    assert out.status is Status.FAIL and "Service webapp/web does not exist (KIA1101)" in out.reason
+
+
+def test_route_target_fqdn_host_and_zero_weight_decoy(objs):
+    route = find(objs, "VirtualService", "web")["spec"]["http"][0]["route"]
+    route[0]["destination"]["host"] = "web.webapp.svc.cluster.local"
+    route[0]["weight"] = 100
+    route.append({"destination": {"host": "elsewhere", "port": {"number": 80}}, "weight": 0})
+    assert check("route-target", objs, **RT).ok
+
+
+def test_route_target_no_plain_route(objs):
+    http = find(objs, "VirtualService", "web")["spec"]["http"]
+    http[0]["match"] = [{"headers": {"end-user": {"exact": "jason"}}}]
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL and "no spec.http entry of VirtualService webapp/web matches" in out.reason
+    find(objs, "VirtualService", "web")["spec"]["http"] = []
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL and "has no spec.http routes" in out.reason
+
+
+def test_route_target_string_weight(objs):
+    find(objs, "VirtualService", "web")["spec"]["http"][0]["route"][0]["weight"] = "100"
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL and "route[0].weight is '100'" in out.reason
+
+
+def test_route_target_vs_missing(objs):
+    out = check("route-target", drop(objs, "VirtualService", "web"), **RT)
+    assert out.status is Status.FAIL and "VirtualService webapp/web not found" in out.reason
+
+
+def test_route_target_redirect(objs):
+    entry = find(objs, "VirtualService", "web")["spec"]["http"][0]
+    del entry["route"]
+    entry["redirect"] = {"uri": "/v2"}
+    out = check("route-target", objs, **RT)
+    assert out.status is Status.FAIL and "has no route; it uses redirect" in out.reason

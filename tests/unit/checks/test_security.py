@@ -1,12 +1,17 @@
-"""resource-field, peer-authentication-mode, no-mtls-disable and outlier-detection."""
+"""Check types of grader/checks/security.py: peer-authentication-mode and no-mtls-disable
+(canary scenario), peer-authentication-policy (sandbox scenario)."""
 
 from __future__ import annotations
 
 import pytest
+from harness import (
+    NS,
+    check,
+    drop,
+    pa,
+)
 
 from grader.model import Status
-
-OD = {"namespace": "webapp", "host": "web"}
 
 
 def _pa(name, ns, mode, ts="2024-05-03T00:00:00Z", selector=None):
@@ -21,125 +26,6 @@ def _pa(name, ns, mode, ts="2024-05-03T00:00:00Z", selector=None):
     }
 
 
-# -- resource-field ---------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "kind, path, expected",
-    [
-        ("DestinationRule", "spec.subsets.1.labels.version", "v2"),
-        ("DestinationRule", "spec.subsets[1].labels.version", "v2"),
-        ("destinationrules", "spec.trafficPolicy.outlierDetection.consecutive5xxErrors", 5),
-        ("VirtualService", "spec.http.0.route.1.weight", 20),
-        ("VirtualService", "spec.gateways", ["web-gateway"]),
-        ("Deployment", "spec.template.metadata.annotations.sidecar.istio.io/inject", "true"),
-    ],
-)
-def test_field_pass(variant, check, kind, path, expected):
-    name = "web-v2" if kind == "Deployment" else "web"
-    out = check("resource-field", variant(), kind=kind, namespace="webapp", name=name, path=path, expected=expected)
-    assert out.status is Status.PASS, out.reason
-
-
-def test_field_cluster_scoped(variant, check):
-    out = check(
-        "resource-field",
-        variant(),
-        kind="Namespace",
-        name="webapp",
-        path="metadata.labels.maistra.io/member-of",
-        expected="istio-system",
-    )
-    assert out.ok
-
-
-def test_field_mismatch(variant, check):
-    out = check(
-        "resource-field",
-        variant("vs-weights-70-30.yaml"),
-        kind="VirtualService",
-        namespace="webapp",
-        name="web",
-        path="spec.http.0.route.0.weight",
-        expected=80,
-    )
-    assert out.status is Status.FAIL
-    assert out.reason == "VirtualService webapp/web spec.http.0.route.0.weight is 70; expected 80"
-
-
-def test_field_type_mismatch(variant, check):
-    out = check(
-        "resource-field",
-        variant("vs-weight-string.yaml"),
-        kind="VirtualService",
-        namespace="webapp",
-        name="web",
-        path="spec.http[0].route[0].weight",
-        expected=80,
-    )
-    assert out.status is Status.FAIL
-    assert "is '80' (a str, not a int); expected 80" in out.reason
-
-
-def test_field_bool_is_not_int(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    get(objs, "VirtualService", "web")["spec"]["http"][0]["route"][0]["weight"] = True
-    out = check(
-        "resource-field",
-        make_snap(objs),
-        kind="VirtualService",
-        namespace="webapp",
-        name="web",
-        path="spec.http.0.route.0.weight",
-        expected=1,
-    )
-    assert out.status is Status.FAIL
-
-
-def test_field_missing_path(variant, check):
-    out = check(
-        "resource-field",
-        variant(),
-        kind="VirtualService",
-        namespace="webapp",
-        name="web",
-        path="spec.http.0.timeout",
-        expected="5s",
-    )
-    assert out.status is Status.FAIL
-    assert (
-        out.reason
-        == "VirtualService webapp/web has no field spec.http.0.timeout (missing at spec.http.0.timeout); expected '5s'"
-    )
-    out = check(
-        "resource-field",
-        variant(),
-        kind="VirtualService",
-        namespace="webapp",
-        name="web",
-        path="spec.http.7.timeout",
-        expected="5s",
-    )
-    assert "missing at spec.http.7" in out.reason
-
-
-def test_field_missing_object_and_unknown_kind(variant, check):
-    out = check(
-        "resource-field", variant(), kind="VirtualService", namespace="webapp", name="nope", path="spec", expected={}
-    )
-    assert out.status is Status.FAIL and out.reason == "VirtualService webapp/nope not found"
-    out = check("resource-field", variant(), kind="Widget", namespace="webapp", name="x", path="spec", expected=1)
-    assert out.status is Status.FAIL and "check parameter kind is 'Widget'" in out.reason
-
-
-def test_field_unread_and_unserved_kind(variant, check):
-    snap = variant()
-    snap.read_kinds.discard("Route")
-    assert (
-        check("resource-field", snap, kind="Route", namespace="webapp", name="x", path="spec", expected=1).status
-        is Status.ERROR
-    )
-    snap.missing_kinds.add("Route")
-    out = check("resource-field", snap, kind="Route", namespace="webapp", name="x", path="spec", expected=1)
-    assert out.status is Status.FAIL and "does not serve Route" in out.reason
 
 
 # -- peer-authentication-mode ----------------------------------------------------------------------
@@ -315,70 +201,86 @@ def test_disable_wildcard_rule_elsewhere(load_scenario, make_snap, check):
     assert "DestinationRule istio-system/plain" in out.reason and "api-server" not in out.reason
 
 
-# -- outlier-detection ----------------------------------------------------------------------------------
-def test_outlier_pass(variant, check):
-    out = check("outlier-detection", variant(), **OD)
-    assert out.status is Status.PASS and "DestinationRule webapp/web" in out.reason
+# -- peer-authentication-policy -----------------------------------------------------------------
+PAP = {"namespace": NS, "mode": "STRICT", "level": "namespace"}
 
 
-def test_outlier_durations_semantic(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    od = get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["outlierDetection"]
-    od["interval"], od["baseEjectionTime"] = "30000ms", "0.5m"
-    assert check("outlier-detection", make_snap(objs), **OD).ok
-    assert check("outlier-detection", make_snap(objs), **OD, interval="0.5m", base_ejection_time="30000ms").ok
+def test_pa_policy_pass(objs):
+    out = check("peer-authentication-policy", objs, **PAP)
+    assert out.status is Status.PASS
+    assert "PeerAuthentication webapp/default (namespace-wide) sets spec.mtls.mode STRICT" in out.reason
 
 
-def test_outlier_only_consecutive_errors(variant, check):
-    out = check("outlier-detection", variant("dr-consecutive-errors.yaml"), **OD)
+def test_pa_policy_only_mesh_wide_strict(objs):
+    objs = drop(objs, "PeerAuthentication", "default")
+    out = check("peer-authentication-policy", objs, **PAP)
     assert out.status is Status.FAIL
-    assert "DestinationRule webapp/web sets spec.trafficPolicy.outlierDetection.consecutiveErrors (5)" in out.reason
-    assert "pilot ignores it" in out.reason and "use consecutive5xxErrors" in out.reason
+    assert "namespace webapp has no namespace-wide PeerAuthentication" in out.reason
+    assert "set by PeerAuthentication istio-system/default (mesh-wide, spec.mtls.mode)" in out.reason
+    assert "only because of that default" in out.reason
+    assert "create PeerAuthentication default in namespace webapp with spec.mtls.mode: STRICT" in out.hint
+    # the effective level accepts the mesh-wide default
+    assert check("peer-authentication-policy", objs, **PAP | {"level": "effective"}).ok
 
 
-@pytest.mark.parametrize(
-    "change, fragment",
-    [
-        ({"consecutive5xxErrors": 3}, "spec.trafficPolicy.outlierDetection.consecutive5xxErrors is 3; expected 5"),
-        ({"consecutive5xxErrors": "5"}, "consecutive5xxErrors is '5' (not an integer); expected 5"),
-        ({"consecutive5xxErrors": None}, "consecutive5xxErrors is not set; expected 5"),
-        ({"interval": "10s"}, "spec.trafficPolicy.outlierDetection.interval is '10s' (10s); expected 30s"),
-        ({"interval": None}, "outlierDetection.interval is not set; expected 30s"),
-        ({"baseEjectionTime": "3 minutes"}, "baseEjectionTime is '3 minutes', not a duration; expected 30s"),
-        ({"baseEjectionTime": 30}, "baseEjectionTime is 30, not a duration"),
-    ],
-)
-def test_outlier_failures(load_scenario, get, make_snap, check, change, fragment):
-    objs = load_scenario()
-    od = get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["outlierDetection"]
-    for k, v in change.items():
-        if v is None:
-            od.pop(k)
-        else:
-            od[k] = v
-    out = check("outlier-detection", make_snap(objs), **OD)
+@pytest.mark.parametrize("mode, needle", [
+    ("PERMISSIVE", "PeerAuthentication webapp/default spec.mtls.mode is PERMISSIVE; expected STRICT"),
+    ("DISABLE", "spec.mtls.mode is DISABLE; expected STRICT"),
+    (None, "spec.mtls.mode is not set (UNSET), so the policy inherits the mesh-wide mode"),
+    ("STRICTT", "spec.mtls.mode is 'STRICTT'; expected one of UNSET, DISABLE, PERMISSIVE, STRICT"),
+])
+def test_pa_policy_wrong_mode(objs, mode, needle):
+    objs = drop(objs, "PeerAuthentication", "default") + [pa("default", mode)]
+    out = check("peer-authentication-policy", objs, **PAP)
+    assert out.status is Status.FAIL and needle in out.reason
+
+
+def test_pa_policy_effective_level_permissive(objs):
+    objs = drop(objs, "PeerAuthentication", "default") + [pa("default", "PERMISSIVE")]
+    out = check("peer-authentication-policy", objs, **PAP | {"level": "effective"})
     assert out.status is Status.FAIL
-    assert out.reason.startswith("DestinationRule webapp/web")
-    assert fragment in out.reason
+    assert "effective mTLS mode of namespace webapp is PERMISSIVE, set by PeerAuthentication webapp/default " \
+           "(namespace-wide" in out.reason
 
 
-def test_outlier_missing(load_scenario, get, make_snap, check):
-    objs = load_scenario()
-    del get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]
-    out = check("outlier-detection", make_snap(objs), **OD)
+def test_pa_policy_selector_policy_is_not_namespace_wide(objs):
+    objs = drop(objs, "PeerAuthentication", "default") + [pa("web", "STRICT", selector={"app": "web"})]
+    out = check("peer-authentication-policy", objs, **PAP)
     assert out.status is Status.FAIL
-    assert (
-        out.reason
-        == "DestinationRule webapp/web spec.trafficPolicy.outlierDetection is not set; expected consecutive5xxErrors: 5"
-    )
+    assert "web have a spec.selector, so they apply only to matching workloads" in out.reason
 
 
-def test_outlier_no_rule(variant, check):
-    out = check("outlier-detection", variant(), namespace="webapp", host="api")
-    assert out.status is Status.FAIL and "no DestinationRule in namespace webapp has spec.host api" in out.reason
+def test_pa_policy_oldest_namespace_policy_wins(objs):
+    newer = pa("zz-permissive", "PERMISSIVE", ts="2027-01-01T00:00:00Z")
+    out = check("peer-authentication-policy", objs + [newer], **PAP)
+    assert out.ok and "PeerAuthentication webapp/zz-permissive (namespace-wide, mode 'PERMISSIVE') is ignored" \
+        in out.reason
+    older = pa("aa-permissive", "PERMISSIVE", ts="2020-01-01T00:00:00Z")
+    out = check("peer-authentication-policy", objs + [older], **PAP)
+    assert out.status is Status.FAIL and "webapp/aa-permissive spec.mtls.mode is PERMISSIVE" in out.reason
+    assert "PeerAuthentication webapp/default (namespace-wide, mode 'STRICT') is ignored" in out.reason
 
 
-def test_outlier_skip_durations_and_bad_params(variant, check):
-    assert check("outlier-detection", variant(), **OD, interval=None, base_ejection_time=None).ok
-    assert "check parameter interval" in check("outlier-detection", variant(), **OD, interval="soon").reason
-    assert "check parameter consecutive_5xx" in check("outlier-detection", variant(), **OD, consecutive_5xx="5").reason
+def test_pa_policy_workload_override(objs):
+    objs = objs + [pa("legacy-plain", "PERMISSIVE", selector={"app": "legacy"})]
+    out = check("peer-authentication-policy", objs, **PAP)
+    assert out.status is Status.FAIL
+    assert "PeerAuthentication webapp/legacy-plain (spec.selector {app: legacy}) sets spec.mtls.mode 'PERMISSIVE' " \
+           "for pod(s) legacy-" in out.reason
+
+
+def test_pa_policy_workload_policy_matching_nothing_is_harmless(objs):
+    objs = objs + [pa("ghost", "DISABLE", selector={"app": "ghost"})]
+    assert check("peer-authentication-policy", objs, **PAP).ok
+
+
+def test_pa_policy_port_level(objs):
+    objs = objs + [pa("web-ports", "STRICT", selector={"app": "web"}, portLevelMtls={"80": {"mode": "PERMISSIVE"}})]
+    out = check("peer-authentication-policy", objs, **PAP)
+    assert out.status is Status.FAIL and "spec.portLevelMtls.80.mode is 'PERMISSIVE'" in out.reason
+
+
+@pytest.mark.parametrize("params", [{"mode": "strictly"}, {"level": "mesh"}, {"namespace": ""}, {"mode": 1}])
+def test_pa_policy_bad_params(objs, params):
+    out = check("peer-authentication-policy", objs, **PAP | params)
+    assert out.status is Status.FAIL and "check parameter" in out.reason

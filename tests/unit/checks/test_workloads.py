@@ -1,8 +1,21 @@
-"""workload-sidecar and workload-ready."""
+"""Check types of grader/checks/workloads.py: workload-sidecar, workload-ready (canary
+scenario), service-port and namespace-sidecars (sandbox scenario)."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
+from harness import (
+    NS,
+    check,
+    drop,
+    find,
+    find_prefix,
+    no_annotation,
+    strip_sidecar,
+)
 
 from grader import kinds as K
 from grader.model import Status
@@ -10,6 +23,8 @@ from grader.snapshot import Snapshot
 
 V2 = {"namespace": "webapp", "deployment": "web-v2"}
 V1 = {"namespace": "webapp", "deployment": "web-v1"}
+
+
 
 
 # -- workload-sidecar ------------------------------------------------------------------
@@ -286,3 +301,216 @@ def test_ready_no_pods(load_scenario, make_snap, check):
     objs = [o for o in load_scenario() if o["kind"] != "Pod"]
     out = check("workload-ready", make_snap(objs), **V1)
     assert out.status is Status.FAIL and "Deployment webapp/web-v1 has no current pods" in out.reason
+
+
+# -- service-port -----------------------------------------------------------------------------
+SP = {"namespace": NS, "service": "web", "port": 80, "deployment": "web-v1"}
+
+
+def _svc_port(objs: list[dict], **changes: Any) -> None:
+    port = find(objs, "Service", "web")["spec"]["ports"][0]
+    for k, v in changes.items():
+        if v is None:
+            port.pop(k, None)
+        else:
+            port[k] = v
+
+
+def test_service_port_pass(objs):
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.PASS
+    assert "Service webapp/web port 80" in out.reason and "HTTP from its name" in out.reason
+    assert "web-v1-" in out.reason and "targetPort 80 reaches container port 80" in out.reason
+
+
+def test_service_port_named_web_fails_with_protocol_selection(objs):
+    _svc_port(objs, name="web")
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL
+    assert "Service webapp/web spec.ports[0] name 'web' (port 80)" in out.reason
+    assert "protocol sniffing" in out.reason and "KIA0601" in out.reason
+    assert "expected a name http" in out.reason
+    assert "http" in out.hint
+
+
+def test_service_port_app_protocol_counts(objs):
+    _svc_port(objs, name="web", appProtocol="http")
+    out = check("service-port", objs, **SP)
+    assert out.ok and "from its appProtocol" in out.reason
+
+
+@pytest.mark.parametrize("name", ["http-web", "http2", "grpc", "HTTP"])
+def test_service_port_other_http_names(objs, name):
+    _svc_port(objs, name=name)
+    assert check("service-port", objs, **SP).ok
+
+
+def test_service_port_tcp_name(objs):
+    _svc_port(objs, name="tcp")
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL and "opaque TCP" in out.reason and "from the name" in out.reason
+
+
+def test_service_port_exact_protocol_param(objs):
+    _svc_port(objs, name="grpc")
+    assert check("service-port", objs, **SP | {"protocol": "grpc"}).ok
+    assert not check("service-port", objs, **SP | {"protocol": "http2"}).ok
+
+
+def test_service_port_missing_port(objs):
+    _svc_port(objs, port=8080)
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL
+    assert "Service webapp/web spec.ports has no port 80 (ports: 8080->80)" in out.reason
+
+
+def test_service_port_selector_mismatch(objs):
+    find(objs, "Service", "web")["spec"]["selector"] = {"app": "webx"}
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL
+    assert "spec.selector {app: webx} does not select the pods of Deployment webapp/web-v1" in out.reason
+
+
+def test_service_port_without_selector(objs):
+    del find(objs, "Service", "web")["spec"]["selector"]
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL and "spec.selector is not set" in out.reason
+    out = check("service-port", objs, **{k: v for k, v in SP.items() if k != "deployment"})
+    assert out.status is Status.FAIL and "spec.selector is not set" in out.reason
+
+
+def test_service_port_target_port_not_a_container_port(objs):
+    _svc_port(objs, targetPort=8080)
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL
+    assert "Service webapp/web spec.ports[0].targetPort is 8080" in out.reason
+    assert "containerPort 8080" in out.reason and "web:80 (http)" in out.reason
+
+
+def test_service_port_named_target_port(objs):
+    _svc_port(objs, targetPort="http")
+    out = check("service-port", objs, **SP)
+    assert out.ok and "resolves to container port 80" in out.reason
+    _svc_port(objs, targetPort="www")
+    out = check("service-port", objs, **SP)
+    assert out.status is Status.FAIL and "has a port named 'www'" in out.reason and "no endpoints" in out.reason
+
+
+def test_service_port_default_target_port(objs):
+    _svc_port(objs, targetPort=None)  # defaults to port
+    assert check("service-port", objs, **SP).ok
+
+
+def test_service_port_container_declares_no_ports(objs):
+    pod = find_prefix(objs, "Pod", "web-v1-")
+    del pod["spec"]["containers"][0]["ports"]
+    out = check("service-port", objs, **SP)
+    assert out.ok and "not verifiable" in out.reason
+
+
+def test_service_port_missing_service_and_deployment(objs):
+    out = check("service-port", drop(objs, "Service", "web"), **SP)
+    assert out.status is Status.FAIL and "Service webapp/web not found" in out.reason
+    out = check("service-port", drop(objs, "Deployment", "web-v1"), **SP)
+    assert out.status is Status.FAIL and "Deployment webapp/web-v1 not found" in out.reason
+
+
+def test_service_port_without_deployment_param(objs):
+    out = check("service-port", objs, namespace=NS, service="web")
+    assert out.ok and "web-v1-" in out.reason
+    find(objs, "Service", "web")["spec"]["selector"] = {"app": "nothing"}
+    out = check("service-port", objs, namespace=NS, service="web")
+    assert out.status is Status.FAIL and "selects no running pod" in out.reason
+
+
+@pytest.mark.parametrize("params", [{"port": "80"}, {"port": 0}, {"service": ""}, {"deployment": 3},
+                                    {"protocol": None}])
+def test_service_port_bad_params(objs, params):
+    out = check("service-port", objs, **SP | params)
+    assert out.status is Status.FAIL and "check parameter" in out.reason
+
+
+# -- namespace-sidecars ----------------------------------------------------------------------------
+NSC = {"namespace": NS, "deployments": ["web-v1", "legacy"]}
+
+
+def test_namespace_sidecars_pass(objs):
+    out = check("namespace-sidecars", objs, **NSC)
+    assert out.status is Status.PASS
+    assert "all 2 pod(s) in namespace webapp carry an istio-proxy sidecar (Deployments legacy, web-v1)" in out.reason
+
+
+def test_namespace_sidecars_legacy_without_sidecar_ossm(objs):
+    strip_sidecar(find_prefix(objs, "Pod", "legacy-"))
+    no_annotation(find(objs, "Deployment", "legacy"))
+    out = check("namespace-sidecars", objs, **NSC)
+    assert out.status is Status.FAIL
+    assert "1 of 2 pod(s) in namespace webapp run without an istio-proxy sidecar (legacy-" in out.reason
+    assert "STRICT" in out.reason
+    assert 'the pod template of Deployment webapp/legacy lacks annotation ' \
+           'sidecar.istio.io/inject: "true"' in out.reason
+    assert "oc patch deployment/legacy" in out.hint
+
+
+def test_namespace_sidecars_pods_predate_injection(objs):
+    strip_sidecar(find_prefix(objs, "Pod", "legacy-"))
+    out = check("namespace-sidecars", objs, **NSC)
+    assert out.status is Status.FAIL and "created before injection was enabled" in out.reason
+    assert "oc rollout restart deployment/legacy -n webapp" in out.hint
+
+
+def test_namespace_sidecars_upstream_opt_out(objs):
+    strip_sidecar(find_prefix(objs, "Pod", "legacy-"))
+    dep = find(objs, "Deployment", "legacy")
+    no_annotation(dep)
+    dep["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] = "false"
+    find(objs, "Namespace", "webapp")["metadata"]["labels"]["istio-injection"] = "enabled"
+    out = check("namespace-sidecars", objs, {"flavour": "istio"}, **NSC)
+    assert out.status is Status.FAIL and "sets label sidecar.istio.io/inject=false" in out.reason
+
+
+def test_namespace_sidecars_deleted_workload_does_not_count(objs):
+    objs = [o for o in objs if not o["metadata"]["name"].startswith("legacy")]
+    out = check("namespace-sidecars", objs, **NSC)
+    assert out.status is Status.FAIL and "Deployment webapp/legacy not found" in out.reason
+    assert check("namespace-sidecars", objs, namespace=NS).ok
+
+
+def test_namespace_sidecars_scaled_to_zero(objs):
+    objs = [o for o in objs if not (o["kind"] == "Pod" and o["metadata"]["name"].startswith("legacy"))]
+    out = check("namespace-sidecars", objs, **NSC)
+    assert out.status is Status.FAIL and "Deployment webapp/legacy has no current pods" in out.reason
+
+
+def test_namespace_sidecars_ignores_terminating_and_finished_pods(objs):
+    pod = find_prefix(objs, "Pod", "legacy-")
+    strip_sidecar(pod)
+    pod["metadata"]["deletionTimestamp"] = "2026-11-26T09:00:00Z"
+    job_pod = copy.deepcopy(pod)
+    del job_pod["metadata"]["deletionTimestamp"]
+    job_pod["metadata"]["name"] = "migrate-x1"
+    job_pod["metadata"]["ownerReferences"] = [{"kind": "Job", "name": "migrate", "apiVersion": "batch/v1"}]
+    job_pod["status"]["phase"] = "Succeeded"
+    out = check("namespace-sidecars", objs + [job_pod], namespace=NS)
+    assert out.ok, out.reason
+
+
+def test_namespace_sidecars_bare_pod(objs):
+    pod = copy.deepcopy(find_prefix(objs, "Pod", "legacy-"))
+    strip_sidecar(pod)
+    pod["metadata"]["name"] = "debug"
+    del pod["metadata"]["ownerReferences"]
+    out = check("namespace-sidecars", objs + [pod], namespace=NS)
+    assert out.status is Status.FAIL and "pod debug has no controller and no sidecar" in out.reason
+
+
+def test_namespace_sidecars_empty_namespace(objs):
+    objs = [o for o in objs if o["kind"] != "Pod" or o["metadata"]["namespace"] != NS]
+    out = check("namespace-sidecars", objs, namespace=NS)
+    assert out.ok and "no running pods" in out.reason
+
+
+@pytest.mark.parametrize("value", ["legacy", [""], [1], {}])
+def test_namespace_sidecars_bad_params(objs, value):
+    out = check("namespace-sidecars", objs, namespace=NS, deployments=value)
+    assert out.status is Status.FAIL and "check parameter deployments" in out.reason

@@ -1,23 +1,18 @@
-"""Traffic-management check types (guide step 9): fault injection, where the route sends
-requests, timeouts and retries, and DestinationRule connection pools.
+"""Resilience check types (guide step 9): fault injection, timeouts and retries on the route a
+plain request takes, DestinationRule connection pools and outlier detection.
 
-Every check judges the EFFECTIVE route: the first ``spec.http`` entry a plain ``GET /``
+Route checks judge the EFFECTIVE route: the first ``spec.http`` entry a plain ``GET /``
 through the gateway takes (Envoy: first match wins), of the oldest VirtualService bound to
-that gateway that routes to the host, exactly as ``traffic-split`` does. Values are
+that gateway that routes to the host (grader.checks.lookup.effective_entry). Values are
 compared by meaning, not spelling: ``5s`` == ``5000ms``, ``100`` == ``100.0``.
 
-Istio semantics (MESH-FACTS section 3, and the Istio sources named in each function):
-- fault injection: ``percentage.value`` is a percent 0-100 (pilot sends Envoy
-  value*10000 per million); ``delay.percent`` is the deprecated integer form that pilot
-  still uses when ``percentage`` is unset (TranslateFault in route.go falls back to
-  translateIntegerToFractionalPercent; MESH-FACTS section 3 says only "if the percentage
-  is unset nothing is delayed", which holds when ``percent`` is unset too); ``abort`` has
-  no integer ``percent`` at all (the CRD schemas prune it); with neither, nothing is
-  delayed or aborted.
+- fault injection: the share of requests a fault applies to is grader.mesh.faults
+  (pilot/pkg/networking/core/route/route.go TranslateFault);
 - ``timeout`` is disabled by default; ``retries`` unset means the mesh default (2 attempts);
-  ``retries.attempts`` 0 disables retries.
-- connection pools: the oldest DestinationRule for a host that sets ``trafficPolicy``
-  wins; a subset's or port's ``connectionPool`` REPLACES the top-level one for its traffic.
+  ``retries.attempts`` 0 disables retries (istio/api virtual_service.proto HTTPRetry);
+- connection pools: the oldest DestinationRule for a host that sets ``trafficPolicy`` wins;
+  a subset's or port's ``connectionPool`` REPLACES the top-level one for its traffic
+  (grader.mesh.destinationrules).
 """
 
 from __future__ import annotations
@@ -26,45 +21,26 @@ from fractions import Fraction
 from typing import Any
 
 from grader import kinds as K
-from grader import mesh as M
-from grader.checks.library import (
-    _bad_param,
-    _check,
-    _effective_entry,
-    _entry_weights,
-    _int_param,
-    _join,
-    _no_rule,
-    _rules_for_host,
-    _str_params,
-)
+from grader.checks.framework import bad_param, check, int_param, str_params
+from grader.checks.lookup import effective_entry, no_rule
+from grader.mesh import faults as F
+from grader.mesh.destinationrules import policy_rule, pool_overrides, rules_for_host
+from grader.mesh.durations import format_duration, parse_duration
+from grader.mesh.hosts import resolve_host
+from grader.mesh.routing import describe_match
 from grader.model import Outcome, failed, passed
-from grader.snapshot import Snapshot, ref
-
-# -- shared: the effective route ------------------------------------------------------------
+from grader.objects import as_dict, as_list, is_int, json_number, ref, spec_of
+from grader.snapshot import Snapshot
+from grader.text import join, short
 
 
 def _elsewhere(vs: dict, idx: int, key: str) -> list[str]:
     """Other http[] entries that set ``key``: a plain GET / never takes them."""
     out = []
-    for j, other in enumerate(M.as_list(M.spec_of(vs).get("http"))):
+    for j, other in enumerate(as_list(spec_of(vs).get("http"))):
         if j != idx and isinstance(other, dict) and other.get(key) is not None:
-            out.append(f"spec.http[{j}] sets {key}, but a plain GET / never takes it (it {M.describe_match(other)})")
+            out.append(f"spec.http[{j}] sets {key}, but a plain GET / never takes it (it {describe_match(other)})")
     return out[:2]
-
-
-def _number(value: Any) -> Fraction | None:
-    """A JSON number as an exact Fraction (bool, strings, NaN and infinities are not numbers)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        try:
-            return Fraction(value)
-        except (OverflowError, ValueError):
-            return None
-    return None
 
 
 def _num_text(value: Fraction) -> str:
@@ -74,42 +50,39 @@ def _num_text(value: Fraction) -> str:
 def _found(value: Any) -> str:
     """How an ill-typed found value is described: ``'100' (a string)``."""
     if isinstance(value, str):
-        return f"{M.short(value)} (a string)"
+        return f"{short(value)} (a string)"
     if isinstance(value, bool):
-        return f"{M.short(value)} (a boolean)"
-    return M.short(value)
-
-
-# -- fault-injection -----------------------------------------------------------------------------
+        return f"{short(value)} (a boolean)"
+    return short(value)
 
 
 def _percent_param(name: str, spec: dict) -> tuple[Fraction | None, Outcome | None]:
-    pct = _number(spec.get("percent"))
+    pct = json_number(spec.get("percent"))
     if pct is None or not 0 <= pct <= 100:
-        return None, _bad_param(f"{name}.percent", spec.get("percent"), "a number from 0 to 100")
+        return None, bad_param(f"{name}.percent", spec.get("percent"), "a number from 0 to 100")
     return pct, None
 
 
 def _fault_params(delay: Any, abort: Any) -> tuple[dict | None, dict | None, Outcome | None]:
     if delay is None and abort is None:
-        return None, None, _bad_param("delay/abort", None, "at least one of delay {fixed, percent} or abort "
+        return None, None, bad_param("delay/abort", None, "at least one of delay {fixed, percent} or abort "
                                                             "{status, percent}")
     want_delay = want_abort = None
     if delay is not None:
         if not isinstance(delay, dict) or set(delay) != {"fixed", "percent"}:
-            return None, None, _bad_param("delay", delay, "a map {fixed: <duration>, percent: <0-100>}")
-        fixed = M.parse_duration(delay["fixed"])
+            return None, None, bad_param("delay", delay, "a map {fixed: <duration>, percent: <0-100>}")
+        fixed = parse_duration(delay["fixed"])
         if fixed is None:
-            return None, None, _bad_param("delay.fixed", delay["fixed"], "a duration such as 5s")
+            return None, None, bad_param("delay.fixed", delay["fixed"], "a duration such as 5s")
         pct, bad = _percent_param("delay", delay)
         if bad:
             return None, None, bad
         want_delay = {"fixed": fixed, "fixed_text": delay["fixed"], "percent": pct}
     if abort is not None:
         if not isinstance(abort, dict) or set(abort) != {"status", "percent"}:
-            return None, None, _bad_param("abort", abort, "a map {status: <HTTP status>, percent: <0-100>}")
-        if not M.is_int(abort["status"]) or not 200 <= abort["status"] <= 599:
-            return None, None, _bad_param("abort.status", abort["status"], "an HTTP status from 200 to 599")
+            return None, None, bad_param("abort", abort, "a map {status: <HTTP status>, percent: <0-100>}")
+        if not is_int(abort["status"]) or not 200 <= abort["status"] <= 599:
+            return None, None, bad_param("abort.status", abort["status"], "an HTTP status from 200 to 599")
         pct, bad = _percent_param("abort", abort)
         if bad:
             return None, None, bad
@@ -118,69 +91,35 @@ def _fault_params(delay: Any, abort: Any) -> tuple[dict | None, dict | None, Out
 
 
 def _effective_percentage(part: dict, base: str, kind: str) -> tuple[Fraction | None, list[str], list[str]]:
-    """The percent of requests a fault ``delay``/``abort`` applies to, as pilot computes it.
-
-    pilot/pkg/networking/core/route/route.go TranslateFault: ``percentage.value`` when set
-    (value*10000 per million); otherwise, for a delay only, the deprecated integer
-    ``percent`` (per hundred); otherwise 0. istio/api HTTPFaultInjection.Abort has no
-    ``percent`` field: the Maistra 2.5 and Istio CRD schemas prune it, pilot never reads it.
-
-    Returns (percent or None when unreadable, problems, notes).
-    """
-    problems: list[str] = []
-    notes: list[str] = []
+    """The percent of requests a fault ``delay``/``abort`` applies to (grader.mesh.faults), with
+    the problems and notes that explain it. Returns (percent or None when unreadable, problems, notes)."""
+    share = F.fault_share(part, kind)
     path = base.rsplit(" ", 1)[-1]  # the field path without the object's name, for second mentions
-    pct = part.get("percentage")
-    legacy = part.get("percent")
-    if pct is not None:
-        if not isinstance(pct, dict):
-            problems.append(
-                f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}"
-            )
-            return None, problems, notes
-        value = pct.get("value")
-        if legacy is not None:
-            notes.append(f"{base}.percent ({M.short(legacy)}) is ignored because {path}.percentage is set")
-        if value is None:
-            problems.append(
-                f"{base}.percentage.value is not set, so pilot configures the {kind} for 0% of requests"
-            )
-            return Fraction(0), problems, notes
-        number = _number(value)
-        if number is None:
-            problems.append(f"{base}.percentage.value is {_found(value)}, not a number from 0 to 100")
-            return None, problems, notes
-        if not 0 <= number <= 100:
-            problems.append(
-                f"{base}.percentage.value is {M.short(value)}, outside 0-100 (Istio validation rejects it: "
-                "percentage.value is a percent)"
-            )
-            return None, problems, notes
-        return number, problems, notes
-    if legacy is not None and kind == "delay":
-        if not M.is_int(legacy) or not 0 <= legacy <= 100:
-            problems.append(
-                f"{base}.percent (deprecated) is {_found(legacy)}, not an integer from 0 to 100; "
-                f"use {path}.percentage.value"
-            )
-            return None, problems, notes
+    notes: list[str] = []
+    if share.legacy_ignored:
+        notes.append(f"{base}.percent ({short(part.get('percent'))}) is ignored because {path}.percentage is set")
+    if share.legacy:
         notes.append(
             f"{base}.percent is deprecated (pilot still reads it when percentage is unset; istioctl analyze "
             f"warns IST0002); prefer {path}.percentage.value"
         )
-        return Fraction(legacy), problems, notes
-    if legacy is not None:
-        problems.append(
-            f"{base}.percent ({M.short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
-            "integer percent): the VirtualService CRD schema drops it and pilot would ignore it anyway, so with "
-            f"{path}.percentage unset no request is aborted; use {path}.percentage.value"
-        )
-        return Fraction(0), problems, notes
-    problems.append(
-        f"{base} sets no percentage.value, so pilot configures the {kind} for 0% of requests: nothing is "
-        f"{'delayed' if kind == 'delay' else 'aborted'}"
-    )
-    return Fraction(0), problems, notes
+    pct, legacy = part.get("percentage"), part.get("percent")
+    problem = {
+        "": None,
+        F.NOT_AN_OBJECT: f"{base}.percentage is {_found(pct)}, not an object; expected percentage: {{value: <0-100>}}",
+        F.VALUE_UNSET: f"{base}.percentage.value is not set, so pilot configures the {kind} for 0% of requests",
+        F.NOT_A_NUMBER: f"{base}.percentage.value is {_found(as_dict(pct).get('value'))}, not a number from 0 to 100",
+        F.OUT_OF_RANGE: f"{base}.percentage.value is {short(as_dict(pct).get('value'))}, outside 0-100 (Istio validation "
+                        "rejects it: percentage.value is a percent)",
+        F.BAD_LEGACY: f"{base}.percent (deprecated) is {_found(legacy)}, not an integer from 0 to 100; "
+                      f"use {path}.percentage.value",
+        F.NOT_A_FIELD: f"{base}.percent ({short(legacy)}) is not a field of the Istio API (only delay has the deprecated "
+                       "integer percent): the VirtualService CRD schema drops it and pilot would ignore it anyway, so "
+                       f"with {path}.percentage unset no request is aborted; use {path}.percentage.value",
+        F.UNSET: f"{base} sets no percentage.value, so pilot configures the {kind} for 0% of requests: nothing is "
+                 f"{'delayed' if kind == 'delay' else 'aborted'}",
+    }[share.issue]
+    return share.percent, [problem] if problem else [], notes
 
 
 def _percent_problem(base: str, found: Fraction, want: Fraction, via_legacy: bool) -> str | None:
@@ -216,7 +155,7 @@ def _delay_problems(fault: dict, base: str, want: dict) -> tuple[list[str], list
         else:
             problems.append(f"{dbase}.fixedDelay is not set; expected {want['fixed_text']}")
     else:
-        got = M.parse_duration(fixed)
+        got = parse_duration(fixed)
         if got is None:
             problems.append(
                 f"{dbase}.fixedDelay is {_found(fixed)}, not a duration; expected {want['fixed_text']} "
@@ -224,8 +163,8 @@ def _delay_problems(fault: dict, base: str, want: dict) -> tuple[list[str], list
             )
         elif got != want["fixed"]:
             problems.append(
-                f"{dbase}.fixedDelay is {M.short(fixed)} ({M.format_duration(got)}); expected {want['fixed_text']} "
-                f"({M.format_duration(want['fixed'])})"
+                f"{dbase}.fixedDelay is {short(fixed)} ({format_duration(got)}); expected {want['fixed_text']} "
+                f"({format_duration(want['fixed'])})"
             )
     pct, pct_problems, notes = _effective_percentage(delay, dbase, "delay")
     problems += pct_problems
@@ -253,11 +192,11 @@ def _abort_problems(fault: dict, base: str, want: dict) -> tuple[list[str], list
         other = next((k for k in ("grpcStatus", "http2Error") if abort.get(k) is not None), None)
         if other:
             problems.append(
-                f"{abase} uses {other} {M.short(abort[other])}; expected httpStatus {want['status']}"
+                f"{abase} uses {other} {short(abort[other])}; expected httpStatus {want['status']}"
             )
         else:
             problems.append(f"{abase}.httpStatus is not set; expected {want['status']}")
-    elif not M.is_int(status):
+    elif not is_int(status):
         problems.append(f"{abase}.httpStatus is {_found(status)}, not an integer; expected {want['status']}")
     elif status != want["status"]:
         problems.append(f"{abase}.httpStatus is {status}; expected {want['status']}")
@@ -283,17 +222,17 @@ def _unexpected_fault(fault: dict, base: str, kind: str) -> str | None:
     what = (
         f"delays {_num_text(pct)}% of requests"
         if kind == "delay"
-        else f"aborts {_num_text(pct)}% of requests with {M.short(part.get('httpStatus', part.get('grpcStatus')))}"
+        else f"aborts {_num_text(pct)}% of requests with {short(part.get('httpStatus', part.get('grpcStatus')))}"
     )
     return f"{base}.{kind} also {what}; expected no {kind}"
 
 
-@_check("fault-injection", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+@check("fault-injection", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
 def fault_injection(
     snap: Snapshot, *, namespace: str, host: str, gateway: str, delay: dict | None = None, abort: dict | None = None
 ) -> Outcome:
     """The route requests through the gateway take injects the expected delay and/or abort fault."""
-    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
+    bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
     want_delay, want_abort, bad = _fault_params(delay, abort)
@@ -305,7 +244,7 @@ def fault_injection(
     if want_abort:
         wanted_parts.append(f"HTTP {want_abort['status']} aborts for {_num_text(want_abort['percent'])}%")
     wanted = " and ".join(wanted_parts) + " of requests"
-    found = _effective_entry(snap, namespace, host, gateway, f"fault injection ({wanted})")
+    found = effective_entry(snap, namespace, host, gateway, f"fault injection ({wanted})")
     if isinstance(found, Outcome):
         return found
     vs, idx, entry, _fqdn, notes = found
@@ -314,7 +253,7 @@ def fault_injection(
     fault = entry.get("fault")
     if fault is None:
         return failed(
-            _join([f"{ref(vs)} {where} (the route a plain GET / takes) has no fault; expected {wanted}"]
+            join([f"{ref(vs)} {where} (the route a plain GET / takes) has no fault; expected {wanted}"]
                   + notes + _elsewhere(vs, idx, "fault")),
             f"add fault to {where} of {ref(vs)}",
         )
@@ -322,129 +261,49 @@ def fault_injection(
         return failed(f"{base} is {_found(fault)}, not an object; expected {wanted}", f"fix {where}.fault")
     problems: list[str] = []
     hints: list[str] = []
-    if want_delay:
-        p, n, _ = _delay_problems(fault, base, want_delay)
-        problems += p
-        notes += n
-        if p:
-            hints.append(
-                f"set {where}.fault.delay to fixedDelay: {want_delay['fixed_text']} and percentage: "
-                f"{{value: {_num_text(want_delay['percent'])}}}"
-            )
-    else:
-        extra = _unexpected_fault(fault, base, "delay")
-        if extra:
-            problems.append(extra)
-            hints.append(f"remove {where}.fault.delay")
-    if want_abort:
-        p, n, _ = _abort_problems(fault, base, want_abort)
-        problems += p
-        notes += n
-        if p:
-            hints.append(
-                f"set {where}.fault.abort to httpStatus: {want_abort['status']} and percentage: "
-                f"{{value: {_num_text(want_abort['percent'])}}}"
-            )
-    else:
-        extra = _unexpected_fault(fault, base, "abort")
-        if extra:
-            problems.append(extra)
-            hints.append(f"remove {where}.fault.abort")
+    for kind, want, judge in (("delay", want_delay, _delay_problems), ("abort", want_abort, _abort_problems)):
+        if want:
+            p, n, _ = judge(fault, base, want)
+            problems += p
+            notes += n
+            if p:
+                first = f"fixedDelay: {want['fixed_text']}" if kind == "delay" else f"httpStatus: {want['status']}"
+                hints.append(f"set {where}.fault.{kind} to {first} and percentage: {{value: {_num_text(want['percent'])}}}")
+        else:
+            extra = _unexpected_fault(fault, base, kind)
+            if extra:
+                problems.append(extra)
+                hints.append(f"remove {where}.fault.{kind}")
     if problems:
-        return failed(_join(problems + notes), "; ".join(dict.fromkeys(hints)))
+        return failed(join(problems + notes), "; ".join(dict.fromkeys(hints)))
     return passed("; ".join([f"{ref(vs)} {where} injects {wanted}"] + notes))
-
-
-# -- route-destination ------------------------------------------------------------------------------
-
-
-def _defined_subsets(snap: Snapshot, fqdn: str) -> set[str]:
-    return {
-        M.as_dict(sub).get("name")
-        for dr in _rules_for_host(snap, fqdn, None)
-        for sub in M.as_list(M.spec_of(dr).get("subsets"))
-        if isinstance(M.as_dict(sub).get("name"), str)
-    }
-
-
-@_check("route-destination", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
-def route_destination(snap: Snapshot, *, namespace: str, host: str, gateway: str, subset: str | None = None) -> Outcome:
-    """The route requests through the gateway take sends all of them to the host (and subset)."""
-    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
-    if bad:
-        return bad
-    if subset is not None and (not isinstance(subset, str) or not subset.strip()):
-        return _bad_param("subset", subset, "a subset name or null")
-    target = f"subset {subset} of {host}" if subset else f"host {host}"
-    found = _effective_entry(snap, namespace, host, gateway, f"a route to {target}")
-    if isinstance(found, Outcome):
-        return found
-    vs, idx, entry, fqdn, notes = found
-    where = f"spec.http[{idx}]"
-    rw = _entry_weights(vs, idx, entry, expected=f"expected all requests to go to {target}",
-                        hint=f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else ""))
-    if isinstance(rw, Outcome):
-        return rw
-    problems: list[str] = []
-    for s in rw.shares:
-        if s.share == 0:
-            continue
-        field = f"{where}.route[{s.index}].destination"
-        if s.host != fqdn:
-            problems.append(
-                f"{ref(vs)} {field}.host is {s.host or 'missing'} and gets {M.percent(s.share)}; expected "
-                f"every request to go to {fqdn}"
-            )
-        elif subset and s.subset is None:
-            problems.append(
-                f"{ref(vs)} {field} has no subset and gets {M.percent(s.share)}, so those requests go to every pod "
-                f"of {fqdn}; expected subset {subset}"
-            )
-        elif subset and s.subset != subset:
-            problems.append(f"{ref(vs)} {field}.subset is {s.subset} and gets {M.percent(s.share)}; expected {subset}")
-    used = sorted({s.subset for s in rw.shares if s.share > 0 and s.host == fqdn and s.subset})
-    undefined = [u for u in used if u not in _defined_subsets(snap, fqdn)]
-    if undefined:
-        problems.append(
-            f"{ref(vs)} {where} routes to subset(s) {', '.join(undefined)}, defined in no DestinationRule for {fqdn}; "
-            "those requests fail with 503 (IST0101, KIA1107)"
-        )
-    if problems:
-        hint = f"route {where} of {ref(vs)} to destination host {host}" + (f", subset {subset}" if subset else "")
-        if undefined:
-            hint += f"; define subset(s) {', '.join(undefined)} in the DestinationRule for {host}"
-        return failed(_join(problems + notes), hint)
-    return passed("; ".join([f"{ref(vs)} {where} sends 100% of requests to {target} ({fqdn})"] + notes))
-
-
-# -- route-timeout-retries ------------------------------------------------------------------------------
 
 
 def _duration_param(name: str, value: Any) -> tuple[Fraction | None, Outcome | None]:
     if value is None:
         return None, None
-    parsed = M.parse_duration(value)
+    parsed = parse_duration(value)
     if parsed is None or parsed <= 0:
-        return None, _bad_param(name, value, "a positive duration such as 10s, or null")
+        return None, bad_param(name, value, "a positive duration such as 10s, or null")
     return parsed, None
 
 
 def _duration_problem(base: str, field: str, value: Any, want: Fraction, want_text: str, unset: str) -> str | None:
     if value is None:
         return f"{base}.{field} is not set{unset}; expected {want_text}"
-    got = M.parse_duration(value)
+    got = parse_duration(value)
     if got is None:
-        why = "a number" if _number(value) is not None else ("a string" if isinstance(value, str) else "")
+        why = "a number" if json_number(value) is not None else ("a string" if isinstance(value, str) else "")
         return (
-            f"{base}.{field} is {M.short(value)}{f' ({why})' if why else ''}, not a duration; expected "
+            f"{base}.{field} is {short(value)}{f' ({why})' if why else ''}, not a duration; expected "
             f'{want_text} (a string with a unit, e.g. "{want_text}")'
         )
     if got != want:
-        return f"{base}.{field} is {M.short(value)} ({M.format_duration(got)}); expected {want_text}"
+        return f"{base}.{field} is {short(value)} ({format_duration(got)}); expected {want_text}"
     return None
 
 
-@_check("route-timeout-retries", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+@check("route-timeout-retries", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
 def route_timeout_retries(
     snap: Snapshot,
     *,
@@ -456,7 +315,7 @@ def route_timeout_retries(
     per_try_timeout: str | None = "2s",
 ) -> Outcome:
     """The route requests through the gateway take has the expected timeout and retry policy."""
-    bad = _str_params(namespace=namespace, host=host, gateway=gateway)
+    bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
     want_timeout, bad = _duration_param("timeout", timeout)
@@ -466,11 +325,11 @@ def route_timeout_retries(
     if bad:
         return bad
     if attempts is not None:
-        bad = _int_param("attempts", attempts, 1)
+        bad = int_param("attempts", attempts, 1)
         if bad:
             return bad
     if want_timeout is None and want_per_try is None and attempts is None:
-        return _bad_param("timeout/attempts/per_try_timeout", None, "at least one expected value")
+        return bad_param("timeout/attempts/per_try_timeout", None, "at least one expected value")
     wanted = []
     if want_timeout is not None:
         wanted.append(f"timeout {timeout}")
@@ -479,7 +338,7 @@ def route_timeout_retries(
     if want_per_try is not None:
         wanted.append(f"retries.perTryTimeout {per_try_timeout}")
     wanted_text = ", ".join(wanted)
-    found = _effective_entry(snap, namespace, host, gateway, wanted_text)
+    found = effective_entry(snap, namespace, host, gateway, wanted_text)
     if isinstance(found, Outcome):
         return found
     vs, idx, entry, _fqdn, notes = found
@@ -511,7 +370,7 @@ def route_timeout_retries(
                         f"{base}.retries.attempts {state}, which disables retries (pilot sends no retry policy); "
                         f"expected {attempts}"
                     )
-                elif not M.is_int(got):
+                elif not is_int(got):
                     problems.append(f"{base}.retries.attempts is {_found(got)}, not an integer; expected {attempts}")
                 elif got != attempts:
                     problems.append(f"{base}.retries.attempts is {got}; expected {attempts}")
@@ -524,11 +383,9 @@ def route_timeout_retries(
                     problems.append(issue)
     if problems:
         others = _elsewhere(vs, idx, "retries") or _elsewhere(vs, idx, "timeout")
-        return failed(_join(problems + notes + others), f"set {wanted_text} on {where} of {ref(vs)}")
+        return failed(join(problems + notes + others), f"set {wanted_text} on {where} of {ref(vs)}")
     return passed("; ".join([f"{base} has {wanted_text}"] + notes))
 
-
-# -- connection-pool ------------------------------------------------------------------------------------
 
 _POOL_FIELDS = (
     # (param, section, field, default behaviour when unset)
@@ -554,10 +411,10 @@ def _pool_problems(cp: Any, base: str, want: dict[str, int]) -> list[str]:
         if sec is not None and not isinstance(sec, dict):
             problems.append(f"{base}.{section} is {_found(sec)}, not an object; expected {field}: {expected}")
             continue
-        value = M.as_dict(sec).get(field)
+        value = as_dict(sec).get(field)
         if value is None:
             other = "http" if section == "tcp" else "tcp"
-            misplaced = M.as_dict(cp.get(other)).get(field)
+            misplaced = as_dict(cp.get(other)).get(field)
             if misplaced is not None or cp.get(field) is not None:
                 at = f"{other}.{field}" if misplaced is not None else field
                 problems.append(
@@ -566,44 +423,14 @@ def _pool_problems(cp: Any, base: str, want: dict[str, int]) -> list[str]:
                 )
             else:
                 problems.append(f"{path} is not set ({default} by default); expected {expected}")
-        elif not M.is_int(value):
+        elif not is_int(value):
             problems.append(f"{path} is {_found(value)}, not an integer; expected {expected}")
         elif value != expected:
             problems.append(f"{path} is {value}; expected {expected}")
     return problems
 
 
-def _overrides(dr: dict) -> list[tuple[str, Any, str]]:
-    """connectionPool objects that replace the top-level one for part of the traffic.
-
-    Istio MergeTrafficPolicy: a subset's (or port's) connectionPool replaces the whole
-    top-level connectionPool for that subset (or port); it does not merge field by field.
-    """
-    spec = M.spec_of(dr)
-    out: list[tuple[str, Any, str]] = []
-    tp = M.as_dict(spec.get("trafficPolicy"))
-    for j, pls in enumerate(M.as_list(tp.get("portLevelSettings"))):
-        pls = M.as_dict(pls)
-        if pls.get("connectionPool") is not None:
-            port = M.as_dict(pls.get("port")).get("number")
-            out.append((f"spec.trafficPolicy.portLevelSettings[{j}].connectionPool", pls["connectionPool"],
-                        f"port {M.label_str(port)}"))
-    for i, sub in enumerate(M.as_list(spec.get("subsets"))):
-        sub = M.as_dict(sub)
-        stp = M.as_dict(sub.get("trafficPolicy"))
-        name = M.label_str(sub.get("name"))
-        if stp.get("connectionPool") is not None:
-            out.append((f"spec.subsets[{i}].trafficPolicy.connectionPool", stp["connectionPool"], f"subset {name}"))
-        for j, pls in enumerate(M.as_list(stp.get("portLevelSettings"))):
-            pls = M.as_dict(pls)
-            if pls.get("connectionPool") is not None:
-                port = M.as_dict(pls.get("port")).get("number")
-                out.append((f"spec.subsets[{i}].trafficPolicy.portLevelSettings[{j}].connectionPool",
-                            pls["connectionPool"], f"subset {name}, port {M.label_str(port)}"))
-    return out
-
-
-@_check("connection-pool", reads=[K.DESTINATION_RULE])
+@check("connection-pool", reads=[K.DESTINATION_RULE])
 def connection_pool(
     snap: Snapshot,
     *,
@@ -614,7 +441,7 @@ def connection_pool(
     max_requests_per_connection: int | None = 2,
 ) -> Outcome:
     """The DestinationRule for the host sets the expected connection pool at spec.trafficPolicy level."""
-    bad = _str_params(namespace=namespace, host=host)
+    bad = str_params(namespace=namespace, host=host)
     if bad:
         return bad
     want: dict[str, int] = {}
@@ -625,27 +452,24 @@ def connection_pool(
     ):
         if value is None:
             continue
-        bad = _int_param(name, value, 1)
+        bad = int_param(name, value, 1)
         if bad:
             return bad
         want[name] = value
     if not want:
-        return _bad_param("max_connections/http1_max_pending/max_requests_per_connection", None,
+        return bad_param("max_connections/http1_max_pending/max_requests_per_connection", None,
                           "at least one expected value")
     wanted = ", ".join(
         f"{section}.{field}: {want[param]}" for param, section, field, _ in _POOL_FIELDS if param in want
     )
-    fqdn = M.resolve_host(host, namespace)
-    rules = _rules_for_host(snap, fqdn, namespace)
+    fqdn = resolve_host(host, namespace)
+    rules = rules_for_host(snap, fqdn, namespace)
     if not rules:
-        return _no_rule(snap, namespace, host, fqdn)
-    # Istio merges DestinationRules for the same host: the oldest one that sets a
-    # trafficPolicy keeps it (pilot/pkg/model/destination_rule.go mergeDestinationRule).
-    with_policy = [dr for dr in rules if M.spec_of(dr).get("trafficPolicy") is not None]
-    dr = with_policy[0] if with_policy else rules[0]
-    tp = M.spec_of(dr).get("trafficPolicy")
+        return no_rule(snap, namespace, host, fqdn)
+    dr, with_policy = policy_rule(rules)  # the oldest rule that sets a trafficPolicy keeps it
+    tp = spec_of(dr).get("trafficPolicy")
     notes: list[str] = []
-    ignored = [o for o in with_policy[1:] if M.as_dict(M.spec_of(o).get("trafficPolicy")).get("connectionPool")]
+    ignored = [o for o in with_policy if as_dict(spec_of(o).get("trafficPolicy")).get("connectionPool")]
     if ignored:
         notes.append(
             f"{ref(ignored[0])} also sets spec.trafficPolicy.connectionPool for {fqdn}, but Istio keeps the "
@@ -656,8 +480,8 @@ def connection_pool(
     if tp is not None and not isinstance(tp, dict):
         return failed(f"{ref(dr)} spec.trafficPolicy is {_found(tp)}, not an object; expected connectionPool "
                       f"{wanted}", hint)
-    cp = M.as_dict(tp).get("connectionPool")
-    overrides = _overrides(dr)
+    cp = as_dict(tp).get("connectionPool")
+    overrides = pool_overrides(dr)
     if cp is None:
         problems = [f"{base} is not set; expected {wanted}"]
         problems += [
@@ -665,7 +489,7 @@ def connection_pool(
             "spec.trafficPolicy so it applies to every request to the host"
             for path, _cp, scope in overrides[:2]
         ]
-        return failed(_join(problems + notes), hint)
+        return failed(join(problems + notes), hint)
     problems = _pool_problems(cp, base, want)
     for path, ocp, scope in overrides:
         problems += [
@@ -674,5 +498,83 @@ def connection_pool(
             for d in _pool_problems(ocp, f"{ref(dr)} {path}", want)[:2]
         ]
     if problems:
-        return failed(_join(problems + notes), hint)
+        return failed(join(problems + notes), hint)
     return passed("; ".join([f"{base} sets {wanted}"] + notes))
+
+
+def _outlier_problems(dr: dict, consecutive: int, durations: list[tuple[str, str, Any]]) -> list[str]:
+    base = "spec.trafficPolicy.outlierDetection"
+    tp = spec_of(dr).get("trafficPolicy")
+    od = as_dict(tp).get("outlierDetection")
+    if not isinstance(od, dict):
+        found = "not set" if od is None else f"{short(od)}, not an object"
+        return [f"{ref(dr)} {base} is {found}; expected consecutive5xxErrors: {consecutive}"]
+    problems = []
+    c5, legacy = od.get("consecutive5xxErrors"), od.get("consecutiveErrors")
+    if c5 is None and legacy is not None:
+        problems.append(
+            f"{ref(dr)} sets {base}.consecutiveErrors ({short(legacy)}) but not consecutive5xxErrors: "
+            "consecutiveErrors "
+            "is deprecated and pilot ignores it in every Istio release OSSM 2.x ships, so it configures no outlier "
+            f"detection; use consecutive5xxErrors: {consecutive}"
+        )
+    elif c5 is None:
+        problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is not set; expected {consecutive}")
+    elif not is_int(c5):
+        problems.append(
+            f"{ref(dr)} {base}.consecutive5xxErrors is {short(c5)} (not an integer); expected {consecutive}"
+        )
+    elif c5 != consecutive:
+        problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is {c5}; expected {consecutive}")
+    for field, text, want in durations:
+        value = od.get(field)
+        got = parse_duration(value)
+        if value is None:
+            problems.append(f"{ref(dr)} {base}.{field} is not set; expected {text}")
+        elif got is None:
+            problems.append(f"{ref(dr)} {base}.{field} is {short(value)}, not a duration; expected {text}")
+        elif got != want:
+            problems.append(f"{ref(dr)} {base}.{field} is {short(value)} ({format_duration(got)}); expected {text}")
+    return problems
+
+
+@check("outlier-detection", reads=[K.DESTINATION_RULE])
+def outlier_detection(
+    snap: Snapshot,
+    *,
+    namespace: str,
+    host: str,
+    consecutive_5xx: int = 5,
+    interval: str | None = "30s",
+    base_ejection_time: str | None = "30s",
+) -> Outcome:
+    """A DestinationRule for the host configures outlier detection with consecutive5xxErrors."""
+    bad = str_params(namespace=namespace, host=host) or int_param("consecutive_5xx", consecutive_5xx, 1)
+    if bad:
+        return bad
+    durations: list[tuple[str, str, Any]] = []
+    for pname, field, value in (
+        ("interval", "interval", interval),
+        ("base_ejection_time", "baseEjectionTime", base_ejection_time),
+    ):
+        if value is None:
+            continue
+        parsed = parse_duration(value)
+        if parsed is None:
+            return bad_param(pname, value, "a duration such as 30s")
+        durations.append((field, value, parsed))
+    fqdn = resolve_host(host, namespace)
+    rules = rules_for_host(snap, fqdn, namespace)
+    if not rules:
+        return no_rule(snap, namespace, host, fqdn)
+    results = [(dr, _outlier_problems(dr, consecutive_5xx, durations)) for dr in rules]
+    for dr, problems in results:
+        if not problems:
+            return passed(
+                f"{ref(dr)} spec.trafficPolicy.outlierDetection ejects after {consecutive_5xx} consecutive 5xx errors"
+            )
+    dr, problems = min(results, key=lambda r: len(r[1]))
+    want = ", ".join(
+        [f"consecutive5xxErrors: {consecutive_5xx}"] + [f"{field}: {text}" for field, text, _ in durations]
+    )
+    return failed(join(problems), f"set spec.trafficPolicy.outlierDetection of {ref(dr)} to {want}")

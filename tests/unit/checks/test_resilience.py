@@ -1,6 +1,5 @@
-"""fault-injection, route-destination, route-timeout-retries and connection-pool
-(grader/checks/traffic.py) against the solved-lab cluster of tests/fixtures/checks with
-the step-9 objects of tests/fixtures/traffic on top."""
+"""Check types of grader/checks/resilience.py: fault-injection, route-timeout-retries,
+connection-pool and outlier-detection, on the canary scenario with the step-9 variants on top."""
 
 from __future__ import annotations
 
@@ -9,65 +8,38 @@ from pathlib import Path
 
 import pytest
 import yaml
-from check_fixtures import _key, run, scenario, snap_of
+from harness import (
+    ABORT,
+    DELAY,
+    POOL,
+    RESILIENCE,
+    ROUTE,
+    TO_V1,
+    check,
+    fails,
+    find,
+    judged,
+    run,
+    scenario,
+    snap_of,
+    vs_http,
+)
 
-from grader.model import Outcome, Status
+from grader.model import Status
 
-TRAFFIC = Path(__file__).resolve().parents[1] / "fixtures" / "traffic"
-
-ROUTE = {"namespace": "webapp", "host": "web", "gateway": "web-gateway"}
-DELAY = ROUTE | {"delay": {"fixed": "5s", "percent": 100}}
-ABORT = ROUTE | {"abort": {"status": 500, "percent": 50}}
-TO_V1 = ROUTE | {"subset": "v1"}
-RESILIENCE = ROUTE | {"timeout": "10s", "attempts": 3, "per_try_timeout": "2s"}
-POOL = {
-    "namespace": "webapp",
-    "host": "web",
-    "max_connections": 100,
-    "http1_max_pending": 50,
-    "max_requests_per_connection": 2,
-}
-
-
-def objects(*files: str) -> list[dict]:
-    """The solved canary cluster with each traffic fixture's objects replacing (or adding to) it."""
-    objs = scenario()
-    for f in files:
-        for new in yaml.safe_load_all((TRAFFIC / f).read_text()):
-            if isinstance(new, dict):
-                objs = [o for o in objs if _key(o) != _key(new)] + [new]
-    return objs
-
-
-def obj(objs: list[dict], kind: str, name: str = "web") -> dict:
-    return next(o for o in objs if _key(o) == (kind, "webapp", name))
-
-
-def vs_http(objs: list[dict], i: int = 0) -> dict:
-    return obj(objs, "VirtualService")["spec"]["http"][i]
-
-
-def check(name: str, objs: list[dict], **params) -> Outcome:
-    return run(name, snap_of(objs), **params)
-
-
-def fails(name: str, objs: list[dict], **params) -> str:
-    out = check(name, objs, **params)
-    assert out.status is Status.FAIL, out
-    assert out.reason.startswith(("VirtualService ", "DestinationRule ", "no ")), out.reason
-    return out.reason
+OD = {"namespace": "webapp", "host": "web"}
 
 
 # -- fault-injection: delay ---------------------------------------------------------------------
 def test_delay_pass():
-    out = check("fault-injection", objects("vs-fault-delay.yaml"), **DELAY)
+    out = check("fault-injection", scenario("vs-fault-delay.yaml"), **DELAY)
     assert out.status is Status.PASS
     assert out.reason == "VirtualService webapp/web spec.http[0] injects a fixed delay of 5s for 100% of requests"
 
 
 @pytest.mark.parametrize("fixed", ["5000ms", "5.0s", "4s1000ms", "5000000us"])
 def test_delay_duration_compared_as_duration(fixed):
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["fixedDelay"] = fixed
     out = check("fault-injection", objs, **DELAY)
     assert out.ok, out.reason
@@ -75,20 +47,20 @@ def test_delay_duration_compared_as_duration(fixed):
 
 @pytest.mark.parametrize("value", [100, 100.0])
 def test_delay_percentage_is_a_number(value):
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["percentage"]["value"] = value
     assert check("fault-injection", objs, **DELAY).ok
 
 
 def test_delay_5ms():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["fixedDelay"] = "5ms"
     reason = fails("fault-injection", objs, **DELAY)
     assert reason == "VirtualService webapp/web spec.http[0].fault.delay.fixedDelay is '5ms' (0.005s); expected 5s (5s)"
 
 
 def test_delay_percentage_10():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["percentage"]["value"] = 10
     reason = fails("fault-injection", objs, **DELAY)
     assert "spec.http[0].fault.delay.percentage.value is 10, i.e. 10% of requests; expected 100 (100%)" in reason
@@ -96,7 +68,7 @@ def test_delay_percentage_10():
 
 
 def test_delay_fraction_instead_of_percent():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["percentage"]["value"] = 1.0
     reason = fails("fault-injection", objs, **DELAY)
     assert "percentage.value is a percent from 0 to 100, not a fraction (for 100% write 100)" in reason
@@ -104,7 +76,7 @@ def test_delay_fraction_instead_of_percent():
 
 def test_delay_deprecated_integer_percent_still_counts():
     """route.go TranslateFault falls back to the integer delay.percent when percentage is unset."""
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     delay = vs_http(objs)["fault"]["delay"]
     del delay["percentage"]
     delay["percent"] = 100
@@ -114,7 +86,7 @@ def test_delay_deprecated_integer_percent_still_counts():
 
 
 def test_delay_deprecated_integer_percent_wrong_value():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     delay = vs_http(objs)["fault"]["delay"]
     del delay["percentage"]
     delay["percent"] = 10
@@ -124,7 +96,7 @@ def test_delay_deprecated_integer_percent_wrong_value():
 
 
 def test_delay_percent_ignored_when_percentage_set():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     delay = vs_http(objs)["fault"]["delay"]
     delay["percent"] = 100
     delay["percentage"]["value"] = 10
@@ -133,7 +105,7 @@ def test_delay_percent_ignored_when_percentage_set():
 
 
 def test_delay_without_any_percentage_delays_nothing():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     del vs_http(objs)["fault"]["delay"]["percentage"]
     reason = fails("fault-injection", objs, **DELAY)
     assert "spec.http[0].fault.delay sets no percentage.value" in reason
@@ -141,7 +113,7 @@ def test_delay_without_any_percentage_delays_nothing():
 
 
 def test_delay_percentage_without_value():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["percentage"] = {}
     reason = fails("fault-injection", objs, **DELAY)
     assert "delay.percentage.value is not set, so pilot configures the delay for 0% of requests" in reason
@@ -157,7 +129,7 @@ def test_delay_percentage_without_value():
     ],
 )
 def test_delay_percentage_ill_typed(value, fragment):
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["delay"]["percentage"]["value"] = value
     assert fragment in fails("fault-injection", objs, **DELAY)
 
@@ -174,7 +146,7 @@ def test_delay_percentage_ill_typed(value, fragment):
     ],
 )
 def test_delay_shapes(delay, fragment):
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     if delay is None:
         vs_http(objs)["fault"] = {"abort": {"httpStatus": 500, "percentage": {"value": 0}}}
     else:
@@ -183,7 +155,7 @@ def test_delay_shapes(delay, fragment):
 
 
 def test_no_fault_at_all():
-    reason = fails("fault-injection", objects("vs-resilience.yaml"), **DELAY)
+    reason = fails("fault-injection", scenario("vs-resilience.yaml"), **DELAY)
     assert reason == (
         "VirtualService webapp/web spec.http[0] (the route a plain GET / takes) has no fault; expected a fixed "
         "delay of 5s for 100% of requests"
@@ -191,50 +163,50 @@ def test_no_fault_at_all():
 
 
 def test_fault_on_an_entry_requests_never_take():
-    reason = fails("fault-injection", objects("vs-header-fault.yaml"), **DELAY)
+    reason = fails("fault-injection", scenario("vs-header-fault.yaml"), **DELAY)
     assert "spec.http[1] (the route a plain GET / takes) has no fault" in reason
     assert "spec.http[0] sets fault, but a plain GET / never takes it" in reason
 
 
 def test_fault_after_a_header_match_is_effective():
-    objs = objects("vs-header-fault.yaml")
+    objs = scenario("vs-header-fault.yaml")
     vs_http(objs, 1)["fault"] = copy.deepcopy(vs_http(objs, 0)["fault"])
     out = check("fault-injection", objs, **DELAY)
     assert out.ok and "spec.http[1] injects" in out.reason and "first entry a plain GET / takes" in out.reason
 
 
 def test_unexpected_abort_alongside_delay():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["abort"] = {"httpStatus": 500, "percentage": {"value": 50}}
     reason = fails("fault-injection", objs, **DELAY)
     assert "spec.http[0].fault.abort also aborts 50% of requests with 500; expected no abort" in reason
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"]["abort"] = {"httpStatus": 500, "percentage": {"value": 0}}
     assert check("fault-injection", objs, **DELAY).ok  # 0% changes nothing
 
 
 def test_fault_needs_a_bound_virtualservice():
-    objs = objects("vs-fault-delay.yaml")
-    obj(objs, "VirtualService")["spec"]["gateways"] = ["mesh"]
+    objs = scenario("vs-fault-delay.yaml")
+    find(objs, "VirtualService", "web")["spec"]["gateways"] = ["mesh"]
     out = check("fault-injection", objs, **DELAY)
     assert out.status is Status.FAIL and "web-gateway" in out.reason
 
 
 def test_fault_not_an_object():
-    objs = objects("vs-fault-delay.yaml")
+    objs = scenario("vs-fault-delay.yaml")
     vs_http(objs)["fault"] = ["delay"]
     assert "spec.http[0].fault is [\"delay\"], not an object" in fails("fault-injection", objs, **DELAY)
 
 
 # -- fault-injection: abort ----------------------------------------------------------------------
 def test_abort_pass():
-    out = check("fault-injection", objects("vs-fault-abort.yaml"), **ABORT)
+    out = check("fault-injection", scenario("vs-fault-abort.yaml"), **ABORT)
     assert out.status is Status.PASS
     assert out.reason == "VirtualService webapp/web spec.http[0] injects HTTP 500 aborts for 50% of requests"
 
 
 def test_abort_503():
-    objs = objects("vs-fault-abort.yaml")
+    objs = scenario("vs-fault-abort.yaml")
     vs_http(objs)["fault"]["abort"]["httpStatus"] = 503
     assert fails("fault-injection", objs, **ABORT) == (
         "VirtualService webapp/web spec.http[0].fault.abort.httpStatus is 503; expected 500"
@@ -242,7 +214,7 @@ def test_abort_503():
 
 
 def test_abort_fraction():
-    objs = objects("vs-fault-abort.yaml")
+    objs = scenario("vs-fault-abort.yaml")
     vs_http(objs)["fault"]["abort"]["percentage"]["value"] = 0.5
     reason = fails("fault-injection", objs, **ABORT)
     assert "spec.http[0].fault.abort.percentage.value is 0.5, i.e. 0.5% of requests; expected 50 (50%)" in reason
@@ -250,7 +222,7 @@ def test_abort_fraction():
 
 
 def test_abort_integer_percent_is_not_an_api_field():
-    objs = objects("vs-fault-abort.yaml")
+    objs = scenario("vs-fault-abort.yaml")
     abort = vs_http(objs)["fault"]["abort"]
     del abort["percentage"]
     abort["percent"] = 50
@@ -270,19 +242,19 @@ def test_abort_integer_percent_is_not_an_api_field():
     ],
 )
 def test_abort_shapes(abort, fragment):
-    objs = objects("vs-fault-abort.yaml")
+    objs = scenario("vs-fault-abort.yaml")
     vs_http(objs)["fault"]["abort"] = abort
     assert fragment in fails("fault-injection", objs, **ABORT)
 
 
 def test_unexpected_delay_alongside_abort():
-    objs = objects("vs-fault-abort.yaml")
+    objs = scenario("vs-fault-abort.yaml")
     vs_http(objs)["fault"]["delay"] = {"fixedDelay": "5s", "percent": 100}
     assert "fault.delay also delays 100% of requests; expected no delay" in fails("fault-injection", objs, **ABORT)
 
 
 def test_delay_and_abort_together():
-    objs = objects("vs-fault-abort.yaml")
+    objs = scenario("vs-fault-abort.yaml")
     vs_http(objs)["fault"]["delay"] = {"fixedDelay": "5s", "percentage": {"value": 100}}
     out = check("fault-injection", objs, **DELAY, abort={"status": 500, "percent": 50})
     assert out.ok and "5s for 100% and HTTP 500 aborts for 50% of requests" in out.reason
@@ -300,79 +272,13 @@ def test_delay_and_abort_together():
     ],
 )
 def test_fault_bad_params(params, name):
-    out = check("fault-injection", objects("vs-fault-delay.yaml"), **ROUTE, **params)
+    out = check("fault-injection", scenario("vs-fault-delay.yaml"), **ROUTE, **params)
     assert out.status is Status.FAIL and out.reason.startswith(f"check parameter {name} is")
-
-
-# -- route-destination -------------------------------------------------------------------------------
-def test_route_destination_pass():
-    out = check("route-destination", objects("vs-fault-delay.yaml"), **TO_V1)
-    assert out.status is Status.PASS
-    assert out.reason == (
-        "VirtualService webapp/web spec.http[0] sends 100% of requests to subset v1 of web "
-        "(web.webapp.svc.cluster.local)"
-    )
-
-
-def test_route_destination_weights_and_zero_weights():
-    objs = objects("vs-fault-delay.yaml")
-    http = vs_http(objs)
-    http["route"][0]["weight"] = 7
-    http["route"].append({"destination": {"host": "web", "subset": "v2"}, "weight": 0})
-    assert check("route-destination", objs, **TO_V1).ok
-
-
-def test_route_destination_split_fails():
-    reason = fails("route-destination", scenario(), **TO_V1)
-    assert "spec.http[0].route[1].destination.subset is v2 and gets 20%; expected v1" in reason
-
-
-def test_route_destination_without_subset():
-    objs = objects("vs-fault-delay.yaml")
-    del vs_http(objs)["route"][0]["destination"]["subset"]
-    reason = fails("route-destination", objs, **TO_V1)
-    assert "spec.http[0].route[0].destination has no subset and gets 100%" in reason
-    assert check("route-destination", objs, **ROUTE).ok  # no subset asked for: the host is enough
-
-
-def test_route_destination_other_host():
-    objs = objects("vs-fault-delay.yaml")
-    route = vs_http(objs)["route"]
-    route[0]["weight"] = 90
-    route.append({"destination": {"host": "api"}, "weight": 10})
-    reason = fails("route-destination", objs, **TO_V1)
-    assert "route[1].destination.host is api.webapp.svc.cluster.local and gets 10%" in reason
-    vs_http(objs)["route"] = [{"destination": {"host": "api"}}]
-    reason = fails("route-destination", objs, **TO_V1)  # virtualservice-bound's reason
-    assert "routes to [api.webapp.svc.cluster.local]" in reason
-
-
-def test_route_destination_undefined_subset():
-    objs = objects("vs-fault-delay.yaml")
-    obj(objs, "DestinationRule")["spec"]["subsets"][0]["name"] = "version1"
-    reason = fails("route-destination", objs, **TO_V1)
-    assert "routes to subset(s) v1, defined in no DestinationRule" in reason and "503" in reason
-
-
-def test_route_destination_direct_response():
-    objs = objects("vs-header-fault.yaml")
-    http = vs_http(objs, 1)
-    del http["route"]
-    http["directResponse"] = {"status": 200}
-    assert "spec.http[1] (the route a plain GET / takes) has no route; it uses directResponse" in fails(
-        "route-destination", objs, **TO_V1
-    )
-
-
-def test_route_destination_string_weight():
-    objs = objects("vs-fault-delay.yaml")
-    vs_http(objs)["route"][0]["weight"] = "100"
-    assert "route[0].weight is '100' (a string)" in fails("route-destination", objs, **TO_V1)
 
 
 # -- route-timeout-retries ------------------------------------------------------------------------
 def test_timeout_retries_pass():
-    out = check("route-timeout-retries", objects("vs-resilience.yaml"), **RESILIENCE)
+    out = check("route-timeout-retries", scenario("vs-resilience.yaml"), **RESILIENCE)
     assert out.status is Status.PASS
     assert out.reason == (
         "VirtualService webapp/web spec.http[0] has timeout 10s, retries.attempts 3, retries.perTryTimeout 2s"
@@ -380,7 +286,7 @@ def test_timeout_retries_pass():
 
 
 def test_timeout_retries_equivalent_durations():
-    objs = objects("vs-resilience.yaml")
+    objs = scenario("vs-resilience.yaml")
     http = vs_http(objs)
     http["timeout"], http["retries"]["perTryTimeout"] = "10000ms", "2000ms"
     http["retries"]["retryOn"] = "5xx,connect-failure"
@@ -405,7 +311,7 @@ def test_timeout_retries_equivalent_durations():
     ],
 )
 def test_timeout_retries_failures(change, fragment):
-    objs = objects("vs-resilience.yaml")
+    objs = scenario("vs-resilience.yaml")
     http = vs_http(objs)
     for k, v in change.items():
         if v is None:
@@ -417,13 +323,13 @@ def test_timeout_retries_failures(change, fragment):
 
 
 def test_timeout_retries_only_what_is_asked():
-    objs = objects("vs-resilience.yaml")
+    objs = scenario("vs-resilience.yaml")
     del vs_http(objs)["retries"]
     assert check("route-timeout-retries", objs, **ROUTE, timeout="10s", attempts=None, per_try_timeout=None).ok
 
 
 def test_timeout_retries_on_an_entry_requests_never_take():
-    objs = objects("vs-header-fault.yaml")
+    objs = scenario("vs-header-fault.yaml")
     vs_http(objs, 0).update({"timeout": "10s", "retries": {"attempts": 3, "perTryTimeout": "2s"}})
     reason = fails("route-timeout-retries", objs, **RESILIENCE)
     assert "spec.http[1].timeout is not set" in reason and "spec.http[0] sets retries, but a plain GET /" in reason
@@ -439,13 +345,13 @@ def test_timeout_retries_on_an_entry_requests_never_take():
     ],
 )
 def test_timeout_retries_bad_params(params, name):
-    out = check("route-timeout-retries", objects("vs-resilience.yaml"), **(RESILIENCE | params))
+    out = check("route-timeout-retries", scenario("vs-resilience.yaml"), **(RESILIENCE | params))
     assert out.status is Status.FAIL and out.reason.startswith(f"check parameter {name} is")
 
 
 # -- connection-pool --------------------------------------------------------------------------------
 def test_connection_pool_pass():
-    out = check("connection-pool", objects("dr-resilience.yaml"), **POOL)
+    out = check("connection-pool", scenario("dr-resilience.yaml"), **POOL)
     assert out.status is Status.PASS
     assert out.reason == (
         "DestinationRule webapp/web spec.trafficPolicy.connectionPool sets tcp.maxConnections: 100, "
@@ -471,8 +377,8 @@ def test_connection_pool_missing():
     ],
 )
 def test_connection_pool_names_the_field(section, field, value, fragment):
-    objs = objects("dr-resilience.yaml")
-    cp = obj(objs, "DestinationRule")["spec"]["trafficPolicy"]["connectionPool"]
+    objs = scenario("dr-resilience.yaml")
+    cp = find(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["connectionPool"]
     if value is None:
         del cp[section][field]
     else:
@@ -483,8 +389,8 @@ def test_connection_pool_names_the_field(section, field, value, fragment):
 
 
 def test_connection_pool_field_in_the_wrong_section():
-    objs = objects("dr-resilience.yaml")
-    cp = obj(objs, "DestinationRule")["spec"]["trafficPolicy"]["connectionPool"]
+    objs = scenario("dr-resilience.yaml")
+    cp = find(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["connectionPool"]
     cp["http"]["maxConnections"] = cp["tcp"].pop("maxConnections")
     reason = fails("connection-pool", objs, **POOL)
     assert (
@@ -494,8 +400,8 @@ def test_connection_pool_field_in_the_wrong_section():
 
 
 def test_connection_pool_only_in_a_subset():
-    objs = objects("dr-resilience.yaml")
-    dr = obj(objs, "DestinationRule")
+    objs = scenario("dr-resilience.yaml")
+    dr = find(objs, "DestinationRule", "web")
     dr["spec"]["subsets"][0]["trafficPolicy"] = {"connectionPool": dr["spec"]["trafficPolicy"].pop("connectionPool")}
     reason = fails("connection-pool", objs, **POOL)
     assert "spec.trafficPolicy.connectionPool is not set" in reason
@@ -503,8 +409,8 @@ def test_connection_pool_only_in_a_subset():
 
 
 def test_connection_pool_subset_override_replaces_whole_pool():
-    objs = objects("dr-resilience.yaml")
-    dr = obj(objs, "DestinationRule")
+    objs = scenario("dr-resilience.yaml")
+    dr = find(objs, "DestinationRule", "web")
     dr["spec"]["subsets"][1]["trafficPolicy"] = {"connectionPool": {"http": {"http1MaxPendingRequests": 50,
                                                                               "maxRequestsPerConnection": 2}}}
     reason = fails("connection-pool", objs, **POOL)
@@ -517,8 +423,8 @@ def test_connection_pool_subset_override_replaces_whole_pool():
 
 
 def test_connection_pool_port_level_override():
-    objs = objects("dr-resilience.yaml")
-    tp = obj(objs, "DestinationRule")["spec"]["trafficPolicy"]
+    objs = scenario("dr-resilience.yaml")
+    tp = find(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]
     tp["portLevelSettings"] = [{"port": {"number": 8080}, "connectionPool": {"tcp": {"maxConnections": 1}}}]
     reason = fails("connection-pool", objs, **POOL)
     assert "portLevelSettings[0].connectionPool.tcp.maxConnections is 1; expected 100" in reason
@@ -526,11 +432,11 @@ def test_connection_pool_port_level_override():
 
 
 def test_connection_pool_oldest_rule_with_traffic_policy_wins():
-    objs = objects("dr-resilience.yaml")
-    newer = copy.deepcopy(obj(objs, "DestinationRule"))
+    objs = scenario("dr-resilience.yaml")
+    newer = copy.deepcopy(find(objs, "DestinationRule", "web"))
     newer["metadata"].update(name="web-pool", creationTimestamp="2024-05-03T00:00:00Z")
     del newer["spec"]["subsets"]
-    older = obj(objs, "DestinationRule")
+    older = find(objs, "DestinationRule", "web")
     del older["spec"]["trafficPolicy"]["connectionPool"]
     reason = fails("connection-pool", objs + [newer], **POOL)
     assert reason.startswith("DestinationRule webapp/web spec.trafficPolicy.connectionPool is not set")
@@ -542,8 +448,8 @@ def test_connection_pool_oldest_rule_with_traffic_policy_wins():
 
 
 def test_connection_pool_subset_of_fields_and_no_rule():
-    objs = objects("dr-resilience.yaml")
-    obj(objs, "DestinationRule")["spec"]["trafficPolicy"]["connectionPool"]["tcp"]["maxConnections"] = 7
+    objs = scenario("dr-resilience.yaml")
+    find(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["connectionPool"]["tcp"]["maxConnections"] = 7
     assert check("connection-pool", objs, **(POOL | {"max_connections": None})).ok
     out = check("connection-pool", objs, **(POOL | {"host": "api"}))
     assert out.status is Status.FAIL and "no DestinationRule in namespace webapp has spec.host api" in out.reason
@@ -551,14 +457,14 @@ def test_connection_pool_subset_of_fields_and_no_rule():
 
 @pytest.mark.parametrize("value", ["100", 0, True, 1.5])
 def test_connection_pool_bad_params(value):
-    out = check("connection-pool", objects("dr-resilience.yaml"), **(POOL | {"max_connections": value}))
+    out = check("connection-pool", scenario("dr-resilience.yaml"), **(POOL | {"max_connections": value}))
     assert out.status is Status.FAIL and out.reason.startswith("check parameter max_connections is")
 
 
 def test_outlier_detection_still_judged_by_the_library_check():
     """The resilience lab reuses outlier-detection: the guide's consecutiveErrors trap."""
-    objs = objects("dr-resilience.yaml")
-    od = obj(objs, "DestinationRule")["spec"]["trafficPolicy"]["outlierDetection"]
+    objs = scenario("dr-resilience.yaml")
+    od = find(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["outlierDetection"]
     od["consecutiveErrors"] = od.pop("consecutive5xxErrors")
     out = check("outlier-detection", objs, namespace="webapp", host="web")
     assert out.status is Status.FAIL and "pilot ignores it" in out.reason
@@ -596,7 +502,7 @@ PATHS = [
 
 
 def _everything() -> list[dict]:
-    objs = objects("vs-fault-delay.yaml", "dr-resilience.yaml")
+    objs = scenario("vs-fault-delay.yaml", "dr-resilience.yaml")
     vs_http(objs).update({"timeout": "10s", "retries": {"attempts": 3, "perTryTimeout": "2s"}})
     vs_http(objs)["fault"]["abort"] = {"httpStatus": 500, "percentage": {"value": 50}}
     return objs
@@ -606,7 +512,7 @@ def _everything() -> list[dict]:
 def test_odd_values_never_raise(kind, path):
     for value in ODD:
         objs = _everything()
-        target = obj(objs, kind)
+        target = find(objs, kind, "web")
         for step in path[:-1]:
             target = target[step]
         target[path[-1]] = copy.deepcopy(value)
@@ -614,7 +520,7 @@ def test_odd_values_never_raise(kind, path):
         for name, params in CHECKS:
             out = run(name, snap, **params)
             assert out.status in (Status.PASS, Status.FAIL), (name, path, value, out)
-            assert out.reason and "unexpected content could not be evaluated" not in out.reason, (name, path, value)
+            assert judged(out), (name, path, value)
 
 
 def test_empty_snapshot_and_odd_params_never_raise():
@@ -624,7 +530,7 @@ def test_empty_snapshot_and_odd_params_never_raise():
         for key in params:
             for value in ODD:
                 out = run(name, snap_of(_everything()), **(params | {key: copy.deepcopy(value)}))
-                assert "unexpected content could not be evaluated" not in out.reason, (name, key, value, out.reason)
+                assert judged(out), (name, key, value, out.reason)
 
 
 # -- Istio's own samples (tests/../shared/istio-corpus) ---------------------------------------------
@@ -651,3 +557,72 @@ def test_corpus_abort_sample(shared_dir):
     assert check("route-destination", objs, **MESH, host="details", subset="v1").ok
     reason = fails("fault-injection", objs, **MESH, host="details", abort={"status": 500, "percent": 100})
     assert "spec.http[0].fault.abort.httpStatus is 555; expected 500" in reason
+
+
+# -- outlier-detection ----------------------------------------------------------------------------------
+def test_outlier_pass(variant, check):
+    out = check("outlier-detection", variant(), **OD)
+    assert out.status is Status.PASS and "DestinationRule webapp/web" in out.reason
+
+
+def test_outlier_durations_semantic(load_scenario, get, make_snap, check):
+    objs = load_scenario()
+    od = get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["outlierDetection"]
+    od["interval"], od["baseEjectionTime"] = "30000ms", "0.5m"
+    assert check("outlier-detection", make_snap(objs), **OD).ok
+    assert check("outlier-detection", make_snap(objs), **OD, interval="0.5m", base_ejection_time="30000ms").ok
+
+
+def test_outlier_only_consecutive_errors(variant, check):
+    out = check("outlier-detection", variant("dr-consecutive-errors.yaml"), **OD)
+    assert out.status is Status.FAIL
+    assert "DestinationRule webapp/web sets spec.trafficPolicy.outlierDetection.consecutiveErrors (5)" in out.reason
+    assert "pilot ignores it" in out.reason and "use consecutive5xxErrors" in out.reason
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"consecutive5xxErrors": 3}, "spec.trafficPolicy.outlierDetection.consecutive5xxErrors is 3; expected 5"),
+        ({"consecutive5xxErrors": "5"}, "consecutive5xxErrors is '5' (not an integer); expected 5"),
+        ({"consecutive5xxErrors": None}, "consecutive5xxErrors is not set; expected 5"),
+        ({"interval": "10s"}, "spec.trafficPolicy.outlierDetection.interval is '10s' (10s); expected 30s"),
+        ({"interval": None}, "outlierDetection.interval is not set; expected 30s"),
+        ({"baseEjectionTime": "3 minutes"}, "baseEjectionTime is '3 minutes', not a duration; expected 30s"),
+        ({"baseEjectionTime": 30}, "baseEjectionTime is 30, not a duration"),
+    ],
+)
+def test_outlier_failures(load_scenario, get, make_snap, check, change, fragment):
+    objs = load_scenario()
+    od = get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["outlierDetection"]
+    for k, v in change.items():
+        if v is None:
+            od.pop(k)
+        else:
+            od[k] = v
+    out = check("outlier-detection", make_snap(objs), **OD)
+    assert out.status is Status.FAIL
+    assert out.reason.startswith("DestinationRule webapp/web")
+    assert fragment in out.reason
+
+
+def test_outlier_missing(load_scenario, get, make_snap, check):
+    objs = load_scenario()
+    del get(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]
+    out = check("outlier-detection", make_snap(objs), **OD)
+    assert out.status is Status.FAIL
+    assert (
+        out.reason
+        == "DestinationRule webapp/web spec.trafficPolicy.outlierDetection is not set; expected consecutive5xxErrors: 5"
+    )
+
+
+def test_outlier_no_rule(variant, check):
+    out = check("outlier-detection", variant(), namespace="webapp", host="api")
+    assert out.status is Status.FAIL and "no DestinationRule in namespace webapp has spec.host api" in out.reason
+
+
+def test_outlier_skip_durations_and_bad_params(variant, check):
+    assert check("outlier-detection", variant(), **OD, interval=None, base_ejection_time=None).ok
+    assert "check parameter interval" in check("outlier-detection", variant(), **OD, interval="soon").reason
+    assert "check parameter consecutive_5xx" in check("outlier-detection", variant(), **OD, consecutive_5xx="5").reason

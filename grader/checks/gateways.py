@@ -1,0 +1,326 @@
+"""Ingress check types: the Gateway and its pods, the address students reach it at, and the
+VirtualServices bound to it.
+
+``virtualservice-bound`` accepts any VirtualService of the namespace that is bound to the
+gateway, matches its hosts and routes to the host (the task says what, not which name);
+``virtualservice-gateway`` and ``virtualservice-hosts`` judge one named VirtualService, one
+fault each, so a troubleshooting lab can award points per fault it planted. They share the
+lookup and the wording (grader.checks.lookup).
+"""
+
+from __future__ import annotations
+
+from grader import kinds as K
+from grader.checks.framework import bad_param, check, cli_name, not_found, others_in, port_param, str_params
+from grader.checks.lookup import bound_virtualservices, find_gateway, gateway_hosts_text, get_virtualservice, vs_gateway_issues
+from grader.mesh.gateways import (
+    gateway_pods,
+    gateway_server_hosts,
+    gateway_server_ports,
+    vs_gateways,
+)
+from grader.mesh.hosts import host_matches
+from grader.mesh.selectors import map_selector_matches
+from grader.mesh.services import describe_service_ports, named_container_ports, service_exposed_ports, services_selecting
+from grader.mesh.workloads import pod_problem, pod_running
+from grader.model import Outcome, failed, passed
+from grader.objects import as_dict, as_list, is_int, label_str, labels_of, name_of, namespace_of, ref, spec_of, status_of
+from grader.snapshot import Snapshot
+from grader.text import MAX_LISTED, format_labels, join, name_list, short
+
+
+@check("gateway-bound", reads=[K.GATEWAY, K.POD, K.SERVICE])
+def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dict | None = None) -> Outcome:
+    """A Gateway selects running gateway pods and every server port is exposed by their Service."""
+    bad = str_params(namespace=namespace, gateway=gateway)
+    if bad:
+        return bad
+    if selector is not None and (not isinstance(selector, dict) or not selector):
+        return bad_param("selector", selector, "a non-empty label map")
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
+    if gw is None:
+        return not_found(snap, K.GATEWAY, gns, gname)
+    sel = spec_of(gw).get("selector")
+    if not isinstance(sel, dict) or not sel:
+        return failed(
+            f"{ref(gw)} spec.selector is {short(sel) if sel is not None else 'not set'}; expected the labels of the "
+            "ingress gateway pods, e.g. istio: ingressgateway",
+            "set spec.selector to istio: ingressgateway",
+        )
+    if selector is not None and {k: label_str(v) for k, v in sel.items()} != {
+        k: label_str(v) for k, v in selector.items()
+    }:
+        return failed(
+            f"{ref(gw)} spec.selector is {format_labels(sel)}; expected {format_labels(selector)}",
+            f"set spec.selector to {format_labels(selector)}",
+        )
+    pods = gateway_pods(snap, gw)
+    if not pods:
+        not_running = [p for p in snap.list(K.POD) if map_selector_matches(sel, labels_of(p))]
+        ingress = [p for p in snap.list(K.POD) if labels_of(p).get("istio") == "ingressgateway"]
+        reason = f"{ref(gw)} spec.selector {format_labels(sel)} matches no running pod in any namespace (IST0101)"
+        if not_running:
+            reason += f"; it matches pod(s) {name_list(not_running, with_ns=True)}, which {pod_problem(not_running[0])}"
+        elif ingress:
+            reason += "; pods with label istio=ingressgateway: " + ", ".join(
+                f"{namespace_of(p)}/{name_of(p)} {format_labels(labels_of(p))}" for p in ingress[:3]
+            )
+        else:
+            reason += "; no pod carries label istio=ingressgateway"
+        return failed(reason, "set spec.selector to labels the ingress gateway pods carry, e.g. istio: ingressgateway")
+    services = services_selecting(snap, pods)
+    servers = gateway_server_ports(gw)
+    if not servers:
+        return failed(
+            f"{ref(gw)} has no spec.servers; expected at least one server with a port and hosts", "add spec.servers"
+        )
+    if not services:
+        return failed(
+            f"no Service selects the gateway pods {name_list(pods, with_ns=True)} of {ref(gw)}, so no server port is "
+            "exposed (IST0162)",
+            "expose the gateway pods with a Service",
+        )
+    exposed: set[int] = set()
+    for svc in services:
+        exposed |= service_exposed_ports(svc, pods)
+    svc_text = ", ".join(f"{ref(s)} (ports {describe_service_ports(s)})" for s in services[:3])
+    problems = []
+    for i, number in servers:
+        field = f"spec.servers[{i}].port.number"
+        if not is_int(number):
+            problems.append(
+                f"{ref(gw)} {field} is {short(number) if number is not None else 'missing'}; expected a port number"
+            )
+        elif number not in exposed:
+            problems.append(f"{ref(gw)} {field} {number} is not a port or targetPort of {svc_text} (IST0162)")
+    if problems:
+        return failed(
+            join(problems), f"use a port the gateway Service exposes: {', '.join(str(p) for p in sorted(exposed))}"
+        )
+    return passed(f"{ref(gw)} selects {name_list(pods, with_ns=True)} and every server port is exposed by {svc_text}")
+
+
+def _route_admission_problem(route: dict) -> str | None:
+    for ing in as_list(status_of(route).get("ingress")):
+        for cond in as_list(as_dict(ing).get("conditions")):
+            c = as_dict(cond)
+            if c.get("type") == "Admitted" and label_str(c.get("status")) == "False":
+                return (
+                    f"{ref(route)} is not admitted by router {label_str(as_dict(ing).get('routerName'))}: "
+                    f"{short(c.get('message') or c.get('reason'), 160)}"
+                )
+    return None
+
+
+def _route_port_problem(route: dict, svc: dict, pods: list[dict]) -> tuple[str | None, str]:
+    """OpenShift routers match spec.port.targetPort against the endpoint port name (the
+    Service port name) or number (the Service targetPort)."""
+    target = as_dict(spec_of(route).get("port")).get("targetPort")
+    ports = [as_dict(sp) for sp in as_list(spec_of(svc).get("ports"))]
+    if target is None:
+        first = ports[0] if ports else {}
+        return (
+            f"{ref(route)} spec.port.targetPort is not set, so the router sends traffic to the first port of "
+            f"{ref(svc)} ({label_str(first.get('name')) or label_str(first.get('port'))}), which need not be "
+            "the HTTP port",
+            "",
+        )
+    for sp in ports:
+        name, tp = sp.get("name"), sp.get("targetPort", sp.get("port"))
+        if isinstance(target, str) and not target.isdigit() and target == name:
+            return None, f"port {name} ({label_str(sp.get('port'))}->{label_str(tp)})"
+        number = int(target) if isinstance(target, str) and target.isdigit() else target
+        resolved = tp
+        if isinstance(tp, str) and not tp.isdigit():
+            named = named_container_ports(pods, tp)
+            resolved = next(iter(named), None)
+        elif isinstance(tp, str):
+            resolved = int(tp)
+        if is_int(number) and is_int(resolved) and number == resolved:
+            return None, f"port {label_str(name) or number} ({label_str(sp.get('port'))}->{number})"
+    return (
+        f"{ref(route)} spec.port.targetPort {short(target)} is neither a port name nor a targetPort of {ref(svc)} "
+        f"(ports {describe_service_ports(svc)}); the router finds no endpoint port for it",
+        "",
+    )
+
+
+@check("ingress-endpoint", reads=[K.ROUTE, K.SERVICE, K.POD], needs=[K.SERVICE, K.POD])
+def ingress_endpoint(
+    snap: Snapshot,
+    *,
+    namespace: str = "istio-system",
+    service: str = "istio-ingressgateway",
+    route: str = "istio-ingressgateway",
+    port: int = 80,
+) -> Outcome:
+    """The ingress gateway can be reached from outside: its Route (OpenShift) or its Service (Istio).
+
+    OpenShift Service Mesh: GATEWAY_URL is the host of Route istio-ingressgateway in the
+    control plane namespace; upstream Istio: the address of Service istio-ingressgateway.
+    """
+    bad = str_params(namespace=namespace, service=service, route=route)
+    if bad:
+        return bad
+    bad = port_param("port", port)
+    if bad:
+        return bad
+    cli = cli_name(snap)
+    svc = snap.get(K.SERVICE, service, namespace)
+    if svc is None:
+        return not_found(snap, K.SERVICE, namespace, service, "check that the control plane installed the ingress "
+                         f"gateway ({cli} get deployment,svc -n {namespace})", why=", so the ingress gateway has no address")
+    sel = spec_of(svc).get("selector")
+    pods = [
+        p for p in snap.list(K.POD, namespace)
+        if pod_running(p) and isinstance(sel, dict) and sel and map_selector_matches(sel, labels_of(p))
+    ]
+    if not pods:
+        return failed(
+            f"{ref(svc)} spec.selector {format_labels(sel)} selects no running ingress gateway pod in {namespace}",
+            f"check the gateway Deployment: {cli} get pods -n {namespace}",
+        )
+    use_route = snap.flavour == "ossm2" or snap.openshift
+    if not use_route:
+        if not any(is_int(as_dict(sp).get("port")) and as_dict(sp)["port"] == port
+                   for sp in as_list(spec_of(svc).get("ports"))):
+            return failed(
+                f"{ref(svc)} spec.ports has no port {port} (ports {describe_service_ports(svc)})",
+                f"expose port {port} on Service {service}",
+            )
+        spec = spec_of(svc)
+        ingress = [as_dict(i) for i in as_list(as_dict(status_of(svc).get("loadBalancer")).get("ingress"))]
+        address = next((label_str(i.get("ip") or i.get("hostname")) for i in ingress if i.get("ip") or
+                        i.get("hostname")), "")
+        where = (
+            f"load balancer address {address}" if address
+            else f"type {label_str(spec.get('type') or 'ClusterIP')} (no external address: use "
+                 f"{cli} port-forward svc/{service} -n {namespace} 8080:{port})"
+        )
+        return passed(f"{ref(svc)} serves port {port} from pod(s) {name_list(pods)}; GATEWAY_URL: {where}")
+    if K.ROUTE.kind in snap.missing_kinds:
+        return failed(
+            "the cluster does not serve Route (route.openshift.io), so the ingress gateway has no OpenShift route; "
+            f"use the address of {ref(svc)} instead",
+            f"{cli} get svc {service} -n {namespace}",
+        )
+    rt = snap.get(K.ROUTE, route, namespace)
+    expose = f"oc expose svc/{service} --port=http2 -n {namespace}"
+    if rt is None:
+        return not_found(snap, K.ROUTE, namespace, route, f"create it: {expose}",
+                         why=", so GATEWAY_URL cannot be read from it")
+    problems: list[str] = []
+    to = as_dict(spec_of(rt).get("to"))
+    to_kind, to_name = to.get("kind", "Service"), to.get("name")
+    if to_kind != "Service" or to_name != service:
+        problems.append(
+            f"{ref(rt)} spec.to is {label_str(to_kind)} {short(to_name)}; expected Service {service} "
+            "(the ingress gateway)"
+        )
+        port_text = ""
+    else:
+        port_problem, port_text = _route_port_problem(rt, svc, pods)
+        if port_problem:
+            problems.append(port_problem)
+    admission = _route_admission_problem(rt)
+    if admission:
+        problems.append(admission)
+    if problems:
+        return failed(join(problems), f"point Route {route} at Service {service} port http2, e.g. {expose}")
+    host = label_str(spec_of(rt).get("host")) or "(no host yet)"
+    return passed(
+        f"{ref(rt)} (host {host}) sends traffic to {ref(svc)} {port_text} served by pod(s) {name_list(pods)}; "
+        f"GATEWAY_URL={host}"
+    )
+
+
+@check("virtualservice-bound", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+def virtualservice_bound(snap: Snapshot, *, namespace: str, host: str, gateway: str) -> Outcome:
+    """A VirtualService is bound to the Gateway, matches its hosts and routes to the host."""
+    bad = str_params(namespace=namespace, host=host, gateway=gateway)
+    if bad:
+        return bad
+    good, gw_key, fqdn, problem = bound_virtualservices(snap, namespace, host, gateway)
+    if problem:
+        return problem
+    return passed(f"{ref(good[0])} is bound to Gateway {gw_key}, matches its hosts and routes to {fqdn}")
+
+
+@check("virtualservice-gateway", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+def virtualservice_gateway(snap: Snapshot, *, namespace: str, virtualservice: str, gateway: str) -> Outcome:
+    """A VirtualService lists the Gateway in spec.gateways, and the Gateway it names exists."""
+    bad = str_params(namespace=namespace, virtualservice=virtualservice, gateway=gateway)
+    if bad:
+        return bad
+    vs, missing = get_virtualservice(snap, namespace, virtualservice)
+    if missing:
+        return missing
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
+    listed = gw_key in vs_gateways(vs)
+    if listed and gw is not None:
+        return passed(f"{ref(vs)} spec.gateways lists {gw_key}, which exists")
+    if listed:
+        return failed(
+            f"{ref(vs)} spec.gateways lists {gw_key}, but Gateway {gw_key} does not exist (IST0101, KIA1102); "
+            + others_in(snap, K.GATEWAY, gns),
+            f"create Gateway {gname} in {gns}",
+        )
+    issues = vs_gateway_issues(snap, vs, gw_key)
+    if gw is None:
+        issues.append(f"Gateway {gw_key} does not exist either")
+    return failed(join(issues), f"set spec.gateways of {ref(vs)} to [{gateway}]")
+
+
+@check("virtualservice-hosts", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
+def virtualservice_hosts(
+    snap: Snapshot, *, namespace: str, virtualservice: str, gateway: str, request_host: str | None = None
+) -> Outcome:
+    """The VirtualService's hosts match the Gateway's server hosts (and the request host, if given).
+
+    The gateway only applies a VirtualService's routes to requests whose Host matches both
+    a server host of the Gateway and a host of the VirtualService (IST0132).
+    """
+    bad = str_params(namespace=namespace, virtualservice=virtualservice, gateway=gateway)
+    if bad:
+        return bad
+    if request_host is not None and (not isinstance(request_host, str) or not request_host.strip()):
+        return bad_param("request_host", request_host, "a host name")
+    vs, missing = get_virtualservice(snap, namespace, virtualservice)
+    if missing:
+        return missing
+    gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
+    if gw is None:
+        return not_found(snap, K.GATEWAY, gns, gname, f"create Gateway {gname} in {gns}",
+                         why=f", so the hosts of {ref(vs)} cannot be matched against it")
+    raw = spec_of(vs).get("hosts")
+    vs_hosts = [h for h in as_list(raw) if isinstance(h, str)]
+    vs_text = "[" + ", ".join(label_str(h) for h in as_list(raw)[:MAX_LISTED]) + "]"
+    gw_hosts = [h for hns, h in gateway_server_hosts(gw) if hns in ("*", namespace_of(vs))]
+    gw_text = gateway_hosts_text(gw)
+    problems: list[str] = []
+    hints: list[str] = []
+    if not vs_hosts:
+        problems.append(f"{ref(vs)} spec.hosts is {short(raw) if raw is not None else 'not set'}; expected the "
+                        f"host(s) clients use, matching {ref(gw)} spec.servers[*].hosts {gw_text}")
+        hints.append(f"set spec.hosts of {ref(vs)}")
+    elif not any(host_matches(g, v) for g in gw_hosts for v in vs_hosts):
+        problems.append(
+            f"{ref(vs)} spec.hosts {vs_text} match none of the hosts of {ref(gw)} spec.servers[*].hosts {gw_text} "
+            "(IST0132): the gateway never applies its routes and answers 404"
+        )
+        hints.append(
+            f"use host {request_host.strip().lower()} in spec.hosts of {ref(vs)} and of the Gateway server"
+            if request_host else "make the VirtualService hosts and the Gateway hosts agree"
+        )
+    if request_host is not None and not problems:
+        rh = request_host.strip().lower()
+        if not any(host_matches(g, rh) for g in gw_hosts):
+            problems.append(f"{ref(gw)} spec.servers[*].hosts {gw_text} do not accept requests for {rh}")
+            hints.append(f"serve host {rh} on {ref(gw)}")
+        if not any(host_matches(v, rh) for v in vs_hosts):
+            problems.append(f"{ref(vs)} spec.hosts {vs_text} do not include {rh}, the host requests use")
+            hints.append(f"add {rh} to spec.hosts of {ref(vs)}")
+    if problems:
+        return failed(join(problems), "; ".join(dict.fromkeys(hints)))
+    extra = f" and requests for {request_host.strip().lower()}" if request_host else ""
+    return passed(f"{ref(vs)} spec.hosts {vs_text} match {ref(gw)} hosts {gw_text}{extra}")
