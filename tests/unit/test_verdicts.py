@@ -5,7 +5,8 @@ per fixture folder under tests/fixtures/verdicts.
 Each case names the lab, the case file (whole objects that replace the lab's base state), and for
 some of the lab's check ids the status the mesh's real behaviour calls for and substrings the reason
 must carry (the object, the field, what was expected, what was found). The comment at the top of
-each fixture says what Istio does with it and where (pilot source or Istio reference).
+each fixture says what Istio does with it and where (pilot source or Istio reference). Cases
+with a class name (``fixed``) got the wrong verdict before the fix of that class.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Case:
     lab: str
     case: str  # <class>/<file>.yaml under tests/fixtures/verdicts
     expect: tuple[Expect, ...]
-    xfail: str = ""  # the class name, when today's code gives the wrong verdict
+    fixed: str = ""  # the class whose fix turned this verdict right (it was wrong before issue 9)
 
 
 def P(check: str, *reason: str) -> Expect:
@@ -68,6 +69,7 @@ C5 = "class 5: subset and port-level traffic policies do not all override"
 C6 = "class 6: TLS modes other than DISABLE not judged against STRICT"
 C7 = "class 7: consecutiveErrors (false fail)"
 SEL = "further: an equivalent Gateway selector fails"
+EXP = "further: exportTo hides a rule from the gateway's Envoy"
 
 CASES = [
     # -- 1: a Gateway's servers: hosts, protocol, httpsRedirect, the pods it configures ----------
@@ -166,6 +168,12 @@ CASES = [
     Case("mtls", "tls-modes/istio-mutual.yaml", (P("no-mtls-disable"), P("namespace-mtls-strict"))),
     Case("mtls", "tls-modes/no-tls.yaml", (P("no-mtls-disable"), P("namespace-mtls-strict"))),
     Case("mtls", "tls-modes/disable-permissive.yaml", (P("no-mtls-disable", "PERMISSIVE"),)),
+    # -- further: exportTo decides which rules the ingress gateway's Envoy sees ------------------
+    Case("canary", "export-to/dr-dot.yaml",
+         (F("traffic-split-80-20", "spec.exportTo", "istio-system", "503"), P("destinationrule-subsets")), EXP),
+    Case("canary", "export-to/dr-gateway-ns.yaml", (P("traffic-split-80-20"),)),
+    Case("canary", "export-to/dr-star.yaml", (P("traffic-split-80-20"),)),
+    Case("gateway", "export-to/vs-dot.yaml", (F("virtualservice-bound", "spec.exportTo", "istio-system", "404"),), EXP),
     # -- 7: the effective consecutive-5xx threshold ------------------------------------------------
     Case("resilience", "consecutive-errors/guide-consecutive-errors-5.yaml",
          (P("outlier-detection", "consecutiveErrors", "ignored", "default", "consecutive5xxErrors"),), C7),
@@ -185,8 +193,7 @@ CASES = [
 
 
 def _param(c: Case):
-    marks = [pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail else []
-    return pytest.param(c, id=f"{c.lab}:{c.case.removesuffix('.yaml')}", marks=marks)
+    return pytest.param(c, id=f"{c.lab}:{c.case.removesuffix('.yaml')}")
 
 
 def test_every_fixture_is_used():
