@@ -22,6 +22,24 @@ def grade_json(kubeconfig: str, lab: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
+# `lab grade`'s exit-code rule, asserted in this one place. The rule the project chose (issue 8,
+# defect 2): exit 0 exactly when the lab is passed (score >= pass mark), as `passed` says. Until
+# the engine's change lands the CLI exits 1 unless every check passes (an optional 0-point skip
+# aside): set EXIT_0_WHEN_PASSED to True with that change (the one edit it needs here).
+EXIT_0_WHEN_PASSED = False
+
+
+def assert_exit_code(code: int, report: dict) -> None:
+    """The exit code of one `lab grade` agrees with its report, and `passed` with the pass mark."""
+    assert report["passed"] is (report["score"] >= report["pass_mark"]), report
+    if EXIT_0_WHEN_PASSED:
+        expected = 0 if report["passed"] else 1
+    else:
+        expected = 0 if all(c["status"] == "pass" or (c["status"] == "skip" and c["max_points"] == 0)
+                            for c in report["checks"]) else 1
+    assert code == expected, (code, expected, {c["id"]: c["status"] for c in report["checks"]})
+
+
 def failing(report: dict) -> set[str]:
     return {c["id"] for c in report["checks"] if c["status"] != "pass"}
 

@@ -1,63 +1,240 @@
-"""The shape every lab's integration test follows:
+"""The shape every lab's integration test follows, driven by the lab's case file
+(tests/integration/lifecycle/<lab>.yaml; its format: test_lab_lifecycle.py):
 
-start → grade fails with the expected checks → solve → full score → wrong answers each fail
-exactly the expected check with a reason naming object and field → finish leaves nothing.
+start → grade fails with exactly the expected checks → solve → full score → each wrong
+answer fails exactly its expected checks, with reasons naming object and field → solve
+repairs it → finish leaves nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from grader import kinds as K
 from grader.cluster import LAB_LABEL, Cluster
-from grader.labs import load
 
-from .helpers import by_id, failing, grade_json, run
+# The engine's manifest preparation (lab label, `protocol` keys for server-side apply on
+# Kubernetes 1.20, flavour annotations): a wrong answer is applied as `solve` applies the
+# reference answer. The one place the tests borrow it.
+from grader.engine import _for_flavour as for_flavour
+from grader.engine import _prepare as prepare
+from grader.engine import rollout_complete
+from grader.labs import Lab, data_root, load
+
+from .helpers import assert_exit_code, by_id, failing, grade_json, run
+
+CASES = Path(__file__).resolve().parent / "lifecycle"
+TIMEOUT = 90.0
+ACTIONS = ("apply", "delete", "patch", "restart", "wait", "absent")
+WAIT_TESTS = ("rollout", "deleted", "reconciled", "condition", "reason", "label-absent")
 
 
-@dataclass
-class WrongAnswer:
-    """Break a solved lab (`apply` gets the Cluster), then expect exactly `fails` to fail,
-    each reason containing every string in `reason_has`."""
-
-    name: str
-    apply: Callable[[Cluster], None]
-    fails: set[str]
-    reason_has: dict[str, list[str]] = field(default_factory=dict)
+# -- the case files ----------------------------------------------------------------------------------
+def case_files() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(CASES.glob("*.yaml"))}
 
 
-def assert_lab_lifecycle(kubeconfig: str, cluster: Cluster, lab_name: str, fails_at_start: set[str],
-                         wrong_answers: list[WrongAnswer]) -> None:
+def load_case(lab_name: str) -> dict:
+    return yaml.safe_load(case_files()[lab_name].read_text()) or {}
+
+
+def lifecycle_params() -> list[tuple[str, str]]:
+    """(lab, flavour) for every flavour a case file describes, ossm2 first (the session's sandbox;
+    the others start their own sandbox once, after it)."""
+    pairs = [(name, flavour) for name in case_files() for flavour in load_case(name).get("flavours", {})]
+    return sorted(pairs, key=lambda p: (p[1] != "ossm2", p[1], p[0]))
+
+
+# -- paths into objects (spec.http[0].fault.abort) -------------------------------------------------------
+_STEP = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
+
+
+def _keys(path: str) -> list[str | int]:
+    keys: list[str | int] = []
+    for part in path.split("."):
+        m = _STEP.fullmatch(part)
+        assert m, f"bad path {path!r}"
+        keys.append(m.group(1))
+        keys += [int(i) for i in re.findall(r"\[(\d+)\]", m.group(2))]
+    return keys
+
+
+def _walk(obj: Any, keys: list[str | int]) -> Any:
+    for k in keys:
+        obj = obj[k]
+    return obj
+
+
+def value_of(obj: Any, path: str) -> Any:
+    try:
+        return _walk(obj, _keys(path))
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _set(obj: dict, path: str, value: Any) -> None:
+    keys = _keys(path)
+    _walk(obj, keys[:-1])[keys[-1]] = value
+
+
+def _unset(obj: dict, path: str) -> None:
+    keys = _keys(path)
+    del _walk(obj, keys[:-1])[keys[-1]]
+
+
+# -- what a wrong answer does --------------------------------------------------------------------------
+def _ref(a: dict) -> tuple[str, str, str, str | None]:
+    return a.get("apiVersion", "v1"), a["kind"], a["name"], a.get("namespace")
+
+
+def _shared(lab: Lab, path: Path) -> bool:
+    """Whether the lab applies this file as shared (it survives finish), as its own steps say."""
+    for step in (*lab.setup, *lab.solution):
+        if step.type == "apply" and (step.args["path"] == path or step.args["path"] in path.parents):
+            return step.shared
+    return False
+
+
+def documents(lab: Lab, action: dict, flavour: str) -> list[dict]:
+    """The documents an `apply` action applies, edited and prepared as the lab applies them."""
+    source = action["apply"]
+    if isinstance(source, dict):
+        docs, shared = [source], False
+    else:
+        path = (data_root() / source).resolve()
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+        shared = _shared(lab, path)
+    docs = [d for d in docs if for_flavour(d, flavour)
+            and d["kind"] == action.get("kind", d["kind"])
+            and d["metadata"]["name"] == action.get("name", d["metadata"]["name"])]
+    assert docs, f"apply {source}: no document of kind {action.get('kind')} named {action.get('name')}"
+    out = []
+    for doc in docs:
+        for path_, value in (action.get("set") or {}).items():
+            _set(doc, path_, value)
+        for path_ in action.get("unset") or []:
+            _unset(doc, path_)
+        out.append(prepare(doc, lab, shared=shared))
+    return out
+
+
+def _holds(test: str, obj: dict | None) -> bool:
+    """One test of a `wait` action's `for` (see test_lab_lifecycle.py)."""
+    if test == "deleted":
+        return obj is None
+    if obj is None:
+        return False
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    name, _, arg = test.partition("=")
+    if test == "rollout":
+        return rollout_complete(obj)
+    if test == "reconciled":
+        return (obj.get("status") or {}).get("observedGeneration") == obj["metadata"].get("generation")
+    if name == "condition":
+        return any(c.get("type") == arg and c.get("status") == "True" for c in conditions)
+    if name == "reason":
+        return any(c.get("reason") == arg for c in conditions)
+    if name == "label-absent":
+        return arg not in (obj["metadata"].get("labels") or {})
+    raise AssertionError(f"unknown wait test {test!r}")
+
+
+def _wait(cluster: Cluster, a: dict) -> None:
+    tests = a.get("for", [])
+    tests = [tests] if isinstance(tests, str) else list(tests)
+    where = a.get("where") or {}
+
+    def done(obj: dict | None) -> bool:
+        return all(_holds(t, obj) for t in tests) and all(value_of(obj, p) == v for p, v in where.items())
+
+    cluster.wait(*_ref(a), done, timeout=float(a.get("timeout", TIMEOUT)), what=f"{tests} {where}")
+
+
+def do(cluster: Cluster, lab: Lab, action: dict, flavour: str) -> None:
+    """Run one action of a wrong answer (apply, delete, patch, restart, wait, absent)."""
+    if "apply" in action:
+        for doc in documents(lab, action, flavour):
+            cluster.apply(doc)
+        return
+    (verb, a), = action.items()
+    if verb == "delete":
+        cluster.delete(*_ref(a))
+        cluster.wait(*_ref(a), lambda o: o is None, timeout=float(a.get("timeout", TIMEOUT)), what="deleted")
+    elif verb == "patch":
+        cluster.patch(*_ref(a), a["patch"])
+    elif verb == "restart":  # kubectl rollout restart
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cluster.patch(a.get("apiVersion", "apps/v1"), a["kind"], a["name"], a.get("namespace"),
+                      {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}})
+    elif verb == "wait":
+        _wait(cluster, a)
+    elif verb == "absent":
+        assert cluster.get(*_ref(a)) is None, f"{a['kind']} {a['name']} exists"
+    else:
+        raise AssertionError(f"unknown action {verb!r}")
+
+
+# -- the verdicts --------------------------------------------------------------------------------------
+def assert_graded(code: int, report: dict, fails: dict, skips: dict | None = None, passes: dict | None = None,
+                  what: str = "") -> None:
+    """Exactly the checks in `fails` fail (and those in `skips` are skipped), each reason (with
+    its hint) containing every listed string; points and exit code follow."""
+    skips = skips or {}
+    checks = by_id(report)
+    assert failing(report) == set(fails) | set(skips), (what, checks)
+    for check_id in skips:
+        assert checks[check_id]["status"] == "skip", (what, checks[check_id])
+    for check in report["checks"]:
+        if check["status"] == "pass":
+            assert check["points"] == check["max_points"], (what, check)
+        else:
+            assert check["reason"] and check["points"] == 0, (what, check)
+    for check_id, needles in {**fails, **skips, **(passes or {})}.items():
+        text = checks[check_id]["reason"] + " " + checks[check_id]["hint"]
+        for needle in needles or []:
+            assert needle in text, (what, check_id, needle, text)
+    assert report["score"] == sum(c["points"] for c in report["checks"]), report
+    assert_exit_code(code, report)
+
+
+def assert_lab_lifecycle(kubeconfig: str, cluster: Cluster, lab_name: str, flavour: str) -> None:
     lab = load(lab_name)
+    case = load_case(lab_name)
+    expected = case["flavours"][flavour] or {}
     code, _, err = run(kubeconfig, "start", lab_name)
     assert code == 0, err
+    if flavour != "ossm2":  # OSSM-only steps are skipped
+        assert "ServiceMeshControlPlane" not in err and "ServiceMeshMember" not in err, err
     try:
         code, report = grade_json(kubeconfig, lab_name)
-        assert code == 1, report
-        assert failing(report) == fails_at_start, by_id(report)
-        for check in report["checks"]:
-            if check["status"] != "pass":
-                assert check["reason"] and check["points"] == 0
+        assert report["flavour"] == flavour, report["flavour"]
+        assert_graded(code, report, expected.get("start") or {}, expected.get("start_skips"), what="start")
+        assert report["passed"] is False, "the start state must not pass the lab"
 
         code, _, err = run(kubeconfig, "solve", lab_name)
         assert code == 0, err
         code, report = grade_json(kubeconfig, lab_name)
-        assert code == 0 and report["score"] == report["total"] == lab.total, by_id(report)
+        assert_graded(code, report, {}, passes=expected.get("solved"), what="solved")
+        assert report["score"] == report["total"] == lab.total, by_id(report)
 
-        for wrong in wrong_answers:
-            wrong.apply(cluster)
+        for wrong in case.get("wrong_answers") or []:
+            if flavour not in wrong.get("flavours", ["ossm2"]):
+                continue
+            verdicts = {**(wrong.get("fails") or {}), **(wrong.get("skips") or {})}
+            assert verdicts and all(verdicts.values()), f"{wrong['name']}: every expected verdict names its reason"
+            for action in wrong["do"]:
+                do(cluster, lab, action, flavour)
             code, report = grade_json(kubeconfig, lab_name)
-            assert code == 1, (wrong.name, by_id(report))
-            assert failing(report) == wrong.fails, (wrong.name, by_id(report))
-            for check_id, needles in wrong.reason_has.items():
-                reason = by_id(report)[check_id]["reason"] + " " + by_id(report)[check_id]["hint"]
-                for needle in needles:
-                    assert needle in reason, (wrong.name, check_id, needle, reason)
+            assert_graded(code, report, wrong.get("fails") or {}, wrong.get("skips"), what=wrong["name"])
             code, _, err = run(kubeconfig, "solve", lab_name)  # back to the reference answer
             assert code == 0, err
             code, report = grade_json(kubeconfig, lab_name)
-            assert code == 0, (f"solve did not repair {wrong.name}", by_id(report))
+            assert_graded(code, report, {}, what=f"solve did not repair {wrong['name']}")
     finally:
         code, _, err = run(kubeconfig, "finish", lab_name)
     assert code == 0, err
@@ -66,3 +243,9 @@ def assert_lab_lifecycle(kubeconfig: str, cluster: Cluster, lab_name: str, fails
     for kind in (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.CONFIG_MAP, K.GATEWAY, K.VIRTUAL_SERVICE,
                  K.DESTINATION_RULE, K.PEER_AUTHENTICATION):
         assert cluster.list(kind, label_selector=f"{LAB_LABEL}={lab_name}") == [], kind.kind
+    after = case.get("after_finish") or {}
+    if flavour in after.get("flavours", ["ossm2"]):
+        for ref in after.get("absent") or []:
+            assert cluster.get(*_ref(ref)) is None, f"left after finish: {ref}"
+        for ref in after.get("present") or []:
+            assert cluster.get(*_ref(ref)) is not None, f"finish removed {ref}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import grade_json, run
+from .helpers import assert_exit_code, grade_json, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -116,7 +116,8 @@ def test_selector_delete_and_live_values(kubeconfig, cluster, steps_lab):
         answer = cluster.get("v1", "ConfigMap", "answer", NS)
         assert answer["data"] == {"host": "web.apps.example.com", "untouched": "${not_a_value}"}
         code, report = grade_json(kubeconfig, "steps")
-        assert code == 0 and report["score"] == 10, report
+        assert_exit_code(code, report)
+        assert report["score"] == 10, report
 
         # a value read from another live value: change the source, solve again
         cluster.patch("v1", "ConfigMap", "source", NS, {"data": {"host": "other.example.com"}})

@@ -14,7 +14,7 @@ from grader.engine import _default_protocols, manifests
 from grader.labs import data_root
 from grader.sandbox.control_plane import Sandbox
 from tests.conftest import SHARED, _binaries_or_skip
-from tests.integration.helpers import failing, grade_json, run
+from tests.integration.helpers import assert_exit_code, failing, grade_json, run
 
 pytestmark = pytest.mark.sandbox
 OFFICIAL = SHARED / "crds"
@@ -86,10 +86,11 @@ def test_canary_lifecycle_with_official_crds(official):
     kubeconfig = str(official.kubeconfig)
     assert run(kubeconfig, "start", "canary")[0] == 0
     code, report = grade_json(kubeconfig, "canary")
-    assert code == 1 and failing(report) == {"v2-deployed-with-sidecar", "destinationrule-subsets",
-                                             "traffic-split-80-20"}
+    assert_exit_code(code, report)
+    assert failing(report) == {"v2-deployed-with-sidecar", "destinationrule-subsets", "traffic-split-80-20"}
     assert run(kubeconfig, "solve", "canary")[0] == 0
     code, report = grade_json(kubeconfig, "canary")
-    assert code == 0 and report["score"] == 100
+    assert_exit_code(code, report)
+    assert report["score"] == 100
     assert run(kubeconfig, "finish", "canary")[0] == 0
     assert Path(official.kubeconfig).exists()

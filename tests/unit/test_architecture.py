@@ -1,7 +1,7 @@
 """The shape the code promises: only the CLI imports click; only the CLI and the console
 reporter import rich; checks are pure (they never reach the cluster) and share only the
-framework; mesh semantics never depend on checks; CHECKS.md is what `lab checks -o markdown`
-prints."""
+framework; mesh semantics never depend on checks; the sandbox's simulators import nothing of
+the grader; CHECKS.md is what `lab checks -o markdown` prints."""
 
 from __future__ import annotations
 
@@ -65,6 +65,9 @@ def test_import_boundaries(path):
     if rel in ("objects.py", "text.py"):
         assert {n for n in imported if n.startswith("grader")} <= {"grader.objects"}, \
             f"{rel}: accessors and wording sit below every other grader module"
+    if rel.startswith("sandbox/simulators/"):
+        borrowed = {n for n in imported if n.split(".")[0] == "grader" and not n.startswith("grader.sandbox.simulators")}
+        assert not borrowed, f"{rel} imports {borrowed}: a simulator is a second reading of the products, not the grader's"
 
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p.relative_to(PACKAGE).parts[0] in ("checks", "mesh")

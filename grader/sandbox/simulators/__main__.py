@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from grader.sandbox.simulators.injector import InjectorServer
     from grader.sandbox.simulators.kubelet import Kubelet
     from grader.sandbox.simulators.olm import OLM
-    from grader.sandbox.simulators.servicemesh import ServiceMeshOperator
+    from grader.sandbox.simulators.servicemesh.operator import ServiceMeshOperator
 
     root: Path = args.state_dir
     api = config.new_client_from_config(config_file=str(root / "simulator.kubeconfig"))

@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 from kubernetes import client, watch
 
-from grader.sandbox.simulators.common import apply, log
+from grader.sandbox.simulators import rest
+from grader.sandbox.simulators.common import log
 
 CRD_DIR = Path(__file__).resolve().parent.parent / "crds"
-CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 # Groups per flavour: OSSM 2.x is OpenShift (Routes) with OLM and Maistra; upstream is plain Kubernetes.
 FLAVOUR_FILES = {"ossm2": ("istio.yaml", "maistra.yaml", "route.yaml", "olm.yaml"), "istio": ("istio.yaml",),
                  "kubernetes": ()}  # plain Kubernetes, no mesh: how `lab` behaves where nothing is installed
@@ -63,7 +63,7 @@ def install_crds(api: client.ApiClient, flavour: str, user_dir: Path | None) -> 
         return
     for crd in crds:
         body = {k: v for k, v in crd.items() if k != "status"}
-        apply(api, f"{CRD_PATH}/{crd['metadata']['name']}", body)
+        rest.apply(api, body)
     wait_established(api, {c["metadata"]["name"] for c in crds})
     log.info("CRDs installed: %d", len(crds))
 
@@ -91,12 +91,11 @@ def _established(crd: client.V1CustomResourceDefinition) -> bool:
 def install_upstream_istio(api: client.ApiClient, injector_url: str, ca: bytes) -> None:
     """Upstream Istio as `istioctl install` leaves it: istiod, the ingress gateway, the webhook."""
     from grader.sandbox.simulators.injector import webhook_configuration
-    from grader.sandbox.simulators.servicemesh import control_plane_objects
+    from grader.sandbox.simulators.servicemesh.manifests import control_plane_objects
 
     objs = control_plane_objects("istio-system", smcp=None, spec={}, flavour="istio")
     objs.append(webhook_configuration("istio", injector_url, ca))
-    from grader.sandbox.simulators.servicemesh import apply_objects
-    apply_objects(api, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}] + objs)
+    rest.apply_objects(api, [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}] + objs)
 
 
 def wait_basics(api: client.ApiClient, nodes: list[str], stop: threading.Event, timeout: int = 60) -> None:

@@ -1,4 +1,5 @@
-"""Shared plumbing for the simulators: API client, watch loops, small helpers."""
+"""Shared plumbing for the simulators: watch loops, time stamps, conditions, small helpers
+(requests to the API server: rest.py)."""
 
 from __future__ import annotations
 
@@ -75,28 +76,26 @@ def every(stop: threading.Event, seconds: float, fn: Callable[[], None], name: s
         stop.wait(seconds)
 
 
-def ignore_missing(fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
-    try:
-        return fn(*a, **kw)
-    except ApiException as e:
-        if e.status == 404:
-            return None
-        raise
+def dig(d: Any, *keys: str, default: Any = None) -> Any:
+    """d[k1][k2]...; `default` where a key is missing or a level is not a mapping."""
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return default
+        d = d[k]
+    return d
 
 
-def apply(api: client.ApiClient, path: str, body: dict, manager: str = "lab-sandbox") -> dict:
-    """Server-side apply of one object at its REST path (…/namespaces/ns/kind/name)."""
-    resp = api.call_api(
-        path, "PATCH", query_params=[("fieldManager", manager), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-        body=body, response_types_map={200: "object", 201: "object"}, auth_settings=["BearerToken"],
-        _return_http_data_only=True)
-    return resp
-
-
-def patch_status(api: client.ApiClient, path: str, status: dict) -> dict:
-    return api.call_api(
-        path + "/status", "PATCH", header_params={"Content-Type": "application/merge-patch+json",
-                                                  "Accept": "application/json"},
-        body={"status": status}, response_types_map={200: "object", 201: "object"}, auth_settings=["BearerToken"],
-        _return_http_data_only=True)
+def condition(ctype: str, status: bool | str, reason: str = "", message: str = "",
+              previous: list | None = None) -> dict:
+    """A status condition (an empty reason or message left out); it keeps its
+    lastTransitionTime from `previous` while its status does not change."""
+    st = status if isinstance(status, str) else ("True" if status else "False")
+    c = {"type": ctype, "status": st}
+    if reason:
+        c["reason"] = reason
+    if message:
+        c["message"] = message
+    old = next((p for p in previous or [] if p.get("type") == ctype), None)
+    c["lastTransitionTime"] = old["lastTransitionTime"] if old and old.get("status") == st and \
+        old.get("lastTransitionTime") else now()
+    return c

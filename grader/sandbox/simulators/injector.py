@@ -1,13 +1,15 @@
 """Sidecar injector: a real MutatingWebhookConfiguration served over TLS here.
 
-Selectors and decisions follow the products (see MESH-FACTS.md section 1):
-- ossm2 (Maistra 2.5 mutatingwebhook.yaml + inject.go injectRequired with
-  autoInject disabled): only namespaces labelled maistra.io/member-of=<cp ns> are
+Selectors and decisions follow the products:
+- ossm2 (maistra/istio-operator maistra-2.5
+  resources/helm/v2.5/istio-control/istio-discovery/templates/mutatingwebhook.yaml, and
+  maistra/istio pkg/kube/inject/inject.go injectRequired with autoInject disabled, as
+  resources/smcp-templates/v2.5/base sets it): only namespaces labelled maistra.io/member-of=<cp ns> are
   seen, and a pod is injected only when its label or annotation
   sidecar.istio.io/inject is true/y/yes/on (the label wins). The namespace label
   istio-injection=enabled is neither needed nor enough. No init container (CNI).
-- istio (upstream istio-discovery mutatingwebhook.yaml): namespace label
-  istio-injection=enabled, or istio.io/rev, or the pod LABEL
+- istio (istio/istio manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml):
+  namespace label istio-injection=enabled, or istio.io/rev, or the pod LABEL
   sidecar.istio.io/inject=true; the pod label "false" always opts out.
 """
 

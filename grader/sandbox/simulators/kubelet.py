@@ -13,7 +13,8 @@ import threading
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from grader.sandbox.simulators.common import every, ignore_missing, log, now, now_micro, watch_forever
+from grader.sandbox.simulators.common import every, log, now, now_micro, watch_forever
+from grader.sandbox.simulators.rest import ignore_missing
 
 KUBELET_VERSION = "v1.20.2"
 

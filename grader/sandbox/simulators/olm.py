@@ -27,10 +27,13 @@ from dataclasses import dataclass
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from grader.sandbox.simulators.common import apply, ignore_missing, log, now, patch_status, watch_forever
+from grader.sandbox.simulators import rest
+from grader.sandbox.simulators.common import condition, log, now, watch_forever
+from grader.sandbox.simulators.rest import ignore_missing, patch_status
 
 GROUP = "operators.coreos.com"
 V1A1 = f"{GROUP}/v1alpha1"
+V1 = f"{GROUP}/v1"
 MARKETPLACE = "openshift-marketplace"
 GLOBAL_NS = "openshift-operators"
 INSTALL_MODES = ("OwnNamespace", "SingleNamespace", "MultiNamespace", "AllNamespaces")
@@ -99,20 +102,6 @@ CATALOGS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
-def _path(ns: str, plural: str, name: str = "", version: str = "v1alpha1") -> str:
-    p = f"/apis/{GROUP}/{version}/namespaces/{ns}/{plural}"
-    return f"{p}/{name}" if name else p
-
-
-def _cond(typ: str, status: str, reason: str, message: str, old: list[dict]) -> dict:
-    """A condition; keeps lastTransitionTime when type and status did not change."""
-    prev = next((c for c in old if c.get("type") == typ), None)
-    t = prev["lastTransitionTime"] if prev and prev.get("status") == status and prev.get(
-        "lastTransitionTime") else now()
-    c = {"type": typ, "status": status, "reason": reason, "message": message, "lastTransitionTime": t}
-    return {k: v for k, v in c.items() if v != ""}  # OLM omits an empty message
-
-
 _VOLATILE = ("lastUpdated", "lastTransitionTime", "lastUpdateTime", "resourceVersion")
 
 
@@ -145,9 +134,7 @@ class OLM:
     # -- set-up ------------------------------------------------------------------
     def _served(self) -> bool:
         try:
-            resources = self.api.call_api(
-                f"/apis/{GROUP}/v1alpha1", "GET", header_params={"Accept": "application/json"},
-                response_types_map={200: "object"}, auth_settings=["BearerToken"], _return_http_data_only=True)
+            resources = rest.call(self.api, "GET", f"/apis/{V1A1}")
         except ApiException:
             return False
         names = {r.get("name") for r in (resources or {}).get("resources", [])}
@@ -156,12 +143,11 @@ class OLM:
     def bootstrap(self) -> None:
         """The objects an OpenShift cluster has before anyone installs an operator."""
         for ns in (MARKETPLACE, GLOBAL_NS):
-            apply(self.api, f"/api/v1/namespaces/{ns}", {"apiVersion": "v1", "kind": "Namespace",
-                                                         "metadata": {"name": ns}})
+            rest.apply(self.api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         t = now()
         for name, (display, _pkgs) in CATALOGS.items():
-            path = _path(MARKETPLACE, "catalogsources", name)
-            obj = apply(self.api, path, {
+            path = rest.path(V1A1, "catalogsources", MARKETPLACE, name)
+            obj = rest.apply(self.api, {
                 "apiVersion": V1A1, "kind": "CatalogSource",
                 "metadata": {"name": name, "namespace": MARKETPLACE},
                 "spec": {"sourceType": "grpc", "displayName": display, "publisher": "Red Hat",
@@ -174,11 +160,10 @@ class OLM:
                                     "serviceName": name, "serviceNamespace": MARKETPLACE}})
             self._catalog_refs[name] = {"apiVersion": V1A1, "kind": "CatalogSource", "name": name,
                                         "namespace": MARKETPLACE, "uid": obj["metadata"]["uid"]}
-        og = _path(GLOBAL_NS, "operatorgroups", "global-operators", "v1")
         if ignore_missing(self.co.get_namespaced_custom_object, GROUP, "v1", GLOBAL_NS, "operatorgroups",
                           "global-operators") is None:
-            apply(self.api, og, {"apiVersion": f"{GROUP}/v1", "kind": "OperatorGroup",
-                                 "metadata": {"name": "global-operators", "namespace": GLOBAL_NS}, "spec": {}})
+            rest.apply(self.api, {"apiVersion": V1, "kind": "OperatorGroup",
+                                  "metadata": {"name": "global-operators", "namespace": GLOBAL_NS}, "spec": {}})
 
     # -- operator groups ---------------------------------------------------------------
     @staticmethod
@@ -193,7 +178,7 @@ class OLM:
             for sub in subs.get("items", []):
                 self.on_subscription("RESYNC", sub)
         if typ != "DELETED" and (og.get("status") or {}).get("namespaces") != self._target_namespaces(og):
-            patch_status(self.api, _path(md["namespace"], "operatorgroups", md["name"], "v1"),
+            patch_status(self.api, rest.path(V1, "operatorgroups", md["namespace"], md["name"]),
                          {"namespaces": self._target_namespaces(og), "lastUpdated": now()})
 
     def _operatorgroup_problem(self, ns: str, pkg: Package) -> tuple[str, str] | None:
@@ -259,15 +244,15 @@ class OLM:
         ns, name = md["namespace"], md["name"]
         old = sub.get("status") or {}
         old_conds = old.get("conditions") or []
-        healthy = _cond("CatalogSourcesUnhealthy", "False", "AllCatalogSourcesHealthy",
+        healthy = condition("CatalogSourcesUnhealthy", "False", "AllCatalogSourcesHealthy",
                         "all available catalogsources are healthy", old_conds)
         pkg, problem = self._resolve(sub)
         if pkg is None:
             message = f"constraints not satisfiable: {problem}, subscription {name} exists"
             status = {"catalogHealth": self._catalog_health(), "lastUpdated": now(),
-                      "conditions": [healthy, _cond("ResolutionFailed", "True", "ConstraintsNotSatisfiable",
+                      "conditions": [healthy, condition("ResolutionFailed", "True", "ConstraintsNotSatisfiable",
                                                     message, old_conds)]}
-            self._set_status(_path(ns, "subscriptions", name), old, status)
+            self._set_status(rest.path(V1A1, "subscriptions", ns, name), old, status)
             return
         self._label(sub, pkg)
         approval = spec.get("installPlanApproval") or "Automatic"
@@ -279,20 +264,20 @@ class OLM:
                   "installplan": {"apiVersion": V1A1, "kind": "InstallPlan", "name": plan["metadata"]["name"],
                                   "uuid": plan["metadata"]["uid"]}}
         if not (plan.get("spec") or {}).get("approved"):
-            self._set_status(_path(ns, "installplans", plan["metadata"]["name"]), plan.get("status") or {},
+            self._set_status(rest.path(V1A1, "installplans", ns, plan["metadata"]["name"]), plan.get("status") or {},
                              {"phase": "RequiresApproval", "catalogSources": [spec.get("source")],
                               "bundleLookups": []})
-            status.update(state="UpgradePending", conditions=[healthy, _cond(
+            status.update(state="UpgradePending", conditions=[healthy, condition(
                 "InstallPlanPending", "True", "RequiresApproval", "", old_conds)])
-            self._set_status(_path(ns, "subscriptions", name), old, status)
+            self._set_status(rest.path(V1A1, "subscriptions", ns, name), old, status)
             return
         if not self._install(ns, pkg, sub):
             return
-        self._set_status(_path(ns, "installplans", plan["metadata"]["name"]), plan.get("status") or {},
+        self._set_status(rest.path(V1A1, "installplans", ns, plan["metadata"]["name"]), plan.get("status") or {},
                          {"phase": "Complete", "catalogSources": [spec.get("source")], "bundleLookups": [],
                           "startTime": (plan.get("status") or {}).get("startTime") or now()})
         status.update(state="AtLatestKnown", installedCSV=pkg.csv, conditions=[healthy])
-        self._set_status(_path(ns, "subscriptions", name), old, status)
+        self._set_status(rest.path(V1A1, "subscriptions", ns, name), old, status)
 
     def _set_status(self, path: str, old: dict, new: dict) -> None:
         if _stable(old) != _stable(new):
@@ -369,11 +354,11 @@ class OLM:
 
     def _install(self, ns: str, pkg: Package, sub: dict) -> bool:
         """Install (or re-check) the CSV; False if the Subscription no longer wants it."""
-        path = _path(ns, "clusterserviceversions", pkg.csv)
+        path = rest.path(V1A1, "clusterserviceversions", ns, pkg.csv)
         csv = ignore_missing(self.co.get_namespaced_custom_object, GROUP, "v1alpha1", ns,
                              "clusterserviceversions", pkg.csv)
         if csv is None:
-            csv = apply(self.api, path, self._csv_body(ns, pkg))
+            csv = rest.apply(self.api, self._csv_body(ns, pkg))
             if not self._still_wants(sub, pkg):
                 # The Subscription was deleted or replaced while this (stale) event was being
                 # handled; OLM installs nothing for a Subscription that no longer asks for it.
@@ -432,10 +417,9 @@ class OLM:
         owner = [{"apiVersion": V1A1, "kind": "ClusterServiceVersion", "name": pkg.csv,
                   "uid": csv["metadata"]["uid"], "controller": False, "blockOwnerDeletion": False}]
         md = {"name": pkg.deployment, "namespace": ns, "labels": labels, "ownerReferences": owner}
-        apply(self.api, f"/api/v1/namespaces/{ns}/serviceaccounts/{pkg.deployment}",
-              {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": md})
-        apply(self.api, f"/apis/apps/v1/namespaces/{ns}/deployments/{pkg.deployment}",
-              {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md, "spec": self._deployment_spec(pkg)})
+        rest.apply_objects(self.api, [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": md},
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md, "spec": self._deployment_spec(pkg)}])
 
     def on_csv(self, typ: str, csv: dict) -> None:
         """A deleted CSV whose Subscription still exists is reinstalled, as OLM does."""

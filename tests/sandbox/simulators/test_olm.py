@@ -5,7 +5,6 @@ Deployments, and fail the way real OLM fails (ResolutionFailed, OperatorGroup pr
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
+
+from tests.conftest import _binaries_or_skip
 
 pytestmark = pytest.mark.sandbox
 
@@ -26,14 +27,8 @@ TIMEOUT = 60
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """Module-local: these tests install operators, which the Service Mesh simulator reacts to."""
-    from grader.sandbox.binaries import MissingBinaries, find
     from grader.sandbox.control_plane import Sandbox
-    try:
-        find()
-    except MissingBinaries as e:
-        if os.environ.get("LAB_REQUIRE_SANDBOX"):
-            pytest.fail(f"LAB_REQUIRE_SANDBOX is set but {e}")
-        pytest.skip(str(e))
+    _binaries_or_skip()
     sb = Sandbox(root=Path(tmp_path_factory.mktemp("sb-olm")))
     try:
         sb.up(flavour="ossm2", timeout=120)

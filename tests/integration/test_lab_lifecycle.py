@@ -1,0 +1,92 @@
+"""Every lab end to end on the sandbox, one case file per lab: tests/integration/lifecycle/<lab>.yaml.
+
+For each flavour the file names: `lab start` → the grade fails exactly the expected checks →
+`lab solve` → full score → each wrong answer (applied to the solved lab) fails exactly its
+expected checks, with reasons naming object and field → `lab solve` repairs it → `lab finish`
+leaves nothing of the lab. The exit code of every grade is asserted by helpers.assert_exit_code.
+
+Case file format (adding a wrong answer is adding an entry to `wrong_answers`):
+
+    flavours:                  # the sandbox flavours the lab is run on (ossm2, istio)
+      ossm2:
+        start:                 # check id -> strings its reason (with hint) must contain;
+          some-check: [...]    #   exactly these checks fail after `lab start`
+        start_skips: {}        # optional: checks skipped after start, same form
+        solved: {}             # optional: strings in the reasons of (passing) checks after solve
+    wrong_answers:
+      - name: what the student did wrong
+        flavours: [ossm2]      # optional, default [ossm2]
+        do:                    # actions, in order, on the solved lab:
+          - apply: solutions/LAB/FILE.yaml     # a file under the data root, or an inline manifest;
+            kind: VirtualService               # kind and name pick documents (default: all);
+            name: web
+            set: {"spec.http[0].timeout": 1s}  # set and unset edit them (paths as in reasons; in
+            unset: ["spec.http[0].retries.perTryTimeout"]  # flow style quote a path with [i]);
+                                               # then they are prepared as `lab solve` applies them
+          - delete: {apiVersion: v1, kind: ConfigMap, name: x, namespace: webapp}   # and wait until gone
+          - patch: {apiVersion: v1, kind: Namespace, name: webapp, patch: {metadata: {labels: {a: b}}}}
+          - restart: {kind: Deployment, name: web-v1, namespace: webapp}            # rollout restart
+          - wait: {apiVersion: apps/v1, kind: Deployment, name: web-v1, namespace: webapp,
+                   for: rollout, where: {status.replicas: 1}, timeout: 90}
+              # for: one or a list of rollout | deleted | reconciled (observedGeneration is the
+              # generation) | condition=TYPE (status True) | reason=REASON | label-absent=KEY;
+              # where: paths that must have these values
+          - absent: {apiVersion: v1, kind: Pod, name: x, namespace: webapp}         # must not exist
+        fails:                 # check id -> strings its reason (with hint) must contain (at least one)
+          some-check: ["Kind ns/name", "spec.field is X; expected Y"]
+        skips: {}              # optional: checks that must be skipped (an optional operator), same form
+    after_finish:              # optional, checked after finish (ossm2): objects gone / still there
+      absent: [{apiVersion: ..., kind: ..., name: ..., namespace: ...}]
+      present: [...]
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.labs import load, load_all
+
+from .lab_harness import ACTIONS, WAIT_TESTS, assert_lab_lifecycle, case_files, documents, lifecycle_params, load_case
+
+
+def test_every_lab_has_a_case_file():
+    assert set(case_files()) == {lab.name for lab in load_all()}
+
+
+@pytest.mark.parametrize("lab_name", sorted(case_files()))
+def test_case_file_names_real_checks_and_documents(lab_name: str):
+    """Offline (no sandbox): a case file's check ids are the lab's, its actions are known and
+    every document it applies exists, so a typo fails here before a sandbox run."""
+    lab, case = load(lab_name), load_case(lab_name)
+    ids = {c.id for c in lab.checks}
+    assert set(case) <= {"flavours", "wrong_answers", "after_finish"}, set(case)
+    for flavour, expected in case["flavours"].items():
+        assert flavour in lab.flavours, flavour
+        for key in ("start", "start_skips", "solved"):
+            assert set((expected or {}).get(key) or {}) <= ids, (flavour, key)
+    for wrong in case.get("wrong_answers") or []:
+        assert set(wrong) <= {"name", "flavours", "do", "fails", "skips"}, wrong.get("name")
+        assert set(wrong.get("fails") or {}) | set(wrong.get("skips") or {}) <= ids, wrong["name"]
+        for action in wrong["do"]:
+            verb = "apply" if "apply" in action else next(iter(action))
+            assert verb in ACTIONS, (wrong["name"], verb)
+            if verb == "apply":
+                for flavour in wrong.get("flavours", ["ossm2"]):
+                    assert documents(lab, action, flavour), (wrong["name"], action)
+            elif verb == "wait":
+                tests = action["wait"].get("for", [])
+                for test in [tests] if isinstance(tests, str) else tests:
+                    assert test.partition("=")[0] in WAIT_TESTS, (wrong["name"], test)
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize(("lab", "flavour"), lifecycle_params(), ids=lambda v: v)
+def test_lab_lifecycle(lab: str, flavour: str, request):
+    kubeconfig = request.getfixturevalue("kubeconfig" if flavour == "ossm2" else "istio_kubeconfig")
+    cluster = request.getfixturevalue("cluster") if flavour == "ossm2" else _cluster(kubeconfig)
+    assert_lab_lifecycle(kubeconfig, cluster, lab, flavour)
+
+
+def _cluster(kubeconfig: str):
+    from grader.cluster import Cluster, Target
+    return Cluster(Target(kubeconfig, None))
