@@ -333,7 +333,13 @@ def virtualservice_bound(snap: Snapshot, *, namespace: str, host: str, gateway: 
 
 @check("virtualservice-gateway", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
 def virtualservice_gateway(snap: Snapshot, *, namespace: str, virtualservice: str, gateway: str) -> Outcome:
-    """A VirtualService lists the Gateway in spec.gateways, and the Gateway it names exists."""
+    """A VirtualService lists the Gateway in spec.gateways, and the Gateway it names exists.
+
+    What Envoy gets (pilot push_context.go VirtualServicesForGateway): the gateway's routes
+    include a VirtualService only when its ``gateways`` names the Gateway (``ns/name``; a
+    short name is the VirtualService's namespace, so a Gateway elsewhere needs the long
+    form; none listed = ``mesh``, sidecars only).
+    """
     bad = str_params(namespace=namespace, virtualservice=virtualservice, gateway=gateway)
     if bad:
         return bad

@@ -231,7 +231,16 @@ def _unexpected_fault(fault: dict, base: str, kind: str) -> str | None:
 def fault_injection(
     snap: Snapshot, *, namespace: str, host: str, gateway: str, delay: dict | None = None, abort: dict | None = None
 ) -> Outcome:
-    """The route requests through the gateway take injects the expected delay and/or abort fault."""
+    """Every route requests through the gateway can take injects the expected delay and/or abort fault.
+
+    What Envoy gets (pilot route.go TranslateFault): a per-route fault filter config with a
+    fixed delay and/or an abort status for ``percentage.value`` percent of requests (value *
+    10000 per million; a delay without percentage falls back to the deprecated integer
+    ``percent``; neither = 0 %). Inputs that change it: every ``spec.http`` entry a request
+    through the gateway can take (mesh.routing.reachable_http_routes: an entry for ``uri:
+    {exact: /}`` followed by a catch-all without the fault leaves the other paths unfaulted;
+    without a catch-all the rest get 404), the VirtualService's gateways and hosts.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
@@ -329,7 +338,14 @@ def route_timeout_retries(
     attempts: int | None = 3,
     per_try_timeout: str | None = "2s",
 ) -> Outcome:
-    """The route requests through the gateway take has the expected timeout and retry policy."""
+    """Every route requests through the gateway can take has the expected timeout and retry policy.
+
+    What Envoy gets (pilot route.go translateRoute, route/retry): a route timeout (none when
+    unset), and a retry policy with ``num_retries`` = ``retries.attempts`` and
+    ``per_try_timeout`` (unset retries = the mesh default of 2 attempts; attempts 0 = none).
+    Inputs that change it: every ``spec.http`` entry a request through the gateway can take
+    (mesh.routing.reachable_http_routes), the VirtualService's gateways and hosts.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad

@@ -127,7 +127,15 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
     needs=[K.DESTINATION_RULE, K.SERVICE, K.POD],
 )
 def destinationrule_subsets(snap: Snapshot, *, namespace: str, host: str, subsets: dict) -> Outcome:
-    """A DestinationRule for the host defines the subsets, and each selects the right running pods."""
+    """A DestinationRule for the host defines the subsets, and each selects the right running pods.
+
+    What Envoy gets (pilot cluster_builder.go buildSubsetCluster): one cluster per subset,
+    ``outbound|port|subset|host``, whose endpoints are the host's pods carrying the subset's
+    labels (no labels = every pod, KIA0209; none = 503 UH, IST0173). Inputs that change it:
+    the DestinationRule's ``host`` (resolved like every rule host: a dotted name such as
+    ``web.webapp`` is taken as written and names no Service), its ``subsets`` and the pods'
+    labels.
+    """
     bad = str_params(namespace=namespace, host=host)
     if bad:
         return bad
@@ -193,7 +201,16 @@ def _same_split(actual: dict[str, Fraction], want: dict[str, Fraction]) -> bool:
 
 @check("traffic-split", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
 def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, weights: dict) -> Outcome:
-    """The effective route of the VirtualService bound to the gateway splits traffic by subset in the expected ratio."""
+    """Every route requests through the gateway can take splits traffic by subset in the expected ratio.
+
+    What Envoy gets (pilot route.go): weighted clusters, weight/sum of the destinations of
+    each route (relative since Istio 1.15; one destination gets everything), pointing at
+    subset clusters that exist only when a DestinationRule the gateway sees defines them
+    (exportTo decides, push_context.go destinationRule; otherwise 503). Inputs that change it:
+    every ``spec.http`` entry a request through the gateway can take
+    (mesh.routing.reachable_http_routes: a header entry sending testers to v2 is part of
+    "every request"), the weights, the subsets and the DestinationRules' ``exportTo``.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
@@ -304,7 +321,15 @@ def _split_entry(snap: Snapshot, vs: dict, idx: int, entry: dict, expected: dict
 
 @check("route-destination", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
 def route_destination(snap: Snapshot, *, namespace: str, host: str, gateway: str, subset: str | None = None) -> Outcome:
-    """The route requests through the gateway take sends all of them to the host (and subset)."""
+    """Every route requests through the gateway can take sends all of them to the host (and subset).
+
+    What Envoy gets (pilot route.go): each route's weighted clusters; a destination host is
+    resolved like every rule host (ResolveShortnameToFQDN: ``web.webapp`` is taken as
+    written), and a subset cluster exists only when a DestinationRule the gateway sees
+    (exportTo) defines it. Inputs that change it: every ``spec.http`` entry a request through
+    the gateway can take (mesh.routing.reachable_http_routes), the destinations, the
+    DestinationRules' subsets and ``exportTo``.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad

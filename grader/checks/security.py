@@ -46,7 +46,14 @@ def _invalid_modes(decision: MtlsDecision) -> Outcome | None:
 def peer_authentication_mode(
     snap: Snapshot, *, namespace: str, mode: str = "STRICT", workload_labels: dict | None = None
 ) -> Outcome:
-    """The effective PeerAuthentication mTLS mode of a namespace (or workload) is the expected one."""
+    """The effective PeerAuthentication mTLS mode of a namespace (or workload) is the expected one.
+
+    What Envoy gets (pilot security/authn policy_applier.go): the inbound listeners of the
+    workload accept mTLS only (STRICT), mTLS or plain text (PERMISSIVE) or plain text only
+    (DISABLE). Inputs that change it: the oldest policy of each level, workload (a selector,
+    outside the root namespace) over namespace over mesh (root namespace); UNSET inherits;
+    ``portLevelMtls`` overrides per port; with nothing set the mode is PERMISSIVE.
+    """
     bad = str_params(namespace=namespace)
     if bad:
         return bad
@@ -102,6 +109,12 @@ def peer_authentication_policy(
     itself, so the mode does not depend on the mesh-wide default; ``level: effective``
     accepts whatever level decides. Precedence follows pilot/pkg/security/authn/policy_applier.go
     (grader.mesh.mtls.effective_mtls).
+
+    What Envoy gets: the inbound listeners of the namespace's workloads accept mTLS only
+    (STRICT), mTLS or plain text (PERMISSIVE) or plain text only (DISABLE, which an
+    ISTIO_MUTUAL client cannot reach either). Inputs that change it besides the namespace
+    policy: a workload policy with a selector matching running pods, and its
+    ``portLevelMtls`` (a selector is required for it), which override the namespace mode.
     """
     bad = str_params(namespace=namespace)
     if bad:
