@@ -37,8 +37,6 @@ from grader.objects import as_dict, as_list, is_int, label_str, labels_of, name_
 from grader.snapshot import Snapshot
 from grader.text import MAX_LISTED, format_labels, join, name_list, short
 
-INGRESS_LABELS = {"istio": "ingressgateway"}  # the ingress gateway pods (Maistra and upstream charts)
-
 
 def _server_problem(gw: dict, i: int, server: Any, request_host: str | None) -> str | None:
     """Why spec.servers[i] does not answer plain HTTP requests (for ``request_host``), or None."""
@@ -74,10 +72,10 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
     listeners of the pods its ``selector`` matches, in every namespace
     (PILOT_SCOPE_GATEWAY_TO_NAMESPACE off); a server port must be a ``port`` or
     ``targetPort`` of the Service in front of them (IST0162). ``selector`` (parameter) names
-    the labels of the pods clients reach, the ingress gateway (default ``istio:
-    ingressgateway``): a Gateway that selects only the egress gateway's pods configures the
-    wrong Envoy, whatever its ports; an equivalent selector (``app: istio-ingressgateway``)
-    is fine. One exposed server must carry HTTP routes in plain text: protocol
+    the labels of the pods clients reach (a lab passes ``istio: ingressgateway``): a Gateway
+    that selects only other pods, such as the egress gateway's, configures the wrong Envoy,
+    whatever its ports; an equivalent selector (``app: istio-ingressgateway``) is fine.
+    Without it any gateway pods count (a custom ingress gateway). One exposed server must carry HTTP routes in plain text: protocol
     HTTP/HTTP2/GRPC in any case (TCP and TLS get tcp_proxy, buildGatewayTCPBasedFilterChains;
     HTTPS expects TLS), no ``tls.httpsRedirect`` (RequireTls ALL: every request gets a 301),
     and ``hosts`` covering ``request_host`` (``*`` = whatever host clients use, so only a
@@ -90,7 +88,7 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
         return bad_param("selector", selector, "a non-empty label map")
     if request_host is not None and (not isinstance(request_host, str) or not request_host.strip()):
         return bad_param("request_host", request_host, 'a host name, or "*" for any host')
-    wanted_pods = selector or INGRESS_LABELS
+    wanted_pods = selector or {}  # none given: any gateway pods (a custom ingress gateway)
     gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
     if gw is None:
         return not_found(snap, K.GATEWAY, gns, gname)
@@ -115,7 +113,7 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
         else:
             reason += "; no pod carries label istio=ingressgateway"
         return failed(reason, "set spec.selector to labels the ingress gateway pods carry, e.g. istio: ingressgateway")
-    ingress = [p for p in pods if map_selector_matches(wanted_pods, labels_of(p))]
+    ingress = [p for p in pods if map_selector_matches(wanted_pods, labels_of(p), empty_matches=True)]
     if not ingress:
         return failed(
             f"{ref(gw)} spec.selector {format_labels(sel)} selects {name_list(pods, with_ns=True)}, which are not the "
