@@ -10,16 +10,25 @@ lookup and the wording (grader.checks.lookup).
 
 from __future__ import annotations
 
+from typing import Any
+
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, not_found, others_in, port_param, str_params
 from grader.checks.lookup import bound_virtualservices, find_gateway, gateway_hosts_text, get_virtualservice, vs_gateway_issues
 from grader.mesh.gateways import (
+    ANY_HOST,
+    HTTP_PROTOCOLS,
+    domain_covers,
     gateway_pods,
-    gateway_server_hosts,
     gateway_server_ports,
+    server_carries_http,
+    server_host_entries,
+    server_protocol,
+    server_redirects,
+    vs_domains,
     vs_gateways,
 )
-from grader.mesh.hosts import host_matches
+from grader.mesh.hosts import resolve_host
 from grader.mesh.selectors import map_selector_matches
 from grader.mesh.services import describe_service_ports, named_container_ports, service_exposed_ports, services_selecting
 from grader.mesh.workloads import pod_problem, pod_running
@@ -29,14 +38,57 @@ from grader.snapshot import Snapshot
 from grader.text import MAX_LISTED, format_labels, join, name_list, short
 
 
+def _server_problem(gw: dict, i: int, server: Any, request_host: str | None) -> str | None:
+    """Why spec.servers[i] does not answer plain HTTP requests (for ``request_host``), or None."""
+    proto = server_protocol(server)
+    field = f"{ref(gw)} spec.servers[{i}]"
+    if proto not in HTTP_PROTOCOLS:
+        if proto == "HTTPS":
+            return f"{field}.port.protocol is HTTPS: it expects TLS, so plain HTTP requests to it fail; expected HTTP"
+        return (f"{field}.port.protocol is {proto or 'not set'}: the gateway proxies the connection (tcp_proxy) "
+                "and never applies a VirtualService's http routes there; expected HTTP")
+    if server_redirects(server):
+        return (f"{field}.tls.httpsRedirect is true: every plain HTTP request gets a 301 redirect to https instead "
+                "of a route")
+    hosts = [h for _, h in server_host_entries(gw, server)]
+    raw = as_dict(server).get("hosts")
+    shown = "[" + ", ".join(label_str(h) for h in as_list(raw)[:MAX_LISTED]) + "]"
+    if not hosts:
+        return f"{field}.hosts is {shown if raw is not None else 'not set'}; expected \"*\""
+    if request_host is not None and not any(domain_covers(h, request_host) for h in hosts):
+        if request_host == ANY_HOST:
+            return (f"{field}.hosts {shown} do not cover requests for any host (expected \"*\"): requests to "
+                    "GATEWAY_URL for another host get 404")
+        return f"{field}.hosts {shown} do not include {request_host}: requests for it get 404"
+    return None
+
+
 @check("gateway-bound", reads=[K.GATEWAY, K.POD, K.SERVICE])
-def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dict | None = None) -> Outcome:
-    """A Gateway selects running gateway pods and every server port is exposed by their Service."""
+def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dict | None = None,
+                  request_host: str | None = None) -> Outcome:
+    """A Gateway configures the ingress gateway pods to answer plain HTTP on a port their Service exposes.
+
+    What Envoy gets (pilot gateway.go buildGatewayListeners): the Gateway's servers become
+    listeners of the pods its ``selector`` matches, in every namespace
+    (PILOT_SCOPE_GATEWAY_TO_NAMESPACE off); a server port must be a ``port`` or
+    ``targetPort`` of the Service in front of them (IST0162). ``selector`` (parameter) names
+    the labels of the pods clients reach (a lab passes ``istio: ingressgateway``): a Gateway
+    that selects only other pods, such as the egress gateway's, configures the wrong Envoy,
+    whatever its ports; an equivalent selector (``app: istio-ingressgateway``) is fine.
+    Without it any gateway pods count (a custom ingress gateway). One exposed server must carry HTTP routes in plain text: protocol
+    HTTP/HTTP2/GRPC in any case (TCP and TLS get tcp_proxy, buildGatewayTCPBasedFilterChains;
+    HTTPS expects TLS), no ``tls.httpsRedirect`` (RequireTls ALL: every request gets a 301),
+    and ``hosts`` covering ``request_host`` (``*`` = whatever host clients use, so only a
+    ``*`` server host covers it; otherwise 404).
+    """
     bad = str_params(namespace=namespace, gateway=gateway)
     if bad:
         return bad
     if selector is not None and (not isinstance(selector, dict) or not selector):
         return bad_param("selector", selector, "a non-empty label map")
+    if request_host is not None and (not isinstance(request_host, str) or not request_host.strip()):
+        return bad_param("request_host", request_host, 'a host name, or "*" for any host')
+    wanted_pods = selector or {}  # none given: any gateway pods (a custom ingress gateway)
     gw_key, gns, gname, gw = find_gateway(snap, gateway, namespace)
     if gw is None:
         return not_found(snap, K.GATEWAY, gns, gname)
@@ -46,13 +98,6 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
             f"{ref(gw)} spec.selector is {short(sel) if sel is not None else 'not set'}; expected the labels of the "
             "ingress gateway pods, e.g. istio: ingressgateway",
             "set spec.selector to istio: ingressgateway",
-        )
-    if selector is not None and {k: label_str(v) for k, v in sel.items()} != {
-        k: label_str(v) for k, v in selector.items()
-    }:
-        return failed(
-            f"{ref(gw)} spec.selector is {format_labels(sel)}; expected {format_labels(selector)}",
-            f"set spec.selector to {format_labels(selector)}",
         )
     pods = gateway_pods(snap, gw)
     if not pods:
@@ -68,6 +113,15 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
         else:
             reason += "; no pod carries label istio=ingressgateway"
         return failed(reason, "set spec.selector to labels the ingress gateway pods carry, e.g. istio: ingressgateway")
+    ingress = [p for p in pods if map_selector_matches(wanted_pods, labels_of(p), empty_matches=True)]
+    if not ingress:
+        return failed(
+            f"{ref(gw)} spec.selector {format_labels(sel)} selects {name_list(pods, with_ns=True)}, which are not the "
+            f"ingress gateway (pods labelled {format_labels(wanted_pods)}): clients reach the mesh through the "
+            "ingress gateway, whose Envoy never gets this Gateway's servers",
+            f"set spec.selector to {format_labels(wanted_pods)}",
+        )
+    pods = ingress
     services = services_selecting(snap, pods)
     servers = gateway_server_ports(gw)
     if not servers:
@@ -97,7 +151,18 @@ def gateway_bound(snap: Snapshot, *, namespace: str, gateway: str, selector: dic
         return failed(
             join(problems), f"use a port the gateway Service exposes: {', '.join(str(p) for p in sorted(exposed))}"
         )
-    return passed(f"{ref(gw)} selects {name_list(pods, with_ns=True)} and every server port is exposed by {svc_text}")
+    rh = request_host.strip().lower() if request_host else None
+    all_servers = as_list(spec_of(gw).get("servers"))
+    why = [_server_problem(gw, i, all_servers[i], rh) for i, _ in servers]
+    if all(w is not None for w in why):
+        hint = "give a server port.protocol HTTP" + (' and hosts ["*"]' if rh == ANY_HOST else
+                                                     f" and host {rh}" if rh else "")
+        return failed(join([w for w in why if w]), hint + ", without tls.httpsRedirect")
+    serving = next(i for (i, _), w in zip(servers, why, strict=True) if w is None)
+    hosts = ", ".join(label_str(h) for h in as_list(as_dict(all_servers[serving]).get("hosts"))[:MAX_LISTED])
+    what = f"hosts [{hosts}]" if rh is None else "any host" if rh == ANY_HOST else rh
+    return passed(f"{ref(gw)} selects {name_list(pods, with_ns=True)} and every server port is exposed by {svc_text}; "
+                  f"spec.servers[{serving}] answers plain HTTP for {what}")
 
 
 def _route_admission_problem(route: dict) -> str | None:
@@ -235,20 +300,44 @@ def ingress_endpoint(
 
 
 @check("virtualservice-bound", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
-def virtualservice_bound(snap: Snapshot, *, namespace: str, host: str, gateway: str) -> Outcome:
-    """A VirtualService is bound to the Gateway, matches its hosts and routes to the host."""
+def virtualservice_bound(snap: Snapshot, *, namespace: str, host: str, gateway: str,
+                         request_host: str | None = None) -> Outcome:
+    """A VirtualService is bound to the Gateway, the gateway applies it to the requests clients
+    send, and it routes to the host.
+
+    What Envoy gets (pilot gateway.go buildGatewayHTTPRouteConfig): for each HTTP server of
+    the Gateway, virtual hosts whose domains are the server's hosts (those visible to the
+    VirtualService's namespace) intersected with the VirtualService's ``hosts``, resolved
+    like every rule host (``web`` is ``web.<ns>.svc.cluster.local``, a dotted name is taken
+    as written); a request whose Host header matches no domain gets 404, and servers with
+    protocol TCP/TLS never apply ``http`` routes. ``request_host`` is the host clients use
+    (``*`` = any host, e.g. GATEWAY_URL: only a ``*`` virtual host takes it). Inputs:
+    ``spec.gateways`` (a short name is the VirtualService's namespace, IST0101/KIA1102),
+    ``spec.exportTo`` (the gateway's Envoy sees only VirtualServices exported to its
+    namespace, push_context.go), ``spec.hosts``, the Gateway's servers and the destinations.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
-    good, gw_key, fqdn, problem = bound_virtualservices(snap, namespace, host, gateway)
+    if request_host is not None and (not isinstance(request_host, str) or not request_host.strip()):
+        return bad_param("request_host", request_host, 'a host name, or "*" for any host')
+    good, gw_key, fqdn, problem = bound_virtualservices(snap, namespace, host, gateway, request_host)
     if problem:
         return problem
-    return passed(f"{ref(good[0])} is bound to Gateway {gw_key}, matches its hosts and routes to {fqdn}")
+    for_what = "" if request_host is None else (" for any host" if request_host.strip() == ANY_HOST
+                                                 else f" for {request_host.strip().lower()}")
+    return passed(f"{ref(good[0])} is bound to Gateway {gw_key}, matches its hosts{for_what} and routes to {fqdn}")
 
 
 @check("virtualservice-gateway", reads=[K.VIRTUAL_SERVICE, K.GATEWAY])
 def virtualservice_gateway(snap: Snapshot, *, namespace: str, virtualservice: str, gateway: str) -> Outcome:
-    """A VirtualService lists the Gateway in spec.gateways, and the Gateway it names exists."""
+    """A VirtualService lists the Gateway in spec.gateways, and the Gateway it names exists.
+
+    What Envoy gets (pilot push_context.go VirtualServicesForGateway): the gateway's routes
+    include a VirtualService only when its ``gateways`` names the Gateway (``ns/name``; a
+    short name is the VirtualService's namespace, so a Gateway elsewhere needs the long
+    form; none listed = ``mesh``, sidecars only).
+    """
     bad = str_params(namespace=namespace, virtualservice=virtualservice, gateway=gateway)
     if bad:
         return bad
@@ -278,7 +367,10 @@ def virtualservice_hosts(
     """The VirtualService's hosts match the Gateway's server hosts (and the request host, if given).
 
     The gateway only applies a VirtualService's routes to requests whose Host matches both
-    a server host of the Gateway and a host of the VirtualService (IST0132).
+    a server host of the Gateway and a host of the VirtualService (IST0132): pilot gateway.go
+    builds virtual hosts from their intersection, with the VirtualService's hosts resolved
+    like every rule host (``web`` is ``web.<ns>.svc.cluster.local``), on servers that carry
+    HTTP routes only (mesh.gateways.vs_domains).
     """
     bad = str_params(namespace=namespace, virtualservice=virtualservice, gateway=gateway)
     if bad:
@@ -295,7 +387,10 @@ def virtualservice_hosts(
     raw = spec_of(vs).get("hosts")
     vs_hosts = [h for h in as_list(raw) if isinstance(h, str)]
     vs_text = "[" + ", ".join(label_str(h) for h in as_list(raw)[:MAX_LISTED]) + "]"
-    gw_hosts = [h for hns, h in gateway_server_hosts(gw) if hns in ("*", namespace_of(vs))]
+    gw_hosts = [h for server in as_list(spec_of(gw).get("servers")) if server_carries_http(server)
+                for hns, h in server_host_entries(gw, server) if hns in ("*", namespace_of(vs))]
+    domains = [d for _, d in vs_domains(vs, gw)]
+    resolved = {h: resolve_host(h, namespace_of(vs)) for h in vs_hosts}
     gw_text = gateway_hosts_text(gw)
     problems: list[str] = []
     hints: list[str] = []
@@ -303,7 +398,7 @@ def virtualservice_hosts(
         problems.append(f"{ref(vs)} spec.hosts is {short(raw) if raw is not None else 'not set'}; expected the "
                         f"host(s) clients use, matching {ref(gw)} spec.servers[*].hosts {gw_text}")
         hints.append(f"set spec.hosts of {ref(vs)}")
-    elif not any(host_matches(g, v) for g in gw_hosts for v in vs_hosts):
+    elif not domains:
         problems.append(
             f"{ref(vs)} spec.hosts {vs_text} match none of the hosts of {ref(gw)} spec.servers[*].hosts {gw_text} "
             "(IST0132): the gateway never applies its routes and answers 404"
@@ -314,12 +409,18 @@ def virtualservice_hosts(
         )
     if request_host is not None and not problems:
         rh = request_host.strip().lower()
-        if not any(host_matches(g, rh) for g in gw_hosts):
+        if not any(domain_covers(g, rh) for g in gw_hosts):
             problems.append(f"{ref(gw)} spec.servers[*].hosts {gw_text} do not accept requests for {rh}")
             hints.append(f"serve host {rh} on {ref(gw)}")
-        if not any(host_matches(v, rh) for v in vs_hosts):
-            problems.append(f"{ref(vs)} spec.hosts {vs_text} do not include {rh}, the host requests use")
+        if not any(domain_covers(v, rh) for v in resolved.values()):
+            means = [f"{h} means {r}" for h, r in resolved.items() if r != h.strip().lower()]
+            problems.append(f"{ref(vs)} spec.hosts {vs_text} do not include {rh}, the host requests use"
+                            + (f" ({'; '.join(means)})" if means else ""))
             hints.append(f"add {rh} to spec.hosts of {ref(vs)}")
+        if not problems and not any(domain_covers(d, rh) for d in domains):
+            problems.append(f"the hosts of {ref(vs)} and {ref(gw)} intersect in {', '.join(domains)}, which do not "
+                            f"include {rh}: requests for it get 404")
+            hints.append(f"use host {rh} on both")
     if problems:
         return failed(join(problems), "; ".join(dict.fromkeys(hints)))
     extra = f" and requests for {request_host.strip().lower()}" if request_host else ""

@@ -22,25 +22,25 @@ from typing import Any
 
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, int_param, str_params
-from grader.checks.lookup import effective_entry, no_rule
+from grader.checks.lookup import clusters, no_rule, paren, request_routes, setting_scope
 from grader.mesh import faults as F
-from grader.mesh.destinationrules import policy_rule, pool_overrides, rules_for_host
+from grader.mesh.destinationrules import (
+    ENVOY_CONSECUTIVE_5XX,
+    ENVOY_OUTLIER_DURATIONS,
+    PolicySetting,
+    dr_subset_names,
+    ejection,
+    policy_rule,
+    pool_overrides,
+    rules_for_host,
+    traffic_policy_for,
+)
 from grader.mesh.durations import format_duration, parse_duration
 from grader.mesh.hosts import resolve_host
-from grader.mesh.routing import describe_match
 from grader.model import Outcome, failed, passed
-from grader.objects import as_dict, as_list, is_int, json_number, ref, spec_of
+from grader.objects import as_dict, is_int, json_number, ref, spec_of
 from grader.snapshot import Snapshot
 from grader.text import join, short
-
-
-def _elsewhere(vs: dict, idx: int, key: str) -> list[str]:
-    """Other http[] entries that set ``key``: a plain GET / never takes them."""
-    out = []
-    for j, other in enumerate(as_list(spec_of(vs).get("http"))):
-        if j != idx and isinstance(other, dict) and other.get(key) is not None:
-            out.append(f"spec.http[{j}] sets {key}, but a plain GET / never takes it (it {describe_match(other)})")
-    return out[:2]
 
 
 def _num_text(value: Fraction) -> str:
@@ -231,7 +231,16 @@ def _unexpected_fault(fault: dict, base: str, kind: str) -> str | None:
 def fault_injection(
     snap: Snapshot, *, namespace: str, host: str, gateway: str, delay: dict | None = None, abort: dict | None = None
 ) -> Outcome:
-    """The route requests through the gateway take injects the expected delay and/or abort fault."""
+    """Every route requests through the gateway can take injects the expected delay and/or abort fault.
+
+    What Envoy gets (pilot route.go TranslateFault): a per-route fault filter config with a
+    fixed delay and/or an abort status for ``percentage.value`` percent of requests (value *
+    10000 per million; a delay without percentage falls back to the deprecated integer
+    ``percent``; neither = 0 %). Inputs that change it: every ``spec.http`` entry a request
+    through the gateway can take (mesh.routing.reachable_http_routes: an entry for ``uri:
+    {exact: /}`` followed by a catch-all without the fault leaves the other paths unfaulted;
+    without a catch-all the rest get 404), the VirtualService's gateways and hosts.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
@@ -244,23 +253,40 @@ def fault_injection(
     if want_abort:
         wanted_parts.append(f"HTTP {want_abort['status']} aborts for {_num_text(want_abort['percent'])}%")
     wanted = " and ".join(wanted_parts) + " of requests"
-    found = effective_entry(snap, namespace, host, gateway, f"fault injection ({wanted})")
-    if isinstance(found, Outcome):
-        return found
-    vs, idx, entry, _fqdn, notes = found
+    routes = request_routes(snap, namespace, host, gateway, f"fault injection ({wanted})")
+    if isinstance(routes, Outcome):
+        return routes
+    vs = routes.vs
+    problems: list[str] = []
+    hints: list[str] = []
+    notes = list(routes.notes)
+    for idx, entry in routes.entries:
+        p, h, n = _fault_entry(vs, idx, entry, routes.role(idx), want_delay, want_abort, wanted)
+        problems += p
+        hints += h
+        notes += n
+    problems += routes.uncaught("get no fault")
+    if not routes.catch_all:
+        hints.append(f"add a final spec.http entry without match to {ref(vs)}, with the fault")
+    if problems:
+        return failed(join(problems + notes + routes.unreached("fault")), "; ".join(dict.fromkeys(hints)))
+    verb = "injects" if len(routes.entries) == 1 else "inject"
+    return passed("; ".join([f"{ref(vs)} {routes.where_all()} {verb} {wanted} ({routes.scope()})"] + notes))
+
+
+def _fault_entry(vs: dict, idx: int, entry: dict, role: str, want_delay: dict | None, want_abort: dict | None,
+                 wanted: str) -> tuple[list[str], list[str], list[str]]:
+    """(problems, hints, notes) of the fault of one http[] entry requests take."""
     where = f"spec.http[{idx}]"
     base = f"{ref(vs)} {where}.fault"
     fault = entry.get("fault")
     if fault is None:
-        return failed(
-            join([f"{ref(vs)} {where} (the route a plain GET / takes) has no fault; expected {wanted}"]
-                  + notes + _elsewhere(vs, idx, "fault")),
-            f"add fault to {where} of {ref(vs)}",
-        )
+        return [f"{ref(vs)} {where}{paren(role)} has no fault; expected {wanted}"], [f"add fault to {where} of {ref(vs)}"], []
     if not isinstance(fault, dict):
-        return failed(f"{base} is {_found(fault)}, not an object; expected {wanted}", f"fix {where}.fault")
+        return [f"{base} is {_found(fault)}, not an object; expected {wanted}"], [f"fix {where}.fault"], []
     problems: list[str] = []
     hints: list[str] = []
+    notes: list[str] = []
     for kind, want, judge in (("delay", want_delay, _delay_problems), ("abort", want_abort, _abort_problems)):
         if want:
             p, n, _ = judge(fault, base, want)
@@ -274,9 +300,7 @@ def fault_injection(
             if extra:
                 problems.append(extra)
                 hints.append(f"remove {where}.fault.{kind}")
-    if problems:
-        return failed(join(problems + notes), "; ".join(dict.fromkeys(hints)))
-    return passed("; ".join([f"{ref(vs)} {where} injects {wanted}"] + notes))
+    return problems, hints, notes
 
 
 def _duration_param(name: str, value: Any) -> tuple[Fraction | None, Outcome | None]:
@@ -314,7 +338,14 @@ def route_timeout_retries(
     attempts: int | None = 3,
     per_try_timeout: str | None = "2s",
 ) -> Outcome:
-    """The route requests through the gateway take has the expected timeout and retry policy."""
+    """Every route requests through the gateway can take has the expected timeout and retry policy.
+
+    What Envoy gets (pilot route.go translateRoute, route/retry): a route timeout (none when
+    unset), and a retry policy with ``num_retries`` = ``retries.attempts`` and
+    ``per_try_timeout`` (unset retries = the mesh default of 2 attempts; attempts 0 = none).
+    Inputs that change it: every ``spec.http`` entry a request through the gateway can take
+    (mesh.routing.reachable_http_routes), the VirtualService's gateways and hosts.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
@@ -338,12 +369,27 @@ def route_timeout_retries(
     if want_per_try is not None:
         wanted.append(f"retries.perTryTimeout {per_try_timeout}")
     wanted_text = ", ".join(wanted)
-    found = effective_entry(snap, namespace, host, gateway, wanted_text)
-    if isinstance(found, Outcome):
-        return found
-    vs, idx, entry, _fqdn, notes = found
-    where = f"spec.http[{idx}]"
-    base = f"{ref(vs)} {where}"
+    routes = request_routes(snap, namespace, host, gateway, wanted_text)
+    if isinstance(routes, Outcome):
+        return routes
+    vs = routes.vs
+    problems: list[str] = []
+    for idx, entry in routes.entries:
+        problems += _timeout_retries_problems(f"{ref(vs)} spec.http[{idx}]", entry, want_timeout, timeout, attempts,
+                                              want_per_try, per_try_timeout, wanted)
+    problems += routes.uncaught("have no timeout")
+    if problems:
+        where = routes.where_all() if routes.catch_all else "every spec.http entry (and a final one without match)"
+        return failed(join(problems + routes.notes + routes.unreached("retries") + routes.unreached("timeout")),
+                      f"set {wanted_text} on {where} of {ref(vs)}")
+    verb = "has" if len(routes.entries) == 1 else "have"
+    return passed("; ".join([f"{ref(vs)} {routes.where_all()} {verb} {wanted_text} ({routes.scope()})"] + routes.notes))
+
+
+def _timeout_retries_problems(base: str, entry: dict, want_timeout: Fraction | None, timeout: Any,
+                              attempts: int | None, want_per_try: Fraction | None, per_try_timeout: Any,
+                              wanted: list[str]) -> list[str]:
+    """Differences between one http[] entry's timeout/retries and the expected ones."""
     problems: list[str] = []
     if want_timeout is not None:
         issue = _duration_problem(
@@ -381,10 +427,7 @@ def route_timeout_retries(
                 )
                 if issue:
                     problems.append(issue)
-    if problems:
-        others = _elsewhere(vs, idx, "retries") or _elsewhere(vs, idx, "timeout")
-        return failed(join(problems + notes + others), f"set {wanted_text} on {where} of {ref(vs)}")
-    return passed("; ".join([f"{base} has {wanted_text}"] + notes))
+    return problems
 
 
 _POOL_FIELDS = (
@@ -430,7 +473,7 @@ def _pool_problems(cp: Any, base: str, want: dict[str, int]) -> list[str]:
     return problems
 
 
-@check("connection-pool", reads=[K.DESTINATION_RULE])
+@check("connection-pool", reads=[K.DESTINATION_RULE, K.SERVICE], needs=[K.DESTINATION_RULE])
 def connection_pool(
     snap: Snapshot,
     *,
@@ -440,7 +483,16 @@ def connection_pool(
     http1_max_pending: int | None = 50,
     max_requests_per_connection: int | None = 2,
 ) -> Outcome:
-    """The DestinationRule for the host sets the expected connection pool at spec.trafficPolicy level."""
+    """The DestinationRule for the host sets the expected connection pool at spec.trafficPolicy level,
+    and no subset or port-level policy replaces it with other values.
+
+    What Envoy gets (pilot cluster_traffic_policy.go applyConnectionPool): circuit-breaker
+    thresholds per cluster (max_connections, max_pending_requests, max_requests_per_connection),
+    unlimited when unset. Inputs that change it: the oldest DestinationRule for the host that
+    sets a trafficPolicy, each subset's ``trafficPolicy.connectionPool`` (it replaces the
+    top-level pool for that subset: MergeTrafficPolicy) and ``portLevelSettings`` for a
+    Service port (they replace the whole policy for the port: GetPortLevelTrafficPolicy).
+    """
     bad = str_params(namespace=namespace, host=host)
     if bad:
         return bad
@@ -480,65 +532,96 @@ def connection_pool(
     if tp is not None and not isinstance(tp, dict):
         return failed(f"{ref(dr)} spec.trafficPolicy is {_found(tp)}, not an object; expected connectionPool "
                       f"{wanted}", hint)
-    cp = as_dict(tp).get("connectionPool")
-    overrides = pool_overrides(dr)
-    if cp is None:
-        problems = [f"{base} is not set; expected {wanted}"]
+    problems: list[str] = []
+    cluster_list, ports = clusters(snap, dr, fqdn)
+    for subset, port in cluster_list:
+        setting = traffic_policy_for(dr, subset, port)["connectionPool"]
+        scope = setting_scope(setting, subset, port, ports)
+        if setting.value is None:
+            found = [
+                f"{ref(dr)} {setting.replaced_by} replaces the whole traffic policy of {scope} and sets no "
+                f"connectionPool, so {scope} has no connection limits (port-level settings do not inherit); "
+                f"expected {wanted}"
+                if setting.replaced_by else f"{base} is not set; expected {wanted}"
+            ]
+        elif setting.path == "spec.trafficPolicy.connectionPool":
+            found = _pool_problems(setting.value, base, want)
+        else:
+            found = [
+                f"{d} ({setting.path} replaces the top-level connection pool for {scope}: Istio does not merge them "
+                "field by field)"
+                for d in _pool_problems(setting.value, f"{ref(dr)} {setting.path}", want)[:2]
+            ]
+        problems += [p for p in found if p not in problems]
+    if as_dict(tp).get("connectionPool") is None:
         problems += [
             f"{ref(dr)} {path} is set, but it applies only to {scope}; expected the connection pool at "
             "spec.trafficPolicy so it applies to every request to the host"
-            for path, _cp, scope in overrides[:2]
-        ]
-        return failed(join(problems + notes), hint)
-    problems = _pool_problems(cp, base, want)
-    for path, ocp, scope in overrides:
-        problems += [
-            f"{d} ({path} replaces the top-level connection pool for {scope}: Istio does not merge them field by "
-            "field)"
-            for d in _pool_problems(ocp, f"{ref(dr)} {path}", want)[:2]
+            for path, _cp, scope in pool_overrides(dr)[:2]
         ]
     if problems:
         return failed(join(problems + notes), hint)
-    return passed("; ".join([f"{base} sets {wanted}"] + notes))
+    return passed("; ".join([f"{base} sets {wanted}, and no subset or port-level policy replaces it"] + notes))
 
 
-def _outlier_problems(dr: dict, consecutive: int, durations: list[tuple[str, str, Any]]) -> list[str]:
-    base = "spec.trafficPolicy.outlierDetection"
-    tp = spec_of(dr).get("trafficPolicy")
-    od = as_dict(tp).get("outlierDetection")
-    if not isinstance(od, dict):
-        found = "not set" if od is None else f"{short(od)}, not an object"
-        return [f"{ref(dr)} {base} is {found}; expected consecutive5xxErrors: {consecutive}"]
-    problems = []
-    c5, legacy = od.get("consecutive5xxErrors"), od.get("consecutiveErrors")
-    if c5 is None and legacy is not None:
-        problems.append(
-            f"{ref(dr)} sets {base}.consecutiveErrors ({short(legacy)}) but not consecutive5xxErrors: "
-            "consecutiveErrors "
-            "is deprecated and pilot ignores it in every Istio release OSSM 2.x ships, so it configures no outlier "
-            f"detection; use consecutive5xxErrors: {consecutive}"
-        )
-    elif c5 is None:
-        problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is not set; expected {consecutive}")
-    elif not is_int(c5):
-        problems.append(
-            f"{ref(dr)} {base}.consecutive5xxErrors is {short(c5)} (not an integer); expected {consecutive}"
-        )
-    elif c5 != consecutive:
-        problems.append(f"{ref(dr)} {base}.consecutive5xxErrors is {c5}; expected {consecutive}")
-    for field, text, want in durations:
+def _ejection_problems(dr: dict, setting: PolicySetting, scope: str, consecutive: int,
+                       durations: list[tuple[str, str, Any]], notes: list[str]) -> list[str]:
+    """What is wrong with the outlier detection Envoy gets for one cluster (notes: what is odd but works)."""
+    want = f"ejection after {consecutive} consecutive 5xx errors"
+    if setting.value is None:
+        if setting.replaced_by:
+            return [f"{ref(dr)} {setting.replaced_by} replaces the whole traffic policy of {scope} and sets no "
+                    f"outlierDetection, so pods are never ejected there (port-level settings do not inherit); "
+                    f"expected {want}"]
+        return [f"{ref(dr)} spec.trafficPolicy.outlierDetection is not set; expected consecutive5xxErrors: {consecutive}"]
+    path = setting.path
+    where = "" if path == "spec.trafficPolicy.outlierDetection" else f" ({path} replaces the top-level one for {scope})"
+    od = setting.value
+    ej = ejection(od)
+    problems: list[str] = []
+    if ej.source == "unreadable":
+        if not isinstance(od, dict):
+            return [f"{ref(dr)} {path} is {short(od)}, not an object; expected consecutive5xxErrors: {consecutive}"]
+        c5 = od.get("consecutive5xxErrors")
+        why = "negative" if is_int(c5) else "not an integer"
+        problems.append(f"{ref(dr)} {path}.consecutive5xxErrors is {short(c5)} ({why}){where}; expected {consecutive}")
+    elif ej.source == "zero":
+        problems.append(f"{ref(dr)} {path}.consecutive5xxErrors is 0, which disables ejection on 5xx errors "
+                        f"(pilot sets enforcing_consecutive_5xx 0){where}; expected {consecutive}")
+    elif ej.threshold != consecutive:
+        if ej.source == "default":
+            problems.append(f"{ref(dr)} {path} sets no consecutive5xxErrors, so Envoy's default applies: pods are "
+                            f"ejected after {ENVOY_CONSECUTIVE_5XX} consecutive 5xx errors{where}; expected "
+                            f"consecutive5xxErrors: {consecutive}")
+        else:
+            problems.append(f"{ref(dr)} {path}.consecutive5xxErrors is {ej.threshold}{where}; expected {consecutive}")
+    elif ej.source == "default":
+        notes.append(f"{ref(dr)} {path} sets no consecutive5xxErrors: the threshold is Envoy's default "
+                     f"{ENVOY_CONSECUTIVE_5XX}")
+    if ej.ignored_legacy is not None:
+        note = (f"{ref(dr)} {path}.consecutiveErrors ({short(ej.ignored_legacy)}) is deprecated and ignored by "
+                "pilot")
+        if ej.source == "default":
+            note += (f": pods are ejected after {ENVOY_CONSECUTIVE_5XX} consecutive 5xx errors only because 5 is "
+                     f"the default; write consecutive5xxErrors: {consecutive}")
+        notes.append(note)
+    for field, text, want_d in durations:
         value = od.get(field)
         got = parse_duration(value)
         if value is None:
-            problems.append(f"{ref(dr)} {base}.{field} is not set; expected {text}")
+            default = ENVOY_OUTLIER_DURATIONS[field]
+            if default != want_d:
+                problems.append(f"{ref(dr)} {path}.{field} is not set, so Envoy's default {format_duration(default)} "
+                                f"applies{where}; expected {text}")
         elif got is None:
-            problems.append(f"{ref(dr)} {base}.{field} is {short(value)}, not a duration; expected {text}")
-        elif got != want:
-            problems.append(f"{ref(dr)} {base}.{field} is {short(value)} ({format_duration(got)}); expected {text}")
+            problems.append(f"{ref(dr)} {path}.{field} is {short(value)}, not a duration; expected {text}")
+        elif got != want_d:
+            problems.append(f"{ref(dr)} {path}.{field} is {short(value)} ({format_duration(got)}){where}; "
+                            f"expected {text}")
     return problems
 
 
-@check("outlier-detection", reads=[K.DESTINATION_RULE])
+@check("outlier-detection", reads=[K.DESTINATION_RULE, K.SERVICE], needs=[K.DESTINATION_RULE])
 def outlier_detection(
     snap: Snapshot,
     *,
@@ -548,7 +631,20 @@ def outlier_detection(
     interval: str | None = "30s",
     base_ejection_time: str | None = "30s",
 ) -> Outcome:
-    """A DestinationRule for the host configures outlier detection with consecutive5xxErrors."""
+    """Envoy ejects a pod of the host after ``consecutive_5xx`` consecutive 5xx errors, for the
+    host and for every subset of its DestinationRule.
+
+    What Envoy gets (pilot cluster_traffic_policy.go applyOutlierDetection): any
+    ``outlierDetection`` block gives the cluster an outlier_detection with success-rate
+    ejection off; ``consecutive5xxErrors`` sets the threshold (0 turns 5xx ejection off),
+    unset it is Envoy's default 5 (Istio's reference: "defaults to 5"); the deprecated
+    ``consecutiveErrors`` is ignored, so the guide's ``consecutiveErrors: 5`` works by
+    coincidence and passes with a note. ``interval`` and ``baseEjectionTime`` default to
+    Envoy's 10 s and 30 s. Inputs that change it: the oldest DestinationRule for the host
+    that sets a trafficPolicy, a subset's ``trafficPolicy.outlierDetection`` (it replaces the
+    top-level one for that subset, MergeTrafficPolicy), and ``portLevelSettings`` for a
+    Service port (they replace the whole policy, GetPortLevelTrafficPolicy).
+    """
     bad = str_params(namespace=namespace, host=host) or int_param("consecutive_5xx", consecutive_5xx, 1)
     if bad:
         return bad
@@ -567,14 +663,33 @@ def outlier_detection(
     rules = rules_for_host(snap, fqdn, namespace)
     if not rules:
         return no_rule(snap, namespace, host, fqdn)
-    results = [(dr, _outlier_problems(dr, consecutive_5xx, durations)) for dr in rules]
-    for dr, problems in results:
-        if not problems:
-            return passed(
-                f"{ref(dr)} spec.trafficPolicy.outlierDetection ejects after {consecutive_5xx} consecutive 5xx errors"
-            )
-    dr, problems = min(results, key=lambda r: len(r[1]))
+    dr, ignored = policy_rule(rules)
+    tp = spec_of(dr).get("trafficPolicy")
     want = ", ".join(
         [f"consecutive5xxErrors: {consecutive_5xx}"] + [f"{field}: {text}" for field, text, _ in durations]
     )
-    return failed(join(problems), f"set spec.trafficPolicy.outlierDetection of {ref(dr)} to {want}")
+    hint = f"set spec.trafficPolicy.outlierDetection of {ref(dr)} to {want}"
+    if tp is not None and not isinstance(tp, dict):
+        return failed(f"{ref(dr)} spec.trafficPolicy is {short(tp)}, not an object; expected outlierDetection "
+                      f"{want}", hint)
+    cluster_list, ports = clusters(snap, dr, fqdn)
+    problems: list[str] = []
+    notes: list[str] = []
+    for subset, port in cluster_list:
+        setting = traffic_policy_for(dr, subset, port)["outlierDetection"]
+        scope = setting_scope(setting, subset, port, ports)
+        for p in _ejection_problems(dr, setting, scope, consecutive_5xx, durations, notes):
+            if p not in problems:
+                problems.append(p)
+    notes = list(dict.fromkeys(notes))
+    notes += [f"{ref(o)} also sets spec.trafficPolicy for {fqdn}, but Istio keeps the trafficPolicy of the oldest "
+              f"rule, {ref(dr)}" for o in ignored[:1]]
+    if problems:
+        if any("spec.subsets[" in p or "portLevelSettings[" in p for p in problems):
+            hint += "; remove the subset or port-level outlierDetection that overrides it, or give it the same values"
+        return failed(join(problems + notes), hint)
+    subsets = dr_subset_names(dr)
+    scope = "the host" + (f" and subset(s) {', '.join(subsets)}" if subsets else "")
+    return passed("; ".join(
+        [f"{ref(dr)}: Envoy ejects a pod after {consecutive_5xx} consecutive 5xx errors for {scope}"
+         + (f" ({', '.join(f'{f} {t}' for f, t, _ in durations)})" if durations else "")] + notes))

@@ -4,7 +4,9 @@ sends it (a weighted split, one destination, a Service port).
 ``traffic-split`` judges the ratio between subsets (relative weights: 8:2 is 80:20) and
 needs subsets; ``route-destination`` judges that every request goes to one host, with or
 without a subset, beside a fault or a retry policy that must not replace the route. Both
-read the route a plain request takes through grader.checks.lookup.effective_entry.
+judge every route entry a request through the gateway can take (grader.checks.lookup.request_routes,
+mesh.routing.reachable_http_routes): "every request" is every one of them, and when none catches
+every request the rest get 404.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, not_found, port_param, str_params
-from grader.checks.lookup import effective_entry, entry_weights, no_rule
-from grader.mesh.destinationrules import defined_subsets, rules_for_host
+from grader.checks.lookup import dotted, entry_weights, no_rule, paren, request_routes, subset_problem
+from grader.mesh.destinationrules import rules_for_host
 from grader.mesh.gateways import resolve_gateway_ref
 from grader.mesh.hosts import host_matches, resolve_host, service_of_host
-from grader.mesh.routing import RouteWeights, describe_match, effective_http_route, route_weights
+from grader.mesh.routing import RouteWeights, describe_match, reachable_http_routes, route_weights
 from grader.mesh.selectors import map_selector_matches, subset_selects
 from grader.mesh.services import describe_service_ports
 from grader.mesh.workloads import pod_running
@@ -125,7 +127,15 @@ def _subset_problems(dr: dict, expected: dict, pods: list[dict] | None, where: s
     needs=[K.DESTINATION_RULE, K.SERVICE, K.POD],
 )
 def destinationrule_subsets(snap: Snapshot, *, namespace: str, host: str, subsets: dict) -> Outcome:
-    """A DestinationRule for the host defines the subsets, and each selects the right running pods."""
+    """A DestinationRule for the host defines the subsets, and each selects the right running pods.
+
+    What Envoy gets (pilot cluster_builder.go buildSubsetCluster): one cluster per subset,
+    ``outbound|port|subset|host``, whose endpoints are the host's pods carrying the subset's
+    labels (no labels = every pod, KIA0209; none = 503 UH, IST0173). Inputs that change it:
+    the DestinationRule's ``host`` (resolved like every rule host: a dotted name such as
+    ``web.webapp`` is taken as written and names no Service), its ``subsets`` and the pods'
+    labels.
+    """
     bad = str_params(namespace=namespace, host=host)
     if bad:
         return bad
@@ -191,22 +201,53 @@ def _same_split(actual: dict[str, Fraction], want: dict[str, Fraction]) -> bool:
 
 @check("traffic-split", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
 def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, weights: dict) -> Outcome:
-    """The effective route of the VirtualService bound to the gateway splits traffic by subset in the expected ratio."""
+    """Every route requests through the gateway can take splits traffic by subset in the expected ratio.
+
+    What Envoy gets (pilot route.go): weighted clusters, weight/sum of the destinations of
+    each route (relative since Istio 1.15; one destination gets everything), pointing at
+    subset clusters that exist only when a DestinationRule the gateway sees defines them
+    (exportTo decides, push_context.go destinationRule; otherwise 503). Inputs that change it:
+    every ``spec.http`` entry a request through the gateway can take
+    (mesh.routing.reachable_http_routes: a header entry sending testers to v2 is part of
+    "every request"), the weights, the subsets and the DestinationRules' ``exportTo``.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
     expected = _weights_param(weights)
     if expected is None:
         return bad_param("weights", weights, "a map of subset -> non-negative integer weight with a positive sum")
-    found = effective_entry(snap, namespace, host, gateway, "the split")
-    if isinstance(found, Outcome):
-        return found
-    vs, idx, entry, fqdn, notes = found
-    https = as_list(spec_of(vs).get("http"))
+    routes = request_routes(snap, namespace, host, gateway, "the split")
+    if isinstance(routes, Outcome):
+        return routes
+    vs, fqdn = routes.vs, routes.fqdn
+    reachable = {i for i, _ in routes.entries}
+    problems: list[str] = []
+    hints: list[str] = []
+    notes = list(routes.notes)
+    reasons: list[str] = []
+    for idx, entry in routes.entries:
+        p, h, n, ok = _split_entry(snap, vs, idx, entry, expected, fqdn, host, routes.role(idx), reachable,
+                                   routes.client_ns)
+        problems += p
+        hints += h
+        notes += [x for x in n if x not in notes]
+        reasons += ok
+    problems += routes.uncaught("are not split")
+    if problems:
+        return failed(join(problems + notes), "; ".join(dict.fromkeys(hints)))
+    return passed("; ".join([f"{'; '.join(reasons)} ({routes.scope()})"] + notes))
+
+
+def _split_entry(snap: Snapshot, vs: dict, idx: int, entry: dict, expected: dict[str, int], fqdn: str, host: str,
+                 role: str, reachable: set[int], client_ns: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(problems, hints, notes, pass reasons) of the split of one http[] entry requests take."""
     where = f"spec.http[{idx}]"
-    rw = entry_weights(vs, idx, entry, hint=f"give {where} a route with weighted destinations", example_weight=80)
+    notes: list[str] = []
+    rw = entry_weights(vs, idx, entry, hint=f"give {where} a route with weighted destinations", example_weight=80,
+                        role=role)
     if isinstance(rw, Outcome):
-        return rw
+        return [rw.reason], [rw.hint], [], []
     problems: list[str] = []
     hints: list[str] = []
     set_weights = f"set the weights of {where}.route to " + ", ".join(f"{s}: {v}" for s, v in expected.items())
@@ -218,7 +259,7 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
         if s.host != fqdn:
             problems.append(
                 f"{ref(vs)} {field}.destination.host {s.host or 'missing'} gets {percent(s.share)}; expected only "
-                f"{fqdn}"
+                f"{fqdn}{dotted(s.host, fqdn)}"
             )
             hints.append(f"route only to {host} subsets")
         else:
@@ -227,14 +268,11 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
                 f"{fqdn})"
             )
             hints.append(f"give {field}.destination a subset")
-    defined = defined_subsets(snap, fqdn)
-    undefined = sorted(s for s in actual if s not in defined)
+    undefined = subset_problem(snap, vs, where, sorted(actual), fqdn, client_ns)
     if undefined:
-        problems.append(
-            f"{ref(vs)} {where} routes to subset(s) {', '.join(undefined)}, defined in no DestinationRule for {fqdn}; "
-            "those requests fail with 503 (IST0101, KIA1107)"
-        )
-        hints.append(f"define subset(s) {', '.join(undefined)} in the DestinationRule for {host}")
+        problems.append(undefined)
+        hints.append(f"define the subsets in a DestinationRule for {host} that the gateway sees (no exportTo, or "
+                     "exportTo including its namespace)")
     total = sum(expected.values())
     want = {k: Fraction(v, total) for k, v in expected.items()}
     order = list(expected) + [s for s in actual if s not in expected]
@@ -245,7 +283,8 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
             only = rw.shares[0]
             problems.append(
                 f"{ref(vs)} {where}.route has a single destination "
-                f"({'subset ' + str(only.subset) if only.subset else 'no subset'}), which gets 100%; {want_text}"
+                f"({'subset ' + str(only.subset) if only.subset else 'no subset'}), which gets 100%{paren(role)}; "
+                f"{want_text}"
             )
         else:
             written = ", ".join(f"{s}={raw[s]} ({'+'.join(fields[s])})" if s in raw else f"{s} absent" for s in order)
@@ -253,80 +292,99 @@ def traffic_split(snap: Snapshot, *, namespace: str, host: str, gateway: str, we
             if weight_sum != 100:
                 problems.append(
                     f"{ref(vs)} {where}.route weights {written} sum to {weight_sum}; weights are relative (weight/sum) "
-                    f"since Istio 1.15, so they give {_split_text(actual, order)}; {want_text}"
+                    f"since Istio 1.15, so they give {_split_text(actual, order)}{paren(role)}; {want_text}"
                 )
             else:
                 problems.append(
-                    f"{ref(vs)} {where}.route weights {written} give {_split_text(actual, order)}; {want_text}"
+                    f"{ref(vs)} {where}.route weights {written} give {_split_text(actual, order)}{paren(role)}; "
+                    f"{want_text}"
                 )
         hints.append(set_weights)
-        for j, other in enumerate(https):
-            if j == idx:
+        for j, other in enumerate(as_list(spec_of(vs).get("http"))):
+            if j in reachable:
                 continue
             orw = route_weights(as_dict(other).get("route"), namespace_of(vs))
             if orw.ok and _same_split(_subset_shares(orw, fqdn)[0], want):
-                described = "" if j == 0 and idx > 0 else f" (it {describe_match(other)})"
-                notes.append(f"spec.http[{j}] has the expected split, but a plain GET / never takes it{described}")
-                hints.append(f"or move the split of spec.http[{j}] into the entry a plain GET / takes")
+                notes.append(f"spec.http[{j}] has the expected split, but no request through the gateway reaches it "
+                             f"(it {describe_match(other)})")
+                hints.append(f"or move the split of spec.http[{j}] into the entries requests take")
                 break
     if problems:
-        return failed(join(problems + notes), "; ".join(dict.fromkeys(hints)))
+        return problems, hints, notes, []
     split = _split_text(actual, list(expected))
     reason = f"{ref(vs)} {where} splits {split} as expected"
     if len(rw.shares) > 1 and any(raw.get(s, 0) != expected[s] for s in expected):
         got = "/".join(str(raw.get(s, 0)) for s in expected)
         reason += f"; weights {got} give the same {exp_text} split; weights are relative"
-    return passed("; ".join([reason] + notes))
+    return [], [], notes, [reason]
 
 
 @check("route-destination", reads=[K.VIRTUAL_SERVICE, K.GATEWAY, K.DESTINATION_RULE])
 def route_destination(snap: Snapshot, *, namespace: str, host: str, gateway: str, subset: str | None = None) -> Outcome:
-    """The route requests through the gateway take sends all of them to the host (and subset)."""
+    """Every route requests through the gateway can take sends all of them to the host (and subset).
+
+    What Envoy gets (pilot route.go): each route's weighted clusters; a destination host is
+    resolved like every rule host (ResolveShortnameToFQDN: ``web.webapp`` is taken as
+    written), and a subset cluster exists only when a DestinationRule the gateway sees
+    (exportTo) defines it. Inputs that change it: every ``spec.http`` entry a request through
+    the gateway can take (mesh.routing.reachable_http_routes), the destinations, the
+    DestinationRules' subsets and ``exportTo``.
+    """
     bad = str_params(namespace=namespace, host=host, gateway=gateway)
     if bad:
         return bad
     if subset is not None and (not isinstance(subset, str) or not subset.strip()):
         return bad_param("subset", subset, "a subset name or null")
     target = f"subset {subset} of {host}" if subset else f"host {host}"
-    found = effective_entry(snap, namespace, host, gateway, f"a route to {target}")
-    if isinstance(found, Outcome):
-        return found
-    vs, idx, entry, fqdn, notes = found
-    where = f"spec.http[{idx}]"
-    rw = entry_weights(vs, idx, entry, expected=f"expected all requests to go to {target}",
-                        hint=f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else ""))
-    if isinstance(rw, Outcome):
-        return rw
+    routes = request_routes(snap, namespace, host, gateway, f"a route to {target}")
+    if isinstance(routes, Outcome):
+        return routes
+    vs, fqdn = routes.vs, routes.fqdn
     problems: list[str] = []
-    for s in rw.shares:
-        if s.share == 0:
+    hints: list[str] = []
+    for idx, entry in routes.entries:
+        where = f"spec.http[{idx}]"
+        role = routes.role(idx)
+        give = f"give {where} a route to destination host {host}" + (f", subset {subset}" if subset else "")
+        rw = entry_weights(vs, idx, entry, expected=f"expected all requests to go to {target}", hint=give, role=role)
+        if isinstance(rw, Outcome):
+            problems.append(rw.reason)
+            hints.append(rw.hint)
             continue
-        field = f"{where}.route[{s.index}].destination"
-        if s.host != fqdn:
-            problems.append(
-                f"{ref(vs)} {field}.host is {s.host or 'missing'} and gets {percent(s.share)}; expected "
-                f"every request to go to {fqdn}"
-            )
-        elif subset and s.subset is None:
-            problems.append(
-                f"{ref(vs)} {field} has no subset and gets {percent(s.share)}, so those requests go to every pod "
-                f"of {fqdn}; expected subset {subset}"
-            )
-        elif subset and s.subset != subset:
-            problems.append(f"{ref(vs)} {field}.subset is {s.subset} and gets {percent(s.share)}; expected {subset}")
-    used = sorted({s.subset for s in rw.shares if s.share > 0 and s.host == fqdn and s.subset})
-    undefined = [u for u in used if u not in defined_subsets(snap, fqdn)]
-    if undefined:
-        problems.append(
-            f"{ref(vs)} {where} routes to subset(s) {', '.join(undefined)}, defined in no DestinationRule for {fqdn}; "
-            "those requests fail with 503 (IST0101, KIA1107)"
-        )
-    if problems:
-        hint = f"route {where} of {ref(vs)} to destination host {host}" + (f", subset {subset}" if subset else "")
+        before = len(problems)
+        for s in rw.shares:
+            if s.share == 0:
+                continue
+            field = f"{where}.route[{s.index}].destination"
+            if s.host != fqdn:
+                problems.append(
+                    f"{ref(vs)} {field}.host is {s.host or 'missing'} and gets {percent(s.share)}{paren(role)}; expected "
+                    f"every request to go to {fqdn}{dotted(s.host, fqdn)}"
+                )
+            elif subset and s.subset is None:
+                problems.append(
+                    f"{ref(vs)} {field} has no subset and gets {percent(s.share)}{paren(role)}, so those requests go to "
+                    f"every pod of {fqdn}; expected subset {subset}"
+                )
+            elif subset and s.subset != subset:
+                problems.append(f"{ref(vs)} {field}.subset is {s.subset} and gets {percent(s.share)}{paren(role)}; "
+                                f"expected {subset}")
+        used = sorted({s.subset for s in rw.shares if s.share > 0 and s.host == fqdn and s.subset})
+        undefined = subset_problem(snap, vs, where, used, fqdn, routes.client_ns)
         if undefined:
-            hint += f"; define subset(s) {', '.join(undefined)} in the DestinationRule for {host}"
-        return failed(join(problems + notes), hint)
-    return passed("; ".join([f"{ref(vs)} {where} sends 100% of requests to {target} ({fqdn})"] + notes))
+            problems.append(undefined)
+            hints.append(f"define subset(s) {', '.join(used)} in a DestinationRule for {host} that the gateway sees")
+        if len(problems) > before:
+            hints.insert(0, f"route {where} of {ref(vs)} to destination host {host}"
+                         + (f", subset {subset}" if subset else ""))
+    problems += routes.uncaught("reach nothing")
+    if not routes.catch_all:
+        hints.append(f"add a final spec.http entry without match to {ref(vs)}, routing to {target}")
+    if problems:
+        return failed(join(problems + routes.notes), "; ".join(dict.fromkeys(hints)))
+    verb = "sends" if len(routes.entries) == 1 else "send"
+    return passed("; ".join([f"{ref(vs)} {routes.where_all()} {verb} 100% of requests to {target} ({fqdn}) "
+                             f"({routes.scope()})"] + routes.notes))
 
 
 @check("route-target", reads=[K.VIRTUAL_SERVICE, K.SERVICE], needs=[K.VIRTUAL_SERVICE, K.SERVICE])
@@ -339,10 +397,13 @@ def route_target(
     port: int = 80,
     gateway: str | None = None,
 ) -> Outcome:
-    """The route a plain request takes through a VirtualService reaches an existing Service port.
+    """Every route a request through a VirtualService can take reaches an existing Service port.
 
     ``gateway`` (optional) is the gateway the request comes through, for routes whose
-    match names gateways. Weighted destinations with weight 0 are ignored.
+    match names gateways. Weighted destinations with weight 0 are ignored. Every http[]
+    entry a request can take is judged (mesh.routing.reachable_http_routes); when none
+    catches every request, the rest get 404. A destination host resolves like every rule
+    host (ResolveShortnameToFQDN: ``web.webapp`` is taken as written and names no Service).
     """
     bad = str_params(namespace=namespace, virtualservice=virtualservice, host=host)
     if bad:
@@ -362,8 +423,8 @@ def route_target(
                          f"create VirtualService {virtualservice} in {namespace} routing to {host} port {port}")
     gw_key = resolve_gateway_ref(gateway, namespace) if gateway else None
     https = as_list(spec_of(vs).get("http"))
-    eff = effective_http_route(vs, gw_key)
-    if eff is None:
+    routes = reachable_http_routes(vs, gw_key)
+    if not routes.entries:
         if not https:
             return failed(
                 f"{ref(vs)} has no spec.http routes; expected an HTTP route to {host} port {port}",
@@ -371,14 +432,39 @@ def route_target(
             )
         described = "; ".join(f"spec.http[{j}] {describe_match(h)}" for j, h in enumerate(https[:4]))
         return failed(
-            f"no spec.http entry of {ref(vs)} matches a plain GET / : {described}",
+            f"no spec.http entry of {ref(vs)} applies to requests through {gw_key or 'the mesh'}: {described}",
             "add a final spec.http entry without match carrying the route",
         )
-    idx, entry = eff
+    problems: list[str] = []
+    hints: list[str] = []
+    for idx, entry in routes.entries:
+        last = routes.catch_all and idx == routes.entries[-1][0]
+        role = ("" if len(routes.entries) == 1 else "it takes every request the entries before it leave") if last \
+            else "it " + describe_match(entry)
+        p, h, _ = _target_entry(snap, vs, idx, entry, role, host, port, fqdn, svc_ref)
+        problems += p
+        hints += h
+    if not routes.catch_all:
+        problems.append(f"no spec.http entry of {ref(vs)} takes every request (spec.http[{routes.entries[-1][0]}] "
+                        f"{describe_match(routes.entries[-1][1])}): requests that match none (e.g. GET /other) get "
+                        "404 and never reach " + fqdn)
+        hints.append("add a final spec.http entry without match carrying the route")
+    if problems:
+        return failed(join(problems), "; ".join(dict.fromkeys(hints)))
+    where = " and ".join(f"spec.http[{i}]" for i, _ in routes.entries)
+    svc_ns, svc_name = svc_ref
+    scope = "every request takes it" if len(routes.entries) == 1 else "every route a request can take"
+    return passed(f"{ref(vs)} {where} ({scope}) reach{'es' if len(routes.entries) == 1 else ''} Service "
+                  f"{svc_ns}/{svc_name} port {port}")
+
+
+def _target_entry(snap: Snapshot, vs: dict, idx: int, entry: dict, role: str, host: str, port: int, fqdn: str,
+                  svc_ref: tuple[str, str]) -> tuple[list[str], list[str], bool]:
+    """(problems, hints, reaches) of one http[] entry requests take."""
     where = f"spec.http[{idx}]"
-    rw = entry_weights(vs, idx, entry, hint=f"give {where} a route to {host}")
+    rw = entry_weights(vs, idx, entry, hint=f"give {where} a route to {host}", role=role)
     if isinstance(rw, Outcome):
-        return rw
+        return [rw.reason], [rw.hint], False
     route = entry["route"]
     svc_ns, svc_name = svc_ref
     svc = snap.get(K.SERVICE, svc_name, svc_ns)
@@ -396,7 +482,7 @@ def route_target(
             shown = short(dest.get("host")) if dest.get("host") is not None else "missing"
             problems.append(
                 f"{field}.host is {shown} ({s.host or 'unresolvable'}) and gets {percent(s.share)}; expected {host} "
-                f"({fqdn})"
+                f"({fqdn}){dotted(dest.get('host'), fqdn)}"
             )
             hints.append(f"set destination.host to {host}")
             continue
@@ -442,8 +528,7 @@ def route_target(
             hints.append(f"set destination.port.number: {port}")
         else:
             reached.append(s)
-    if problems:
-        return failed(join(problems), "; ".join(dict.fromkeys(hints)))
-    if not reached:
-        return failed(f"{ref(vs)} {where}.route sends no traffic to {fqdn}", f"route to {host} port {port}")
-    return passed(f"{ref(vs)} {where} (the route a plain GET / takes) reaches {ref(svc)} port {port}")
+    if not problems and not reached:
+        problems.append(f"{ref(vs)} {where}.route sends no traffic to {fqdn}")
+        hints.append(f"route to {host} port {port}")
+    return problems, hints, bool(reached)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, str_params
-from grader.mesh.destinationrules import tls_disables
+from grader.mesh.destinationrules import client_tls_mode, dr_subset_names, reaches_strict_server, traffic_policy_for
 from grader.mesh.hosts import CLUSTER_DOMAIN, host_matches, resolve_host
 from grader.mesh.mtls import MTLS_MODES, MtlsDecision, effective_mtls, pa_mode, pa_selector_labels
 from grader.mesh.selectors import map_selector_matches
+from grader.mesh.services import service_ports
 from grader.model import Outcome, failed, passed
 from grader.objects import as_dict, creation_key, is_terminating, label_str, labels_of, namespace_of, ref, spec_of
 from grader.snapshot import Snapshot
@@ -45,7 +46,14 @@ def _invalid_modes(decision: MtlsDecision) -> Outcome | None:
 def peer_authentication_mode(
     snap: Snapshot, *, namespace: str, mode: str = "STRICT", workload_labels: dict | None = None
 ) -> Outcome:
-    """The effective PeerAuthentication mTLS mode of a namespace (or workload) is the expected one."""
+    """The effective PeerAuthentication mTLS mode of a namespace (or workload) is the expected one.
+
+    What Envoy gets (pilot security/authn policy_applier.go): the inbound listeners of the
+    workload accept mTLS only (STRICT), mTLS or plain text (PERMISSIVE) or plain text only
+    (DISABLE). Inputs that change it: the oldest policy of each level, workload (a selector,
+    outside the root namespace) over namespace over mesh (root namespace); UNSET inherits;
+    ``portLevelMtls`` overrides per port; with nothing set the mode is PERMISSIVE.
+    """
     bad = str_params(namespace=namespace)
     if bad:
         return bad
@@ -101,6 +109,12 @@ def peer_authentication_policy(
     itself, so the mode does not depend on the mesh-wide default; ``level: effective``
     accepts whatever level decides. Precedence follows pilot/pkg/security/authn/policy_applier.go
     (grader.mesh.mtls.effective_mtls).
+
+    What Envoy gets: the inbound listeners of the namespace's workloads accept mTLS only
+    (STRICT), mTLS or plain text (PERMISSIVE) or plain text only (DISABLE, which an
+    ISTIO_MUTUAL client cannot reach either). Inputs that change it besides the namespace
+    policy: a workload policy with a selector matching running pods, and its
+    ``portLevelMtls`` (a selector is required for it), which override the namespace mode.
     """
     bad = str_params(namespace=namespace)
     if bad:
@@ -196,9 +210,57 @@ def peer_authentication_policy(
     return passed("; ".join([f"{decider_text}; no workload policy in {namespace} overrides it"] + notes))
 
 
-@check("no-mtls-disable", reads=[K.DESTINATION_RULE, K.PEER_AUTHENTICATION])
+def _tls_offenders(snap: Snapshot, dr: dict, fqdn: str) -> list[tuple[str, str, bool]]:
+    """``(field path, mode, mode written)`` of every tls setting of a DestinationRule that Envoy
+    uses for some cluster of the host (the host and each subset, on each Service port) and
+    that does not present Istio's mTLS certificate. A tls block without mode is DISABLE."""
+    ports: list = service_ports(snap, fqdn) or [None]
+    out: list[tuple[str, str, bool]] = []
+    for subset in [None, *dr_subset_names(dr)]:
+        for port in ports:
+            setting = traffic_policy_for(dr, subset, port)["tls"]
+            mode = client_tls_mode(setting.value)
+            if setting.path and not reaches_strict_server(mode):
+                item = (setting.path, mode or "", as_dict(setting.value).get("mode") is not None)
+                if item not in out:
+                    out.append(item)
+    return out
+
+
+def _tls_problem(dr: dict, fqdn: str, offender: tuple[str, str, bool], namespace: str,
+                 decision: MtlsDecision) -> str:
+    path, mode, written = offender
+    code = "KIA0207" if decision.level == "namespace" else "KIA0208"
+    strict = f"while the effective mTLS mode of namespace {namespace} is STRICT ({_decided_by(decision)})"
+    if not written:
+        return (f"{ref(dr)} {path} sets no mode, which means DISABLE (the default of tls.mode), for {fqdn} {strict}: "
+                f"clients send plain text that the server rejects ({code})")
+    what = {
+        "DISABLE": f"clients send plain text that the server rejects ({code})",
+        "SIMPLE": "SIMPLE is TLS without a client certificate, which the STRICT server rejects; only ISTIO_MUTUAL "
+                  "presents the mesh's certificate",
+        "MUTUAL": "MUTUAL presents the certificate the rule names, which the mesh CA did not issue, so the STRICT "
+                  "server rejects it; ISTIO_MUTUAL presents the mesh's certificate",
+    }.get(mode, "only ISTIO_MUTUAL (or no tls, auto mTLS) reaches a STRICT server")
+    return f"{ref(dr)} sets {path}.mode {mode} for {fqdn} {strict}: {what}"
+
+
+@check("no-mtls-disable", reads=[K.DESTINATION_RULE, K.PEER_AUTHENTICATION, K.SERVICE],
+        needs=[K.DESTINATION_RULE, K.PEER_AUTHENTICATION])
 def no_mtls_disable(snap: Snapshot, *, namespace: str) -> Outcome:
-    """No DestinationRule disables TLS toward the namespace while its mTLS mode is STRICT."""
+    """No DestinationRule makes clients reach the namespace's workloads without Istio mTLS while
+    the namespace's mTLS mode is STRICT.
+
+    What Envoy gets (pilot cluster_tls.go buildUpstreamTLSSettings): a DestinationRule ``tls``
+    block is used as written: DISABLE (also a block without ``mode``, the enum's zero value)
+    sends plain text, SIMPLE is TLS without a client certificate, MUTUAL presents the rule's
+    own certificate; only ISTIO_MUTUAL, or no block at all (auto mTLS), presents the mesh
+    certificate a STRICT server (PeerAuthentication, policy_applier.go) accepts. Inputs that
+    change it: every DestinationRule whose host covers a Service of the namespace, its
+    subsets' ``trafficPolicy.tls`` (they replace the top-level one for the subset) and
+    ``portLevelSettings`` for a Service port (they replace the whole policy); a dotted host
+    such as ``web.webapp`` covers nothing (ResolveShortnameToFQDN).
+    """
     bad = str_params(namespace=namespace)
     if bad:
         return bad
@@ -207,20 +269,16 @@ def no_mtls_disable(snap: Snapshot, *, namespace: str) -> Outcome:
     for dr in sorted(snap.list(K.DESTINATION_RULE), key=creation_key):
         fqdn = resolve_host(spec_of(dr).get("host"), namespace_of(dr))
         if fqdn and host_matches(fqdn, scope):
-            offenders += [(dr, fqdn, f) for f in tls_disables(dr)]
+            offenders += [(dr, fqdn, o) for o in _tls_offenders(snap, dr, fqdn)]
     decision = effective_mtls(snap, namespace)
     if not offenders:
-        return passed(f"no DestinationRule disables TLS for hosts in namespace {namespace}")
+        return passed(f"no DestinationRule sends anything but Istio mTLS to hosts in namespace {namespace}")
     if decision.mode != "STRICT":
-        dr, fqdn, field = offenders[0]
+        dr, fqdn, (path, mode, _) = offenders[0]
+        accepts = "accepts plain text" if mode == "DISABLE" else "does not require Istio mTLS"
         return passed(
-            f"{ref(dr)} sets {field} DISABLE for {fqdn}, but the effective mTLS mode of namespace {namespace} "
-            f"is {decision.mode} ({_decided_by(decision)}), which accepts plain text"
+            f"{ref(dr)} sets {path}.mode {mode} for {fqdn}, but the effective mTLS mode of namespace {namespace} "
+            f"is {decision.mode} ({_decided_by(decision)}), which {accepts}"
         )
-    code = "KIA0207" if decision.level == "namespace" else "KIA0208"
-    problems = [
-        f"{ref(dr)} sets {field} DISABLE for {fqdn} while the effective mTLS mode of namespace {namespace} is STRICT "
-        f"({_decided_by(decision)}): clients send plain text that the server rejects ({code})"
-        for dr, fqdn, field in offenders
-    ]
-    return failed(join(problems), "remove the tls DISABLE setting (or use mode ISTIO_MUTUAL)")
+    problems = [_tls_problem(dr, fqdn, o, namespace, decision) for dr, fqdn, o in offenders]
+    return failed(join(problems), "remove the tls setting (auto mTLS) or use mode ISTIO_MUTUAL")

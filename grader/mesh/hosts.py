@@ -10,22 +10,27 @@ CLUSTER_DOMAIN = "cluster.local"
 def resolve_host(host: Any, namespace: str) -> str:
     """FQDN of a rule's host; short names resolve against the RULE's namespace.
 
-    istio/api virtual_service.proto: ``reviews`` in a rule in ``default`` means
-    ``reviews.default.svc.cluster.local``, whatever namespace the service is in.
+    pilot/pkg/model/config.go ResolveShortnameToFQDN: only a name WITHOUT a dot is short
+    (``web`` in a rule in ``webapp`` means ``web.webapp.svc.cluster.local``, whatever
+    namespace the service is in); a name with a dot (``web.webapp``, ``web.webapp.svc``) is
+    taken as written, and ``*`` stays ``*``. VirtualService hosts and destinations
+    (model/virtualservice.go) and DestinationRule hosts (push_context.go) all go through it.
     """
     if not isinstance(host, str):
         return ""
     h = host.strip().lower().rstrip(".")
-    if not h or h.startswith("*"):
+    if not h or h.startswith("*") or "." in h:
         return h
-    parts = h.split(".")
-    if len(parts) == 1:
-        return f"{h}.{namespace}.svc.{CLUSTER_DOMAIN}"
-    if len(parts) == 2:
-        return f"{h}.svc.{CLUSTER_DOMAIN}"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{h}.{CLUSTER_DOMAIN}"
-    return h
+    return f"{h}.{namespace}.svc.{CLUSTER_DOMAIN}"
+
+
+def dotted_short_name(host: Any, fqdn: str) -> bool:
+    """Is ``host`` a dotted abbreviation of ``fqdn`` (``web.webapp`` for
+    ``web.webapp.svc.cluster.local``), which Istio takes as written?"""
+    if not isinstance(host, str):
+        return False
+    h = host.strip().lower().rstrip(".")
+    return "." in h and h != fqdn and fqdn.startswith(h + ".")
 
 
 def service_of_host(fqdn: str) -> tuple[str, str] | None:

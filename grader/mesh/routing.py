@@ -1,14 +1,13 @@
-"""VirtualService HTTP routes: which entry a plain request takes, where it sends traffic, and
-in which ratio."""
+"""VirtualService HTTP routes: which entries requests through a gateway can take, where they
+send traffic, and in which ratio."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from grader.mesh.gateways import resolve_gateway_ref
+from grader.mesh.gateways import MESH_GATEWAY, resolve_gateway_ref
 from grader.mesh.hosts import resolve_host
 from grader.objects import (
     as_dict,
@@ -19,73 +18,71 @@ from grader.objects import (
 )
 from grader.text import short
 
+
 # -- HTTP routes ---------------------------------------------------------------
-_CONDITIONAL_KEYS = ("authority", "sourceLabels", "sourceNamespace", "port", "scheme", "statPrefix")
-
-
-def _string_match(cond: Any, value: str, *, ignore_case: bool = False) -> bool:
-    """istio StringMatch (exact/prefix/regex) against a value; regex is a full match (RE2)."""
-    if not isinstance(cond, dict) or len(cond) != 1:
+def _clause_applies(clause: dict, gateway: str | None, vs_namespace: str) -> bool:
+    """A match clause's ``gateways`` restricts it to those gateways (route.go: a clause for
+    other gateways is dropped for this one); without ``gateways`` it follows the
+    VirtualService's own."""
+    gws = clause.get("gateways")
+    if gws in (None, []):
+        return True
+    if not isinstance(gws, list):
         return False
-    kind, pattern = next(iter(cond.items()))
-    if not isinstance(pattern, str):
-        return False
-    v = value.lower() if ignore_case else value
-    p = pattern.lower() if ignore_case and kind != "regex" else pattern
-    if kind == "exact":
-        return v == p
-    if kind == "prefix":
-        return v.startswith(p)
-    if kind == "regex":
-        try:
-            return re.fullmatch(pattern, value) is not None
-        except (re.error, RecursionError, OverflowError):
-            return False
-    return False
+    return (gateway or MESH_GATEWAY) in (resolve_gateway_ref(g, vs_namespace) for g in gws)
 
 
-def match_clause_matches_plain_get(clause: Any, gateway: str | None = None) -> bool:
-    """Does one HTTPMatchRequest match ``GET /`` with no headers or query parameters?"""
+# uri matches that every request path satisfies (paths start with /; regex is RE2, full match)
+_EVERY_URI = ({"prefix": "/"}, {"regex": ".*"}, {"regex": "/.*"}, {"regex": "^.*$"})
+
+
+def clause_matches_every_request(clause: Any) -> bool:
+    """A match clause that no request can miss: no condition but ``uri`` prefix ``/`` (or a
+    regex for every path); ``name`` and ``ignoreUriCase`` change nothing."""
     if not isinstance(clause, dict):
         return False
-    if clause.get("headers") or clause.get("queryParams"):
-        return False
-    if any(clause.get(k) not in (None, {}, "") for k in _CONDITIONAL_KEYS):
-        return False
-    ignore_case = clause.get("ignoreUriCase") is True
-    if clause.get("uri") is not None and not _string_match(clause["uri"], "/", ignore_case=ignore_case):
-        return False
-    if clause.get("method") is not None and not _string_match(clause["method"], "GET"):
-        return False
-    gws = clause.get("gateways")
-    if gws not in (None, []):
-        if gateway is None or not isinstance(gws, list):
-            return False
-        ns = gateway.split("/")[0]
-        if gateway not in (resolve_gateway_ref(g, ns) for g in gws):
-            return False
-    # withoutHeaders: a plain request has none of the headers, so it is satisfied.
-    return True
-
-
-def http_route_matches_plain_get(http: Any, gateway: str | None = None) -> bool:
-    """An http[] entry applies to a plain GET / when it has no match or one clause matches."""
-    if not isinstance(http, dict):
-        return False
-    match = http.get("match")
-    if match is None or match == []:
+    rest = {k: v for k, v in clause.items() if k not in ("name", "ignoreUriCase", "gateways") and v not in (None, {}, [])}
+    if not rest:
         return True
-    if not isinstance(match, list):
-        return False
-    return any(match_clause_matches_plain_get(c, gateway) for c in match)
+    return set(rest) == {"uri"} and rest["uri"] in _EVERY_URI
 
 
-def effective_http_route(vs: dict, gateway: str | None = None) -> tuple[int, dict] | None:
-    """``(index, entry)`` of the first http[] entry a plain GET / takes (Envoy: first match wins)."""
+@dataclass(frozen=True)
+class ReachableRoutes:
+    """The http[] entries requests through one gateway can take, in order."""
+
+    entries: tuple[tuple[int, dict], ...]
+    catch_all: bool  # the last entry takes every request the earlier ones leave; False = some get 404
+
+
+def reachable_http_routes(vs: dict, gateway: str | None = None) -> ReachableRoutes:
+    """Every ``spec.http`` entry a request through ``gateway`` can take.
+
+    Envoy tries the routes in order and the first match wins (route.go
+    BuildHTTPRoutesForVirtualService keeps the VirtualService's order): an entry whose
+    clauses all name other gateways is skipped; an entry without match, or with a clause
+    every request satisfies, takes all remaining requests and ends the list. Entries
+    before it that match only some requests (a uri, a header, a method) are reachable too,
+    so "every request" means every entry returned here. When no entry catches everything,
+    requests that match none get 404 (``catch_all`` False).
+    """
+    out: list[tuple[int, dict]] = []
     for i, http in enumerate(as_list(spec_of(vs).get("http"))):
-        if http_route_matches_plain_get(http, gateway):
-            return i, http
-    return None
+        if not isinstance(http, dict):
+            continue
+        match = http.get("match")
+        if match is None or match == []:
+            out.append((i, http))
+            return ReachableRoutes(tuple(out), True)
+        if not isinstance(match, list):
+            continue
+        clauses = [c for c in match if isinstance(c, dict) and _clause_applies(c, gateway, namespace_of(vs))]
+        if not clauses:
+            continue
+        out.append((i, http))
+        if any(clause_matches_every_request(c) for c in clauses):
+            return ReachableRoutes(tuple(out), True)
+    return ReachableRoutes(tuple(out), False)
 
 
 def describe_match(http: Any) -> str:

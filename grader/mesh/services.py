@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader import kinds as K
+from grader.mesh.hosts import service_of_host
 from grader.mesh.selectors import map_selector_matches
 from grader.objects import (
     as_dict,
@@ -113,3 +114,10 @@ def istio_protocol(service_port: Any) -> tuple[str, str]:
     if is_int(sp.get("port")) and sp["port"] in _WELL_KNOWN_TCP:
         return "tcp", source
     return "unsupported", source
+
+
+def service_ports(snap: Snapshot, fqdn: str) -> list[int]:
+    """The ``port`` numbers of the Service behind a cluster host ([] when it is not one)."""
+    svc_ref = service_of_host(fqdn)
+    svc = snap.get(K.SERVICE, svc_ref[1], svc_ref[0]) if svc_ref else None
+    return [p for p in (as_dict(sp).get("port") for sp in as_list(spec_of(svc).get("ports"))) if is_int(p)]

@@ -48,11 +48,21 @@ def test_gateway_selector_matches_nothing(variant, check):
 
 
 def test_gateway_selector_param_differs(variant, check):
+    """The parameter names the pods clients reach; the Gateway selects others."""
     out = check("gateway-bound", variant(), **GW, selector={"istio": "ingress"})
     assert out.status is Status.FAIL
     assert (
-        "Gateway webapp/web-gateway spec.selector is {istio: ingressgateway}; expected {istio: ingress}" in out.reason
+        "Gateway webapp/web-gateway spec.selector {istio: ingressgateway} selects "
+        "istio-system/istio-ingressgateway-6c8f7b9d4f-q7w2n, which are not the ingress gateway (pods labelled "
+        "{istio: ingress})" in out.reason
     )
+
+
+def test_gateway_equivalent_selector(load_scenario, get, make_snap, check):
+    """app: istio-ingressgateway selects the same pods as istio: ingressgateway."""
+    objs = load_scenario()
+    get(objs, "Gateway", "web-gateway")["spec"]["selector"] = {"app": "istio-ingressgateway"}
+    assert check("gateway-bound", make_snap(objs), **GW, selector={"istio": "ingressgateway"}).ok
 
 
 def test_gateway_pod_not_running(load_scenario, get, make_snap, check):

@@ -34,7 +34,8 @@ OD = {"namespace": "webapp", "host": "web"}
 def test_delay_pass():
     out = check("fault-injection", scenario("vs-fault-delay.yaml"), **DELAY)
     assert out.status is Status.PASS
-    assert out.reason == "VirtualService webapp/web spec.http[0] injects a fixed delay of 5s for 100% of requests"
+    assert out.reason == ("VirtualService webapp/web spec.http[0] injects a fixed delay of 5s for 100% of requests "
+                          "(every request through webapp/web-gateway takes it)")
 
 
 @pytest.mark.parametrize("fixed", ["5000ms", "5.0s", "4s1000ms", "5000000us"])
@@ -157,22 +158,23 @@ def test_delay_shapes(delay, fragment):
 def test_no_fault_at_all():
     reason = fails("fault-injection", scenario("vs-resilience.yaml"), **DELAY)
     assert reason == (
-        "VirtualService webapp/web spec.http[0] (the route a plain GET / takes) has no fault; expected a fixed "
-        "delay of 5s for 100% of requests"
+        "VirtualService webapp/web spec.http[0] has no fault; expected a fixed delay of 5s for 100% of requests"
     )
 
 
-def test_fault_on_an_entry_requests_never_take():
+def test_fault_only_on_a_header_entry():
+    """Requests without the header take http[1], which has no fault: not every request is delayed."""
     reason = fails("fault-injection", scenario("vs-header-fault.yaml"), **DELAY)
-    assert "spec.http[1] (the route a plain GET / takes) has no fault" in reason
-    assert "spec.http[0] sets fault, but a plain GET / never takes it" in reason
+    assert "spec.http[1] (it takes every request the entries before it leave) has no fault" in reason
+    assert "spec.http[0]" not in reason  # the header entry is delayed as expected
 
 
 def test_fault_after_a_header_match_is_effective():
     objs = scenario("vs-header-fault.yaml")
     vs_http(objs, 1)["fault"] = copy.deepcopy(vs_http(objs, 0)["fault"])
     out = check("fault-injection", objs, **DELAY)
-    assert out.ok and "spec.http[1] injects" in out.reason and "first entry a plain GET / takes" in out.reason
+    assert out.ok and "spec.http[0] and spec.http[1] inject" in out.reason
+    assert "every route a request through webapp/web-gateway can take" in out.reason
 
 
 def test_unexpected_abort_alongside_delay():
@@ -202,7 +204,8 @@ def test_fault_not_an_object():
 def test_abort_pass():
     out = check("fault-injection", scenario("vs-fault-abort.yaml"), **ABORT)
     assert out.status is Status.PASS
-    assert out.reason == "VirtualService webapp/web spec.http[0] injects HTTP 500 aborts for 50% of requests"
+    assert out.reason == ("VirtualService webapp/web spec.http[0] injects HTTP 500 aborts for 50% of requests "
+                          "(every request through webapp/web-gateway takes it)")
 
 
 def test_abort_503():
@@ -281,7 +284,8 @@ def test_timeout_retries_pass():
     out = check("route-timeout-retries", scenario("vs-resilience.yaml"), **RESILIENCE)
     assert out.status is Status.PASS
     assert out.reason == (
-        "VirtualService webapp/web spec.http[0] has timeout 10s, retries.attempts 3, retries.perTryTimeout 2s"
+        "VirtualService webapp/web spec.http[0] has timeout 10s, retries.attempts 3, retries.perTryTimeout 2s "
+        "(every request through webapp/web-gateway takes it)"
     )
 
 
@@ -328,11 +332,22 @@ def test_timeout_retries_only_what_is_asked():
     assert check("route-timeout-retries", objs, **ROUTE, timeout="10s", attempts=None, per_try_timeout=None).ok
 
 
-def test_timeout_retries_on_an_entry_requests_never_take():
+def test_timeout_retries_on_a_header_entry_only():
+    """The header entry has them, the catch-all every other request takes does not."""
     objs = scenario("vs-header-fault.yaml")
     vs_http(objs, 0).update({"timeout": "10s", "retries": {"attempts": 3, "perTryTimeout": "2s"}})
     reason = fails("route-timeout-retries", objs, **RESILIENCE)
-    assert "spec.http[1].timeout is not set" in reason and "spec.http[0] sets retries, but a plain GET /" in reason
+    assert "spec.http[1].timeout is not set" in reason and "spec.http[0]." not in reason
+
+
+def test_timeout_retries_on_an_entry_no_request_reaches():
+    """An entry after the catch-all is never reached: its settings do not count."""
+    objs = scenario("vs-resilience.yaml")
+    http = find(objs, "VirtualService", "web")["spec"]["http"]
+    http.insert(0, {"route": copy.deepcopy(http[0]["route"])})
+    reason = fails("route-timeout-retries", objs, **RESILIENCE)
+    assert "spec.http[0].timeout is not set" in reason
+    assert "spec.http[1] sets retries, but no request through webapp/web-gateway reaches it" in reason
 
 
 @pytest.mark.parametrize(
@@ -355,7 +370,8 @@ def test_connection_pool_pass():
     assert out.status is Status.PASS
     assert out.reason == (
         "DestinationRule webapp/web spec.trafficPolicy.connectionPool sets tcp.maxConnections: 100, "
-        "http.http1MaxPendingRequests: 50, http.maxRequestsPerConnection: 2"
+        "http.http1MaxPendingRequests: 50, http.maxRequestsPerConnection: 2, and no subset or port-level policy "
+        "replaces it"
     )
 
 
@@ -467,7 +483,7 @@ def test_outlier_detection_still_judged_by_the_library_check():
     od = find(objs, "DestinationRule", "web")["spec"]["trafficPolicy"]["outlierDetection"]
     od["consecutiveErrors"] = od.pop("consecutive5xxErrors")
     out = check("outlier-detection", objs, namespace="webapp", host="web")
-    assert out.status is Status.FAIL and "pilot ignores it" in out.reason
+    assert out.status is Status.PASS and "is deprecated and ignored by pilot" in out.reason
 
 
 # -- robustness: odd content never raises ----------------------------------------------------------
@@ -546,8 +562,8 @@ def test_corpus_header_matched_delay_is_not_what_plain_requests_get(shared_dir):
     """bookinfo virtual-service-ratings-test-delay.yaml delays only end-user jason's requests."""
     objs = _corpus(shared_dir, "virtual-service-ratings-test-delay.yaml")
     reason = fails("fault-injection", objs, **MESH, host="ratings", delay={"fixed": "7s", "percent": 100})
-    assert "spec.http[1] (the route a plain GET / takes) has no fault" in reason
-    assert "spec.http[0] sets fault, but a plain GET / never takes it (it matches only [headers" in reason
+    assert "spec.http[1] (it takes every request the entries before it leave) has no fault" in reason
+    assert "spec.http[0]." not in reason  # jason's entry is delayed as asked; the others are not
 
 
 def test_corpus_abort_sample(shared_dir):
@@ -574,10 +590,15 @@ def test_outlier_durations_semantic(load_scenario, get, make_snap, check):
 
 
 def test_outlier_only_consecutive_errors(variant, check):
+    """The guide's consecutiveErrors: 5 works because 5 is Envoy's default: a pass with a note."""
     out = check("outlier-detection", variant("dr-consecutive-errors.yaml"), **OD)
+    assert out.status is Status.PASS
+    assert ("DestinationRule webapp/web spec.trafficPolicy.outlierDetection.consecutiveErrors (5) is deprecated and "
+            "ignored by pilot" in out.reason)
+    assert "only because 5 is the default; write consecutive5xxErrors: 5" in out.reason
+    out = check("outlier-detection", variant("dr-consecutive-errors.yaml"), **{**OD, "consecutive_5xx": 3})
     assert out.status is Status.FAIL
-    assert "DestinationRule webapp/web sets spec.trafficPolicy.outlierDetection.consecutiveErrors (5)" in out.reason
-    assert "pilot ignores it" in out.reason and "use consecutive5xxErrors" in out.reason
+    assert "sets no consecutive5xxErrors, so Envoy's default applies: pods are ejected after 5" in out.reason
 
 
 @pytest.mark.parametrize(
@@ -585,9 +606,10 @@ def test_outlier_only_consecutive_errors(variant, check):
     [
         ({"consecutive5xxErrors": 3}, "spec.trafficPolicy.outlierDetection.consecutive5xxErrors is 3; expected 5"),
         ({"consecutive5xxErrors": "5"}, "consecutive5xxErrors is '5' (not an integer); expected 5"),
-        ({"consecutive5xxErrors": None}, "consecutive5xxErrors is not set; expected 5"),
+        ({"consecutive5xxErrors": 0}, "consecutive5xxErrors is 0, which disables ejection on 5xx errors"),
+        ({"consecutive5xxErrors": -1}, "consecutive5xxErrors is -1 (negative); expected 5"),
         ({"interval": "10s"}, "spec.trafficPolicy.outlierDetection.interval is '10s' (10s); expected 30s"),
-        ({"interval": None}, "outlierDetection.interval is not set; expected 30s"),
+        ({"interval": None}, "outlierDetection.interval is not set, so Envoy's default 10s applies; expected 30s"),
         ({"baseEjectionTime": "3 minutes"}, "baseEjectionTime is '3 minutes', not a duration; expected 30s"),
         ({"baseEjectionTime": 30}, "baseEjectionTime is 30, not a duration"),
     ],

@@ -40,9 +40,11 @@ def test_subsets_pass(variant, check):
     assert "DestinationRule webapp/web" in out.reason and "Service webapp/web" in out.reason
 
 
-@pytest.mark.parametrize("host", ["web", "web.webapp", "web.webapp.svc", "web.webapp.svc.cluster.local"])
-def test_subsets_host_forms(variant, check, host):
-    assert check("destinationrule-subsets", variant(), **(SUBSETS | {"host": host})).ok
+@pytest.mark.parametrize("host, ok", [("web", True), ("web.webapp.svc.cluster.local", True),
+                                      ("web.webapp", False), ("web.webapp.svc", False)])
+def test_subsets_host_forms(variant, check, host, ok):
+    """Only a name without a dot is short (ResolveShortnameToFQDN): web.webapp names no Service."""
+    assert check("destinationrule-subsets", variant(), **(SUBSETS | {"host": host})).ok is ok
 
 
 def test_subsets_typo_v_2(variant, check):
@@ -165,7 +167,8 @@ def test_subsets_bad_param(variant, check, subsets):
 def test_split_pass(variant, check):
     out = check("traffic-split", variant(), **SPLIT)
     assert out.status is Status.PASS
-    assert out.reason == "VirtualService webapp/web spec.http[0] splits v1 80% / v2 20% as expected"
+    assert out.reason == ("VirtualService webapp/web spec.http[0] splits v1 80% / v2 20% as expected (every request "
+                          "through webapp/web-gateway takes it)")
 
 
 def test_split_70_30_fails(variant, check):
@@ -210,12 +213,14 @@ def test_split_string_weight(variant, check):
     assert "VirtualService webapp/web spec.http[0].route[0].weight is '80' (a string)" in out.reason
 
 
-def test_split_effective_route_not_first_entry_passes(variant, check):
-    """Canary: http[0] matches only a header; a plain GET / takes http[1] which splits 80/20."""
+def test_split_header_entry_first_is_judged_too(variant, check):
+    """Canary: http[0] sends requests with header end-user: jason to v2 only, http[1] splits the rest 80/20:
+    requests through the gateway are not all split 80:20 (every entry a request can take is judged)."""
     out = check("traffic-split", variant("vs-header-first.yaml"), **SPLIT)
-    assert out.status is Status.PASS
-    assert "spec.http[1] splits v1 80% / v2 20%" in out.reason
-    assert "spec.http[0] matches only [headers" in out.reason
+    assert out.status is Status.FAIL
+    assert ("VirtualService webapp/web spec.http[0].route has a single destination (subset v2), which gets 100% (it "
+            "matches only [headers" in out.reason)
+    assert "spec.http[1]" not in out.reason  # the catch-all splits as expected
 
 
 def test_split_effective_route_reverse_fails(variant, check):
@@ -226,16 +231,17 @@ def test_split_effective_route_reverse_fails(variant, check):
         "VirtualService webapp/web spec.http[1].route has a single destination (subset v1), which gets 100%"
         in out.reason
     )
-    assert "spec.http[0] has the expected split, but a plain GET / never takes it" in out.reason
+    assert "(it takes every request the entries before it leave)" in out.reason
+    assert "spec.http[0].route" not in out.reason  # the header entry splits as expected
 
 
-def test_split_no_entry_matches_plain_get(load_scenario, get, make_snap, check):
+def test_split_no_entry_takes_every_request(load_scenario, get, make_snap, check):
     objs = load_scenario()
     _vs(objs, get)["spec"]["http"][0]["match"] = [{"uri": {"prefix": "/api"}}]
     out = check("traffic-split", make_snap(objs), **SPLIT)
     assert out.status is Status.FAIL
-    assert "no spec.http entry of VirtualService webapp/web matches a plain GET /" in out.reason
-    assert "spec.http[0] matches only [uri" in out.reason
+    assert "no spec.http entry of VirtualService webapp/web takes every request" in out.reason
+    assert "spec.http[0] matches only [uri" in out.reason and "get 404" in out.reason
 
 
 def test_split_not_bound(variant, check):
@@ -278,7 +284,7 @@ def test_split_redirect_entry(load_scenario, get, make_snap, check):
     out = check("traffic-split", make_snap(objs), **SPLIT)
     assert out.status is Status.FAIL
     assert (
-        "VirtualService webapp/web spec.http[0] (the route a plain GET / takes) has no route; it uses redirect"
+        "VirtualService webapp/web spec.http[0] (it matches only [uri {\"exact\": \"/\"}]) has no route; it uses redirect"
         in out.reason
     )
 
@@ -315,7 +321,7 @@ def test_route_destination_pass():
     assert out.status is Status.PASS
     assert out.reason == (
         "VirtualService webapp/web spec.http[0] sends 100% of requests to subset v1 of web "
-        "(web.webapp.svc.cluster.local)"
+        "(web.webapp.svc.cluster.local) (every request through webapp/web-gateway takes it)"
     )
 
 
@@ -364,7 +370,7 @@ def test_route_destination_direct_response():
     http = vs_http(objs, 1)
     del http["route"]
     http["directResponse"] = {"status": 200}
-    assert "spec.http[1] (the route a plain GET / takes) has no route; it uses directResponse" in fails(
+    assert "spec.http[1] (it takes every request the entries before it leave) has no route; it uses directResponse" in fails(
         "route-destination", objs, **TO_V1
     )
 
@@ -436,7 +442,8 @@ def test_route_target_no_plain_route(objs):
     http = find(objs, "VirtualService", "web")["spec"]["http"]
     http[0]["match"] = [{"headers": {"end-user": {"exact": "jason"}}}]
     out = check("route-target", objs, **RT)
-    assert out.status is Status.FAIL and "no spec.http entry of VirtualService webapp/web matches" in out.reason
+    assert out.status is Status.FAIL and "no spec.http entry of VirtualService webapp/web takes every request" in out.reason
+    assert "get 404" in out.reason
     find(objs, "VirtualService", "web")["spec"]["http"] = []
     out = check("route-target", objs, **RT)
     assert out.status is Status.FAIL and "has no spec.http routes" in out.reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.mesh.hosts import host_matches, resolve_host, service_of_host
+from grader.mesh.hosts import dotted_short_name, host_matches, resolve_host, service_of_host
 
 
 # -- hosts --------------------------------------------------------------------------------
@@ -13,8 +13,8 @@ from grader.mesh.hosts import host_matches, resolve_host, service_of_host
     [
         ("web", "webapp", "web.webapp.svc.cluster.local"),
         ("web", "istio-system", "web.istio-system.svc.cluster.local"),  # the RULE's namespace
-        ("web.webapp", "other", "web.webapp.svc.cluster.local"),
-        ("web.webapp.svc", "other", "web.webapp.svc.cluster.local"),
+        ("web.webapp", "other", "web.webapp"),  # a dotted name is taken as written (ResolveShortnameToFQDN)
+        ("web.webapp.svc", "other", "web.webapp.svc"),
         ("web.webapp.svc.cluster.local", "other", "web.webapp.svc.cluster.local"),
         ("Web.WebApp.svc.cluster.local.", "other", "web.webapp.svc.cluster.local"),
         ("www.example.com", "webapp", "www.example.com"),
@@ -52,3 +52,12 @@ def test_service_of_host():
 )
 def test_host_matches(a, b, expected):
     assert host_matches(a, b) is expected
+
+
+@pytest.mark.parametrize(
+    "host, dotted",
+    [("web.webapp", True), ("web.webapp.svc", True), ("web", False), ("web.webapp.svc.cluster.local", False),
+     ("www.example.com", False), (None, False)],
+)
+def test_dotted_short_name(host, dotted):
+    assert dotted_short_name(host, "web.webapp.svc.cluster.local") is dotted

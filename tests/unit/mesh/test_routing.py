@@ -6,58 +6,71 @@ from fractions import Fraction
 
 import pytest
 
-from grader.mesh.routing import effective_http_route, http_route_matches_plain_get, route_weights
+from grader.mesh.routing import reachable_http_routes, route_weights
 from grader.text import percent
 
 
-# -- effective route -------------------------------------------------------------------------
+# -- the entries requests through a gateway can take -------------------------------------------
 def _vs(*http):
     return {"metadata": {"name": "web", "namespace": "webapp"}, "spec": {"hosts": ["*"], "http": list(http)}}
 
 
+ROUTE = {"route": [{"destination": {"host": "web"}}]}
+
+
 @pytest.mark.parametrize(
-    "match, applies",
+    "match, every",
     [
         (None, True),
         ([], True),
+        ([{}], True),
         ([{"uri": {"prefix": "/"}}], True),
         ([{"uri": {"regex": ".*"}}], True),
         ([{"uri": {"regex": "/.*"}}], True),
-        ([{"uri": {"exact": "/"}}], True),
+        ([{"uri": {"prefix": "/"}, "ignoreUriCase": True, "name": "all"}], True),
+        ([{"uri": {"exact": "/"}}], False),  # GET / only: /index.html is another request
         ([{"uri": {"prefix": "/api"}}], False),
         ([{"uri": {"exact": "/productpage"}}, {"uri": {"prefix": "/"}}], True),
         ([{"headers": {"end-user": {"exact": "jason"}}}], False),
         ([{"uri": {"prefix": "/"}, "headers": {"x": {"exact": "1"}}}], False),
         ([{"queryParams": {"canary": {"exact": "1"}}}], False),
-        ([{"method": {"exact": "GET"}}], True),
-        ([{"method": {"exact": "POST"}}], False),
-        ([{"uri": {"regex": "("}}], False),  # invalid regex: no match, no crash
-        ([{"sourceLabels": {"app": "tester"}}], False),
-        ([{"withoutHeaders": {"x-debug": {}}}], True),
-        ("not-a-list", False),
+        ([{"method": {"exact": "GET"}}], False),  # POST is a request too
+        ([{"withoutHeaders": {"x-debug": {}}}], False),
     ],
 )
-def test_http_route_matches_plain_get(match, applies):
-    http = {"route": [{"destination": {"host": "web"}}]}
-    if match is not None:
-        http["match"] = match
-    assert http_route_matches_plain_get(http) is applies
+def test_clause_or_entry_that_takes_every_request(match, every):
+    http = dict(ROUTE) if match is None else {**ROUTE, "match": match}
+    reach = reachable_http_routes(_vs(http, {**ROUTE, "name": "after"}))
+    assert reach.catch_all is True
+    assert [i for i, _ in reach.entries] == ([0] if every else [0, 1])
 
 
-def test_effective_route_skips_header_only_entry():
-    vs = _vs(
-        {"match": [{"headers": {"end-user": {"exact": "jason"}}}], "route": []},
-        {"route": [{"destination": {"host": "web"}}]},
-    )
-    idx, entry = effective_http_route(vs)
-    assert idx == 1
+def test_reachable_routes_stop_at_the_first_catch_all():
+    reach = reachable_http_routes(_vs({**ROUTE, "match": [{"uri": {"exact": "/"}}]},
+                                      {**ROUTE, "match": [{"headers": {"a": {"exact": "b"}}}]},
+                                      ROUTE, {**ROUTE, "match": [{"uri": {"prefix": "/admin"}}]}))
+    assert [i for i, _ in reach.entries] == [0, 1, 2] and reach.catch_all
 
 
-def test_effective_route_gateway_condition():
-    vs = _vs({"match": [{"gateways": ["web-gateway"]}], "route": []}, {"route": []})
-    assert effective_http_route(vs, "webapp/web-gateway")[0] == 0
-    assert effective_http_route(vs, "webapp/other")[0] == 1
-    assert effective_http_route(_vs({"match": [{"uri": {"prefix": "/x"}}]})) is None
+def test_reachable_routes_without_catch_all_leave_requests_unmatched():
+    reach = reachable_http_routes(_vs({**ROUTE, "match": [{"uri": {"exact": "/"}}]}))
+    assert [i for i, _ in reach.entries] == [0] and reach.catch_all is False
+    assert reachable_http_routes(_vs()).entries == ()
+
+
+def test_reachable_routes_follow_the_gateways_of_each_clause():
+    """A clause for other gateways is dropped for this one (short names are the VirtualService's namespace)."""
+    vs = _vs({**ROUTE, "match": [{"gateways": ["mesh"]}]},
+             {**ROUTE, "match": [{"gateways": ["web-gateway"], "uri": {"prefix": "/"}}]}, ROUTE)
+    assert [i for i, _ in reachable_http_routes(vs, "webapp/web-gateway").entries] == [1]
+    assert [i for i, _ in reachable_http_routes(vs, "webapp/other").entries] == [2]
+    assert [i for i, _ in reachable_http_routes(vs).entries] == [0]  # sidecars: mesh
+
+
+def test_reachable_routes_tolerate_odd_entries():
+    vs = _vs("x", {**ROUTE, "match": "not-a-list"}, {**ROUTE, "match": ["x", {"uri": {"exact": "/"}}]})
+    reach = reachable_http_routes(vs)
+    assert [i for i, _ in reach.entries] == [2] and not reach.catch_all
 
 
 # -- weights ---------------------------------------------------------------------------------

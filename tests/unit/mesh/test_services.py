@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.mesh.services import istio_protocol, service_exposed_ports
+from grader.mesh.services import istio_protocol, service_exposed_ports, service_ports
+from grader.snapshot import Snapshot
 
 
 # -- istio_protocol ---------------------------------------------------------------------------
@@ -36,3 +37,12 @@ def test_service_named_target_port_resolves_on_pods(objs, get):
     svc["spec"]["ports"] = [{"name": "http2", "port": 80, "targetPort": "http2"}]
     pod = get(objs, "Pod", "istio-ingressgateway-6c8f7b9d4f-q7w2n", "istio-system")
     assert service_exposed_ports(svc, [pod]) == {80, 8080}
+
+
+def test_service_ports_of_a_cluster_host():
+    svc = {"kind": "Service", "metadata": {"name": "web", "namespace": "webapp"},
+           "spec": {"ports": [{"port": 80}, {"port": "x"}, {"port": 9090}]}}
+    snap = Snapshot.from_objects([svc])
+    assert service_ports(snap, "web.webapp.svc.cluster.local") == [80, 9090]
+    assert service_ports(snap, "api.webapp.svc.cluster.local") == []
+    assert service_ports(snap, "www.example.com") == []
