@@ -50,6 +50,23 @@ class App:
         cache = DiscoveryCache.default() if purpose == "grade" else None
         return Cluster(target, purpose=purpose, discovery_cache=cache)
 
+    def student(self) -> str | None:
+        """The student whose kubeconfig this is (lab class create writes it), or None."""
+        from grader.classroom import student_of
+        from grader.cluster import ClusterError, resolve_target
+        try:
+            return student_of(resolve_target(self.kubeconfig, self.context))
+        except ClusterError:
+            return None
+
+    def lab(self, name: str) -> Any:
+        """The lab, renamed into the student's namespaces when the kubeconfig is a student's."""
+        from grader.labs import load
+        from grader.student import for_student
+        lab = load(name)
+        who = self.student()
+        return for_student(lab, who) if who else lab
+
     def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
         prefix = click.style("error:", fg="red", bold=True) if self.color else "error:"
         click.echo(f"{prefix} {message}", err=True)
@@ -79,12 +96,14 @@ class ConsoleProgress:
 
 
 def _errors() -> tuple[type[Exception], ...]:
+    from grader.classroom import ClassError
     from grader.cluster import ClusterError
     from grader.labs import LabError
     from grader.manifests import ManifestError
     from grader.sandbox.binaries import MissingBinaries
     from grader.sandbox.control_plane import SandboxError
-    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries
+    from grader.student import StudentError
+    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries, StudentError, ClassError
 
 
 @contextlib.contextmanager
@@ -180,20 +199,23 @@ def main(ctx: click.Context, kubeconfig: str | None, context: str | None, flavou
 def list_cmd(app: App, fmt: str) -> None:
     """List the labs (and which one is started, when a cluster is reachable)."""
     from grader.labs import load_all
+    from grader.student import class_unsafe
     with handled(app):
         labs = sorted(load_all(), key=lambda lab: (lab.order, lab.name))
         started = _started_labs(app)
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
-                 "status": started.get(lab.name, "-") if started is not None else "unknown"} for lab in labs]
+                 "status": started.get(lab.name, "-") if started is not None else "unknown",
+                 "class": "refused: " + class_unsafe(lab) if class_unsafe(lab) else "per student"} for lab in labs]
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.table import Table
         table = Table(show_edge=False, header_style="bold")
-        for col in ("Lab", "Title", "Guide step", "Points", "Status"):
+        for col in ("Lab", "Title", "Guide step", "Points", "Status", "In a class"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"])
+            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"],
+                          "per student" if r["class"] == "per student" else "refused")
         app.out().print(table)
 
 
@@ -240,7 +262,10 @@ def _started_labs(app: App) -> dict[str, str] | None:
         nss = cluster.list(K.NAMESPACE, label_selector=LAB_LABEL)
     except ClusterError:
         return None
-    return {ns["metadata"]["labels"][LAB_LABEL]: "started" for ns in nss}
+    # a class's student namespaces carry the lab label too: they are the students' labs, not this one
+    from grader.student import STUDENT_LABEL
+    return {ns["metadata"]["labels"][LAB_LABEL]: "started" for ns in nss
+            if STUDENT_LABEL not in ns["metadata"]["labels"]}
 
 
 @main.command()
@@ -249,10 +274,10 @@ def _started_labs(app: App) -> dict[str, str] | None:
 @click.pass_obj
 def show(app: App, name: str) -> None:
     """Show a lab's task, then its rubric (check ids, points, pass mark) from lab.yaml."""
-    from grader.labs import load
+    from grader.student import rename
     with handled(app):
-        lab = load(name)
-        text = _for_flavour(lab.task(), app.flavour)
+        lab = app.lab(name)
+        text = rename(_for_flavour(lab.task(), app.flavour), lab.renames)
         if RUBRIC_MARK in text:
             text = text.replace(RUBRIC_MARK, rubric(lab))
         else:
@@ -288,9 +313,8 @@ def _for_flavour(text: str, flavour: str | None) -> str:
 def start(app: App, name: str) -> None:
     """Set up a lab's starting point (run again to reset it)."""
     from grader import lifecycle
-    from grader.labs import load
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
         cluster = app.cluster("start")
         flavour = lifecycle.start(lab, cluster, ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} is ready[/bold] ({flavour}). Read the task: lab show {lab.name}")
@@ -321,7 +345,6 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
     import re
 
     from grader import grading
-    from grader.labs import load
     if watch and (files or fmt == "junit"):
         app.fail("--watch grades the live cluster as a table or JSON lines; drop -f / -o junit")
     for ns in namespaces:
@@ -329,7 +352,9 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
             app.fail(f"-n {ns!r} is not a namespace name (lowercase letters, digits and '-', at most 63, "
                      "starting and ending with a letter or digit)")
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
+        if lab.student and namespaces:
+            app.fail("-n grades other namespaces: a student's kubeconfig grades the student's own; drop -n")
         if watch:
             _watch(app, lab, list(namespaces), fmt)
         if files:
@@ -401,9 +426,8 @@ def _watch(app: App, lab: Any, namespaces: list[str], fmt: str) -> NoReturn:
 def solve(app: App, name: str) -> None:
     """Apply the reference solution and wait until it is in effect."""
     from grader import lifecycle
-    from grader.labs import load
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
         lifecycle.solve(lab, app.cluster("solve"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Reference solution applied.[/bold] Check it: lab grade {lab.name}")
 
@@ -415,11 +439,103 @@ def solve(app: App, name: str) -> None:
 def finish(app: App, name: str) -> None:
     """Clean up everything the lab created."""
     from grader import lifecycle
-    from grader.labs import load
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
         lifecycle.finish(lab, app.cluster("finish"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} finished[/bold]; its objects and namespaces are gone.")
+
+
+# -- class -------------------------------------------------------------------------
+@main.group("class")
+def class_group() -> None:
+    """A class on one cluster: students' namespaces, kubeconfigs and a gradebook (instructor)."""
+
+
+def _instructor(app: App) -> None:
+    if app.student():
+        app.fail("lab class commands are the instructor's: this kubeconfig is a student's")
+
+
+@class_group.command("create")
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("kubeconfigs"),
+              show_default=True, help="Folder for the students' kubeconfig files (<name>.kubeconfig).")
+@global_options
+@click.pass_obj
+def class_create(app: App, roster: Path, out_dir: Path) -> None:
+    """Set up every student of ROSTER (name[,email] a line); run again after adding students."""
+    from grader import classroom
+    from grader.labs import load_all
+    _instructor(app)
+    with handled(app):
+        students = classroom.read_roster(roster)
+        files = classroom.create(app.cluster("class"), students, out_dir, load_all(), app.flavour,
+                                 ConsoleProgress(app))
+        app.err.print(f"[bold]Class ready[/bold]: {len(files)} student{'s' if len(files) != 1 else ''}; "
+                      f"hand each their kubeconfig from {out_dir}/ (lab --kubeconfig NAME.kubeconfig start LAB)")
+
+
+@class_group.command("delete")
+@global_options
+@click.pass_obj
+def class_delete(app: App) -> None:
+    """Remove everything lab class create made (the students' namespaces with their work)."""
+    from grader import classroom
+    _instructor(app)
+    with handled(app):
+        n = classroom.delete(app.cluster("class"), ConsoleProgress(app))
+        app.err.print(f"[bold]Class deleted[/bold] ({n} object{'s' if n != 1 else ''}).")
+
+
+@class_group.command("list")
+@global_options
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def class_list(app: App, fmt: str) -> None:
+    """The students of the class on this cluster and their namespaces."""
+    from grader import classroom
+    _instructor(app)
+    with handled(app):
+        rows = classroom.members(app.cluster("class"))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("Student", "E-mail", "Namespaces"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["email"] or "-", ", ".join(r["namespaces"]))
+    app.out().print(table)
+
+
+@class_group.command("grade")
+@LAB_ARG
+@global_options
+@click.option("-o", "--format", "fmt", type=click.Choice(["table", "csv", "json", "junit", "html"]), default="table",
+              show_default=True, help="Report format (html: a self-contained heat map).")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of stdout.")
+@click.pass_obj
+def class_grade(app: App, name: str, fmt: str, output_file: Path | None) -> None:
+    """Grade every student's copy of a lab from one read of the cluster, one row per student.
+
+    Exit code 0 when every student passed, 1 when one did not, 2 for an error."""
+    from grader import classroom
+    from grader.labs import load
+    from grader.report import render_class
+    _instructor(app)
+    with handled(app):
+        lab = load(name)
+        cluster = app.cluster("grade")
+        rows = classroom.grade(lab, cluster, [m["name"] for m in classroom.members(cluster)], app.flavour)
+    text = render_class(rows, fmt)
+    if output_file:
+        output_file.write_text(text)
+        click.echo(f"Wrote {output_file}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_OK if all(r.passed for _, r in rows) else EXIT_CHECKS_FAILED)
 
 
 # -- sandbox -------------------------------------------------------------------------

@@ -320,10 +320,10 @@ class Cluster:
         return snap
 
     # -- writes ---------------------------------------------------------------------
-    def apply(self, obj: dict, force: bool = True, dry_run: bool = False) -> dict:
+    def apply(self, obj: dict, force: bool = True, dry_run: bool = False, manager: str = FIELD_MANAGER) -> dict:
         md = obj.get("metadata") or {}
         path = self.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"])
-        query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
+        query = [("fieldManager", manager), ("force", "true" if force else "false")]
         if dry_run:
             query.append(("dryRun", "All"))
         return self.request("PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml")
