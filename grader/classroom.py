@@ -137,6 +137,7 @@ def student_objects(s: Student, namespaces: list[str], shared: list[str]) -> lis
         # a lab's Namespace manifest (labels) is applied by the student: only their own namespaces
         {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": namespaces,
          "verbs": ["get", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": shared, "verbs": ["get"]},
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": _READ},
     ]))
     objs.append(_rbac("ClusterRoleBinding", own, student=s.name, subjects=[sa],
