@@ -286,8 +286,8 @@ def members(cluster: Cluster) -> list[dict]:
     for ns in nss:
         md = ns["metadata"]
         name = (md.get("labels") or {}).get(S.STUDENT_LABEL)
-        if not name:
-            continue
+        if not name or md.get("deletionTimestamp"):
+            continue  # not a student's, or on its way out (lab class delete)
         row = rows.setdefault(name, {"name": name, "email": "", "namespaces": []})
         if (md.get("labels") or {}).get(HOME_LABEL) == "true":
             row["email"] = (md.get("annotations") or {}).get(EMAIL_ANNOTATION, "")

@@ -175,3 +175,18 @@ def test_html_heat_map_screenshot(started, kubeconfig, tmp_path):
     # alice 6 passes, carol 6 failures, bob after his reset 3 and 3: more green than red, both plenty
     assert green > 1000 and red > 1000, (green, red)
     assert green > red, (green, red)
+
+
+def test_delete_removes_exactly_what_create_made(started, kubeconfig, cluster):
+    code, _, err = run(kubeconfig, "class", "delete")
+    assert code == 0, err
+    for path in ("/apis/rbac.authorization.k8s.io/v1/rolebindings", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                 "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"):
+        assert cluster.request("GET", path, query=[("labelSelector", f"{CLASS_LABEL}=true")])["items"] == [], path
+    left = cluster.list(K.NAMESPACE, label_selector=f"{CLASS_LABEL}=true")
+    assert all(ns["metadata"].get("deletionTimestamp") for ns in left), [ns["metadata"]["name"] for ns in left]
+    # the shared control plane stays: other labs (and the next class) use it
+    assert cluster.get("maistra.io/v2", "ServiceMeshControlPlane", "basic", "istio-system") is not None
+    assert cluster.get("v1", "Namespace", "istio-system") is not None
+    code, out, _ = run(kubeconfig, "class", "grade", "canary")
+    assert code == 2  # no class left to grade
