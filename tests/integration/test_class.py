@@ -156,8 +156,8 @@ def test_create_is_idempotent_and_list_shows_the_class(started, kubeconfig):
 def test_html_heat_map_screenshot(started, kubeconfig, tmp_path):
     from PIL import Image
 
-    from grader.report.classbook import COLOURS
     from grader.model import Status
+    from grader.report.classbook import COLOURS
     html = tmp_path / "class.html"
     run(kubeconfig, "class", "grade", "canary", "-o", "html", "--output", str(html))
     png = tmp_path / "shot.png"
