@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import csv
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from grader import student as S
 from grader.cluster import Cluster, ClusterError, Target
 from grader.labs import Lab, Step
 from grader.model import LabReport
+from grader.snapshot import Snapshot
 
 CLASS_LABEL = "lab.grader/class"  # "true" on every object `lab class create` makes
 HOME_LABEL = "lab.grader/class-home"  # "true" on a student's home namespace (the ServiceAccount's)
@@ -299,6 +300,30 @@ def members(cluster: Cluster) -> list[dict]:
 def grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None) -> list[tuple[str, LabReport]]:
     """Every student's copy of the lab judged against ONE snapshot of the cluster: one LIST per
     kind the checks read, whatever the size of the class."""
+    return _grade(lab, cluster, students, flavour)[0]
+
+
+def watch(lab: Lab, cluster: Cluster, flavour: str | None,
+          emit: Callable[[list[tuple[str, LabReport]], str | None], None], settle: float = 0.5) -> None:
+    """Grade the class, then again each time an object the checks read changes (as
+    grading.watch does for one student); runs until interrupted."""
+    cause: str | None = None
+    while True:
+        rows, snap = _grade(lab, cluster, [m["name"] for m in members(cluster)], flavour)
+        emit(rows, cause)
+        changes = cluster.changes(snap.list_versions)
+        try:
+            cause = None
+            while cause is None:
+                cause = changes.next(timeout=60)
+            while changes.next(timeout=settle) is not None:
+                pass
+        finally:
+            changes.close()
+
+
+def _grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None
+           ) -> tuple[list[tuple[str, LabReport]], Snapshot]:
     start = time.perf_counter()
     if not students:
         raise ClassError("no students in the class on this cluster; run lab class create ROSTER.csv first")
@@ -313,4 +338,4 @@ def grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None) 
     elapsed = time.perf_counter() - start
     return [(s, LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
                           flavour=snap.flavour, duration_s=elapsed, namespace=sl.namespace))
-            for (s, results), (_, sl) in zip(judged, theirs, strict=True)]
+            for (s, results), (_, sl) in zip(judged, theirs, strict=True)], snap

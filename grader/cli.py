@@ -516,8 +516,11 @@ def class_list(app: App, fmt: str) -> None:
               show_default=True, help="Report format (html: a self-contained heat map).")
 @click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of stdout.")
+@click.option("-w", "--watch", is_flag=True,
+              help="A live board: grade again at every change (with --output, the file is rewritten; "
+                   "an HTML board reloads itself). Ctrl-C stops.")
 @click.pass_obj
-def class_grade(app: App, name: str, fmt: str, output_file: Path | None) -> None:
+def class_grade(app: App, name: str, fmt: str, output_file: Path | None, watch: bool) -> None:
     """Grade every student's copy of a lab from one read of the cluster, one row per student.
 
     Exit code 0 when every student passed, 1 when one did not, 2 for an error."""
@@ -525,17 +528,41 @@ def class_grade(app: App, name: str, fmt: str, output_file: Path | None) -> None
     from grader.labs import load
     from grader.report import render_class
     _instructor(app)
+    last: list[Any] = []
+
+    def emit(rows: list[Any], cause: str | None) -> None:
+        import datetime as dt
+        last[:] = rows
+        text = render_class(rows, fmt, refresh=5 if watch else None)
+        if output_file:
+            tmp = output_file.with_name(f".{output_file.name}.tmp")
+            tmp.write_text(text)
+            tmp.replace(output_file)  # a browser reloading the board never sees half a file
+            click.echo(f"Wrote {output_file}", err=True)
+        elif watch and fmt == "table":
+            out = app.out()
+            if out.is_terminal:
+                out.clear()
+            click.echo(text, nl=False)
+        else:
+            click.echo(text, nl=False)
+        if watch:
+            stamp = dt.datetime.now().strftime("%H:%M:%S")
+            why = f"after a change ({cause})" if cause else "first grade"
+            click.echo(f"{stamp} graded {why}; watching (Ctrl-C stops)", err=True)
+        sys.stdout.flush()
+
     with handled(app):
         lab = load(name)
         cluster = app.cluster("grade")
-        rows = classroom.grade(lab, cluster, [m["name"] for m in classroom.members(cluster)], app.flavour)
-    text = render_class(rows, fmt)
-    if output_file:
-        output_file.write_text(text)
-        click.echo(f"Wrote {output_file}", err=True)
-    else:
-        click.echo(text, nl=False)
-    sys.exit(EXIT_OK if all(r.passed for _, r in rows) else EXIT_CHECKS_FAILED)
+        if watch:
+            try:
+                classroom.watch(lab, cluster, app.flavour, emit)
+            except KeyboardInterrupt:
+                pass
+        else:
+            emit(classroom.grade(lab, cluster, [m["name"] for m in classroom.members(cluster)], app.flavour), None)
+    sys.exit(EXIT_OK if last and all(r.passed for _, r in last) else EXIT_CHECKS_FAILED)
 
 
 # -- sandbox -------------------------------------------------------------------------

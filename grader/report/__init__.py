@@ -51,7 +51,7 @@ def render(reports: LabReport | Sequence[LabReport], fmt: str, *, width: int = 1
 CLASS_FORMATS = ("table", "csv", "json", "junit", "html")
 
 
-def render_class(rows: Sequence[tuple[str, LabReport]], fmt: str) -> str:
+def render_class(rows: Sequence[tuple[str, LabReport]], fmt: str, refresh: int | None = None) -> str:
     """A class's gradebook for one lab, one row per (student, report): table, csv, json (a list
     of reports, each with its `student`), junit (a testsuite per student) or html (a heat map)."""
     from grader.report import classbook
@@ -59,8 +59,9 @@ def render_class(rows: Sequence[tuple[str, LabReport]], fmt: str) -> str:
         from grader.report.junit import to_junit
 
         return to_junit([r for _, r in rows])
-    writers = {"table": classbook.to_table, "csv": classbook.to_csv, "json": classbook.to_json,
-               "html": classbook.to_html}
+    if fmt == "html":
+        return classbook.to_html(rows, refresh)
+    writers = {"table": classbook.to_table, "csv": classbook.to_csv, "json": classbook.to_json}
     if fmt not in writers:
         raise ValueError(f"unknown class report format {fmt!r} (expected one of: {', '.join(CLASS_FORMATS)})")
     return writers[fmt](rows)

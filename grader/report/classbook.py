@@ -59,7 +59,8 @@ def to_json(rows: Sequence[Row]) -> str:
     return json.dumps([{"student": s, **rep.to_dict()} for s, rep in rows], indent=2) + "\n"
 
 
-def to_html(rows: Sequence[Row]) -> str:
+def to_html(rows: Sequence[Row], refresh: int | None = None) -> str:
+    """The heat map; `refresh` seconds makes the browser reload it (a live board under --watch)."""
     ids = check_ids(rows)
     lab = rows[0][1] if rows else None
     title = html.escape(f"{lab.lab}: {lab.title}" if lab else "class")
@@ -79,6 +80,7 @@ def to_html(rows: Sequence[Row]) -> str:
     rate_cells = "".join(f"<td class='rate'>{rates[c]:.0%}</td>" for c in ids)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        + (f"<meta http-equiv='refresh' content='{refresh}'>" if refresh else "") +
         f"<title>{title}</title><style>"
         "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
         "td,th{border:1px solid #fff;padding:.5em 1em;text-align:center;min-width:4em}"

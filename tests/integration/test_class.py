@@ -177,6 +177,38 @@ def test_html_heat_map_screenshot(started, kubeconfig, tmp_path):
     assert green > red, (green, red)
 
 
+def _verdict(html: str, student: str) -> str | None:
+    import re
+    m = re.search(rf"<th class='student'>{student}</th>.*?<td class='score'>(passed|not passed)</td>", html)
+    return m.group(1) if m else None
+
+
+def test_watch_keeps_a_live_board(started, kubeconfig, tmp_path):
+    import signal
+    import time
+    board = tmp_path / "board.html"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "--kubeconfig", kubeconfig, "--no-color", "class",
+                             "grade", "canary", "--watch", "-o", "html", "--output", str(board)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not board.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first = board.read_text()
+        assert "http-equiv='refresh'" in first and _verdict(first, "carol") == "not passed"
+        p = lab(started["carol"], "solve", "canary")
+        assert p.returncode == 0, p.stderr
+        deadline = time.monotonic() + 60
+        while _verdict(board.read_text(), "carol") != "passed" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _verdict(board.read_text(), "carol") == "passed"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert "graded after a change" in err, err
+    assert proc.returncode == 1, err  # bob, reset earlier, has not passed
+
+
 def test_delete_removes_exactly_what_create_made(started, kubeconfig, cluster):
     code, _, err = run(kubeconfig, "class", "delete")
     assert code == 0, err

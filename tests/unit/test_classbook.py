@@ -84,3 +84,8 @@ def test_html_heat_map_is_self_contained():
 def test_unknown_format():
     with pytest.raises(ValueError, match="unknown class report format"):
         render_class(ROWS, "pdf")
+
+
+def test_html_live_board_reloads_itself():
+    assert "http-equiv='refresh' content='5'" in render_class(ROWS, "html", refresh=5)
+    assert "refresh" not in render_class(ROWS, "html")
