@@ -155,6 +155,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--scale", default="1,10,100,500")
     ap.add_argument("--labs", default="all")
+    ap.add_argument("--class-students", type=int, default=30, help="students starting canary at once (0: skip)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lab-bench-"))
@@ -206,12 +207,46 @@ def main() -> int:
         sh(lab_cmd("finish", "canary"), env)
         sizes = [int(s) for s in args.scale.split(",") if s]
         results["scale"] = scale(sb, env, sizes, args.runs) if sizes else []
+        results["class"] = class_starts(sb, env, args.class_students) if args.class_students else None
     finally:
         sh(lab_cmd("sandbox", "down", "--purge"), env, check=False)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(render(results))
     return 0
+
+
+def class_starts(sb: Sandbox, env: dict, students: int) -> dict:
+    """A class of `students` on one sandbox, each running `lab start canary` with their own
+    kubeconfig: all at once, then (after a reset by `finish`) one after another."""
+    import concurrent.futures as cf
+    folder = Path(tempfile.mkdtemp(prefix="lab-bench-class-"))
+    roster = folder / "roster.csv"
+    names = [f"b{i}" for i in range(1, students + 1)]
+    roster.write_text("".join(f"{n}\n" for n in names))
+    t0 = time.monotonic()
+    sh(lab_cmd("class", "create", str(roster), "--out", str(folder)), env)
+    created = time.monotonic() - t0
+
+    def start(n: str) -> float:
+        return sh(lab_cmd("--kubeconfig", str(folder / f"{n}.kubeconfig"), "start", "canary"), env)[0]
+    try:
+        t0 = time.monotonic()
+        with cf.ThreadPoolExecutor(students) as pool:
+            each = list(pool.map(start, names))
+        together = time.monotonic() - t0
+        for n in names:
+            sh(lab_cmd("--kubeconfig", str(folder / f"{n}.kubeconfig"), "finish", "canary"), env)
+        t0 = time.monotonic()
+        for n in names:
+            start(n)
+        in_turn = time.monotonic() - t0
+    finally:
+        sh(lab_cmd("class", "delete"), env, check=False)
+    out = {"students": students, "class_create_s": round(created, 2), "all_at_once_s": round(together, 2),
+           "slowest_student_s": round(max(each), 2), "one_after_another_s": round(in_turn, 2)}
+    print(f"class: {out}", file=sys.stderr)
+    return out
 
 
 def render(r: dict) -> str:
@@ -240,6 +275,12 @@ def render(r: dict) -> str:
                  "| `lab class grade` requests | seconds | all passed |", "|---|---|---|---|---|---|---|"]
         rows += [f"| {s['n']} | {s['requests']} | {s['seconds']} | {s['all_full_score']} | {s.get('class_requests', '-')} "
                  f"| {s.get('class_seconds', '-')} | {s.get('class_all_passed', '-')} |" for s in r["scale"]]
+    if r.get("class"):
+        c = r["class"]
+        rows += ["", f"| {c['students']} students, `lab start canary` each | seconds |", "|---|---|",
+                 f"| `lab class create` | {c['class_create_s']} |",
+                 f"| all at once (slowest student) | {c['all_at_once_s']} ({c['slowest_student_s']}) |",
+                 f"| one after another | {c['one_after_another_s']} |"]
     return "\n".join(rows)
 
 
