@@ -98,12 +98,13 @@ class ConsoleProgress:
 def _errors() -> tuple[type[Exception], ...]:
     from grader.classroom import ClassError
     from grader.cluster import ClusterError
+    from grader.exam import ExamError
     from grader.labs import LabError
     from grader.manifests import ManifestError
     from grader.sandbox.binaries import MissingBinaries
     from grader.sandbox.control_plane import SandboxError
     from grader.student import StudentError
-    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries, StudentError, ClassError
+    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries, StudentError, ClassError, ExamError
 
 
 @contextlib.contextmanager
@@ -425,10 +426,13 @@ def _watch(app: App, lab: Any, namespaces: list[str], fmt: str) -> NoReturn:
 @click.pass_obj
 def solve(app: App, name: str) -> None:
     """Apply the reference solution and wait until it is in effect."""
-    from grader import lifecycle
+    from grader import exam, lifecycle
     with handled(app):
         lab = app.lab(name)
-        lifecycle.solve(lab, app.cluster("solve"), ConsoleProgress(app), app.flavour)
+        cluster = app.cluster("solve")
+        if exam.current(cluster) is not None:
+            app.fail("an exam is running: solutions are shown after it ends (lab exam finish)")
+        lifecycle.solve(lab, cluster, ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Reference solution applied.[/bold] Check it: lab grade {lab.name}")
 
 
@@ -563,6 +567,91 @@ def class_grade(app: App, name: str, fmt: str, output_file: Path | None, watch: 
         else:
             emit(classroom.grade(lab, cluster, [m["name"] for m in classroom.members(cluster)], app.flavour), None)
     sys.exit(EXIT_OK if last and all(r.passed for _, r in last) else EXIT_CHECKS_FAILED)
+
+
+# -- exam --------------------------------------------------------------------------
+@main.group("exam")
+def exam_group() -> None:
+    """A timed exam: several labs at once, one score, no solutions until it ends."""
+
+
+@exam_group.command("start")
+@click.option("--labs", "labs", required=True, help="Comma-separated labs, one task each (e.g. canary,mtls).")
+@click.option("--minutes", type=click.FloatRange(min=0.05), default=120.0, show_default=True)
+@global_options
+@click.pass_obj
+def exam_start(app: App, labs: str, minutes: float) -> None:
+    """Set up the labs' starting points together, each task in namespaces of its own."""
+    from grader import exam
+    with handled(app):
+        e = exam.start(app.cluster("exam"), [n.strip() for n in labs.split(",") if n.strip()], minutes,
+                       app.flavour, ConsoleProgress(app))
+        _print_exam(app, e)
+
+
+def _print_exam(app: App, e: Any) -> None:
+    left = max(0.0, e.left())
+    app.err.print(f"[bold]Exam[/bold]: {len(e.labs)} tasks, deadline {e.deadline:%H:%M:%S} UTC "
+                  f"({int(left // 60)} min {int(left % 60)} s left)")
+    for task, lab in e.tasks():
+        app.err.print(f"  {task}: {lab.name} ({lab.total} points) in namespace {lab.namespace}: {lab.title}")
+
+
+@exam_group.command("status")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-w", "--watch", is_flag=True, help="Stay until the deadline, then take the exam's grade.")
+@global_options
+@click.pass_obj
+def exam_status(app: App, fmt: str, watch: bool) -> None:
+    """Time left and the tasks; with --watch, the grade taken at the deadline."""
+    from grader import exam
+    with handled(app):
+        cluster = app.cluster("exam")
+        e = exam.current(cluster)
+        if e is None:
+            app.fail("no exam is running; start one with lab exam start --labs a,b")
+        if fmt == "json":
+            click.echo(json.dumps({"labs": list(e.labs), "deadline": exam.iso(e.deadline),
+                                   "seconds_left": max(0, int(e.left())), "graded": bool(e.final),
+                                   "tasks": [{"task": t, "lab": lab.name, "points": lab.total, "namespace": lab.namespace}
+                                             for t, lab in e.tasks()]}, indent=2))
+        else:
+            _print_exam(app, e)
+        if watch:
+            result = exam.grade_at_deadline(cluster, app.flavour)
+            app.err.print(f"Time is up: {result['score']}/{result['total']} ({result['percent']} %) at {result['at']}")
+
+
+@exam_group.command("grade")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@global_options
+@click.pass_obj
+def exam_grade(app: App, fmt: str) -> None:
+    """One report: each task's score and the total (after the deadline: the grade at the deadline)."""
+    from grader import exam
+    with handled(app):
+        result = exam.grade(app.cluster("exam"), app.flavour)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for t in result["tasks"]:
+            click.echo(f"{t['lab']:<16} {t['namespace']:<20} {t['score']:>4}/{t['total']:<4}")
+        late = " (LATE: the first grade after the deadline)" if result["late"] else ""
+        verdict = "PASSED" if result["passed"] else "NOT PASSED"
+        click.echo(f"Total: {result['score']}/{result['total']} ({result['percent']} %, pass mark 70 %) {verdict} "
+                   f"at {result['at']}{late}")
+    sys.exit(EXIT_OK if result["passed"] else EXIT_CHECKS_FAILED)
+
+
+@exam_group.command("finish")
+@global_options
+@click.pass_obj
+def exam_finish(app: App) -> None:
+    """Remove everything the exam created; solutions can be shown again."""
+    from grader import exam
+    with handled(app):
+        exam.finish(app.cluster("exam"), app.flavour, ConsoleProgress(app))
+        app.err.print("[bold]Exam finished[/bold]; lab solve works again.")
 
 
 # -- sandbox -------------------------------------------------------------------------
