@@ -576,15 +576,19 @@ def exam_group() -> None:
 
 
 @exam_group.command("start")
-@click.option("--labs", "labs", required=True, help="Comma-separated labs, one task each (e.g. canary,mtls).")
+@click.option("--labs", "labs", help="Comma-separated labs, one task each (e.g. canary,mtls).")
+@click.option("--random", "random_n", type=int, help="Instead of --labs: N labs drawn at random.")
+@click.option("--seed", type=int, help="Seed for --random (the same seed, the same exam).")
 @click.option("--minutes", type=click.FloatRange(min=0.05), default=120.0, show_default=True)
 @global_options
 @click.pass_obj
-def exam_start(app: App, labs: str, minutes: float) -> None:
+def exam_start(app: App, labs: str | None, random_n: int | None, seed: int | None, minutes: float) -> None:
     """Set up the labs' starting points together, each task in namespaces of its own."""
     from grader import exam
+    if bool(labs) == bool(random_n):
+        app.fail("give exactly one of --labs a,b or --random N")
     with handled(app):
-        e = exam.start(app.cluster("exam"), [n.strip() for n in labs.split(",") if n.strip()], minutes,
+        e = exam.start(app.cluster("exam"), exam.choose(labs, random_n, seed), minutes,
                        app.flavour, ConsoleProgress(app))
         _print_exam(app, e)
 
@@ -641,6 +645,22 @@ def exam_grade(app: App, fmt: str) -> None:
         click.echo(f"Total: {result['score']}/{result['total']} ({result['percent']} %, pass mark 70 %) {verdict} "
                    f"at {result['at']}{late}")
     sys.exit(EXIT_OK if result["passed"] else EXIT_CHECKS_FAILED)
+
+
+@exam_group.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def exam_verify(app: App, file: Path) -> None:
+    """Check an exam result file (lab exam grade -o json): exit 0 when untouched, 1 when edited."""
+    from grader import exam
+    try:
+        result = json.loads(file.read_text())
+    except (ValueError, OSError) as e:
+        app.fail(f"{file}: not a JSON exam result ({e})")
+    problem = exam.verify(result)
+    if problem:
+        app.fail(f"{file}: {problem}", code=EXIT_CHECKS_FAILED)
+    click.echo(f"{file}: intact ({result['score']}/{result['total']}, {result['percent']} %, at {result['at']})")
 
 
 @exam_group.command("finish")

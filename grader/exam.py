@@ -120,12 +120,52 @@ def grade_now(cluster: Cluster, exam: Exam, flavour: str | None) -> list[LabRepo
                       flavour=snap.flavour, namespace=lab.namespace) for _, lab in tasks]
 
 
+def checksum(result: dict) -> str:
+    """SHA-256 over the result (without its checksum) in a canonical form: an edited score no
+    longer matches. Not a signature: whoever has `lab` can compute it again; it catches edits
+    made by hand, not a forger who reads this function."""
+    import hashlib
+    body = {k: v for k, v in result.items() if k != "checksum"}
+    return hashlib.sha256(("lab-exam-v1" + json.dumps(body, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()
+
+
+def verify(result: object) -> str:
+    """'' when the result file is as `lab exam grade` wrote it, else what is wrong."""
+    if not isinstance(result, dict) or "checksum" not in result:
+        return "not an exam result (no checksum): write it with lab exam grade -o json"
+    if result["checksum"] != checksum(result):
+        return "the result was edited after grading (its checksum does not match)"
+    tasks = result.get("tasks") or []
+    if sum(t.get("score", 0) for t in tasks) != result.get("score") or any(
+            t.get("score") != sum(c.get("points", 0) for c in t.get("checks", [])) for t in tasks):
+        return "the scores do not add up"
+    return ""
+
+
+def choose(labs: str | None, random_n: int | None, seed: int | None) -> list[str]:
+    """The exam's labs: the named ones, or N drawn at random (reproducible with a seed) from
+    the labs that can be tasks."""
+    if labs:
+        return [n.strip() for n in labs.split(",") if n.strip()]
+    import random
+
+    from grader.labs import load_all
+    pool = sorted(lab.name for lab in load_all() if not S.class_unsafe(lab))
+    if not random_n or not 0 < random_n <= len(pool):
+        raise ExamError(f"--random takes 1 to {len(pool)} (the labs that can be exam tasks), or name them with --labs")
+    return sorted(random.Random(seed).sample(pool, random_n))
+
+
 def summary(reports: list[LabReport], at: dt.datetime, late: bool) -> dict:
     score, total = sum(r.score for r in reports), sum(r.total for r in reports)
     return {"at": iso(at), "late": late, "score": score, "total": total,
             "percent": round(100 * score / total, 1) if total else 0.0,
             "passed": total > 0 and 100 * score >= PASS_PERCENT * total,
             "tasks": [r.to_dict() for r in reports]}
+
+
+def sealed(result: dict) -> dict:
+    return {**result, "checksum": checksum(result)}
 
 
 def grade(cluster: Cluster, flavour: str | None) -> dict:
@@ -137,7 +177,7 @@ def grade(cluster: Cluster, flavour: str | None) -> dict:
     if exam.final:
         return exam.final
     now = _now()
-    result = summary(grade_now(cluster, exam, flavour), now, late=now > exam.deadline)
+    result = sealed(summary(grade_now(cluster, exam, flavour), now, late=now > exam.deadline))
     if now > exam.deadline:
         _save(cluster, Exam(exam.labs, exam.started, exam.deadline, result))
     return result
@@ -152,7 +192,7 @@ def grade_at_deadline(cluster: Cluster, flavour: str | None) -> dict:
         return exam.final
     while (left := exam.left()) > 0:
         time.sleep(min(left, 1.0))
-    result = summary(grade_now(cluster, exam, flavour), exam.deadline, late=False)
+    result = sealed(summary(grade_now(cluster, exam, flavour), exam.deadline, late=False))
     _save(cluster, Exam(exam.labs, exam.started, exam.deadline, result))
     return result
 

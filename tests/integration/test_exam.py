@@ -29,7 +29,7 @@ class _Quiet:
         pass
 
 
-def test_exam_end_to_end(kubeconfig, cluster):
+def test_exam_end_to_end(kubeconfig, cluster, tmp_path):
     code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary,mtls", "--minutes", "0.5")
     assert code == 0, err
     assert "task1: canary (100 points) in namespace task1-webapp" in err, err
@@ -59,6 +59,14 @@ def test_exam_end_to_end(kubeconfig, cluster):
         assert scores["canary"] == (100, 100), scores
         assert scores["mtls"][0] < scores["mtls"][1], scores
         assert code == (0 if result["passed"] else 1)
+        # the result file: intact verifies, an edited score does not
+        f = tmp_path / "result.json"
+        f.write_text(out)
+        code, vout, err = run(kubeconfig, "exam", "verify", str(f))
+        assert code == 0 and "intact" in vout, err
+        f.write_text(out.replace(f'"score": {result["score"]},', f'"score": {result["score"] + 50},', 1))
+        code, _, err = run(kubeconfig, "exam", "verify", str(f))
+        assert code == 1 and "edited after grading" in err, err
     finally:
         code, _, err = run(kubeconfig, "exam", "finish")
     assert code == 0, err
@@ -75,3 +83,5 @@ def test_exam_commands_without_an_exam(kubeconfig):
         assert code == 2 and "no exam is running" in err, (args, err)
     code, _, err = run(kubeconfig, "exam", "start", "--labs", "member-roll", "--minutes", "1")
     assert code == 2 and "lab member-roll cannot be an exam task" in err
+    code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary", "--random", "2")
+    assert code == 2 and "exactly one of --labs" in err
