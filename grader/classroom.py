@@ -330,7 +330,7 @@ def _grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None
     unsafe = S.class_unsafe(lab)
     if unsafe:
         raise ClassError(f"lab {lab.name} cannot run in a class: {unsafe}")
-    theirs = [(s, S.for_student(lab, s)) for s in students]
+    theirs = [(s, S.for_student(lab, s, checked=True)) for s in students]  # class_unsafe read the files once
     decided, openshift = F.of_cluster(flavour, cluster)
     namespaces = [ns for _, sl in theirs for ns in sl.owns] + sorted(S.SHARED_NAMESPACES)
     snap = cluster.snapshot(grading.kinds_read_by(lab), namespaces, decided, openshift)
