@@ -94,10 +94,12 @@ def _member_ready(obj: dict | None) -> bool:
 
 def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
     """N student namespaces holding the solved canary state, graded from one snapshot."""
+    from grader.classroom import CLASS_LABEL
     from grader.cluster import Cluster, Target
     from grader.labs import data_root
     from grader.lifecycle import rollout_complete
     from grader.manifests import default_protocols, read
+    from grader.student import STUDENT_LABEL
     cluster = Cluster(Target(str(sb.kubeconfig), None), purpose="bench-setup")
     docs = [d for d in read(data_root() / "labs" / "canary" / "setup") + read(data_root() / "solutions" / "canary")
             if d.get("kind") not in (None, "Namespace")]
@@ -105,8 +107,9 @@ def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
     out = []
     for n in sizes:
         for i in range(made + 1, n + 1):
-            ns = f"student-{i}"
-            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            ns = f"s{i}-webapp"  # student s<i>'s canary namespace, labelled as `lab class create` labels it
+            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+                CLASS_LABEL: "true", STUDENT_LABEL: f"s{i}"}}})
             latest: dict = {}
             for d in docs:
                 d = json.loads(json.dumps(d))
@@ -124,17 +127,25 @@ def scale(sb: Sandbox, env: dict, sizes: list[int], runs: int) -> list[dict]:
                     cluster.apply(d)
         for i in range(made + 1, n + 1):
             for dep in ("web-v1", "web-v2"):
-                cluster.wait("apps/v1", "Deployment", dep, f"student-{i}", rollout_complete, timeout=600)
+                cluster.wait("apps/v1", "Deployment", dep, f"s{i}-webapp", rollout_complete, timeout=600)
         made = n
-        args = ["grade", "canary", "-o", "json"] + [a for i in range(1, n + 1) for a in ("-n", f"student-{i}")]
+        args = ["grade", "canary", "-o", "json"] + [a for i in range(1, n + 1) for a in ("-n", f"s{i}-webapp")]
         before = lines(sb.audit_log)
         elapsed, proc = sh(lab_cmd(*args), env)
         reqs = audit_count(sb.audit_log, before, "(grade)")
         data = json.loads(proc.stdout)
         reports = data if isinstance(data, list) else [data]
         times = [elapsed] + [sh(lab_cmd(*args), env)[0] for _ in range(max(1, runs // 2))]
+        # the same namespaces as a class: `lab class grade` (renamed copies of the lab, one snapshot)
+        before = lines(sb.audit_log)
+        _, proc = sh(lab_cmd("class", "grade", "canary", "-o", "json"), env)
+        class_reqs = audit_count(sb.audit_log, before, "(grade)")
+        rows = json.loads(proc.stdout)
+        class_times = [sh(lab_cmd("class", "grade", "canary", "-o", "json"), env)[0] for _ in range(max(1, runs // 2))]
         out.append({"n": n, "requests": reqs["total"], "seconds": round(statistics.median(times), 3),
-                    "all_full_score": all(r["score"] == r["total"] for r in reports)})
+                    "all_full_score": all(r["score"] == r["total"] for r in reports),
+                    "class_requests": class_reqs["total"], "class_seconds": round(statistics.median(class_times), 3),
+                    "class_all_passed": len(rows) == n and all(r["passed"] for r in rows)})
         print(f"  scale N={n}: {out[-1]}", file=sys.stderr)
     return out
 
@@ -144,6 +155,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--scale", default="1,10,100,500")
     ap.add_argument("--labs", default="all")
+    ap.add_argument("--class-students", type=int, default=30, help="students starting canary at once (0: skip)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lab-bench-"))
@@ -198,12 +210,46 @@ def main() -> int:
         sh(lab_cmd("finish", "canary"), env)
         sizes = [int(s) for s in args.scale.split(",") if s]
         results["scale"] = scale(sb, env, sizes, args.runs) if sizes else []
+        results["class"] = class_starts(sb, env, args.class_students) if args.class_students else None
     finally:
         sh(lab_cmd("sandbox", "down", "--purge"), env, check=False)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(render(results))
     return 0
+
+
+def class_starts(sb: Sandbox, env: dict, students: int) -> dict:
+    """A class of `students` on one sandbox, each running `lab start canary` with their own
+    kubeconfig: all at once, then (after a reset by `finish`) one after another."""
+    import concurrent.futures as cf
+    folder = Path(tempfile.mkdtemp(prefix="lab-bench-class-"))
+    roster = folder / "roster.csv"
+    names = [f"b{i}" for i in range(1, students + 1)]
+    roster.write_text("".join(f"{n}\n" for n in names))
+    t0 = time.monotonic()
+    sh(lab_cmd("class", "create", str(roster), "--out", str(folder)), env)
+    created = time.monotonic() - t0
+
+    def start(n: str) -> float:
+        return sh(lab_cmd("--kubeconfig", str(folder / f"{n}.kubeconfig"), "start", "canary"), env)[0]
+    try:
+        t0 = time.monotonic()
+        with cf.ThreadPoolExecutor(students) as pool:
+            each = list(pool.map(start, names))
+        together = time.monotonic() - t0
+        for n in names:
+            sh(lab_cmd("--kubeconfig", str(folder / f"{n}.kubeconfig"), "finish", "canary"), env)
+        t0 = time.monotonic()
+        for n in names:
+            start(n)
+        in_turn = time.monotonic() - t0
+    finally:
+        sh(lab_cmd("class", "delete"), env, check=False)
+    out = {"students": students, "class_create_s": round(created, 2), "all_at_once_s": round(together, 2),
+           "slowest_student_s": round(max(each), 2), "one_after_another_s": round(in_turn, 2)}
+    print(f"class: {out}", file=sys.stderr)
+    return out
 
 
 def render(r: dict) -> str:
@@ -228,8 +274,16 @@ def render(r: dict) -> str:
         writes = sum(v for k, v in c["verbs"].items() if k not in ("get", "list", "watch"))
         rows.append(f"| {name} | {c['total']} | {c['discovery']} | {writes} |")
     if r.get("scale"):
-        rows += ["", "| student namespaces N | requests | seconds | all graded full score |", "|---|---|---|---|"]
-        rows += [f"| {s['n']} | {s['requests']} | {s['seconds']} | {s['all_full_score']} |" for s in r["scale"]]
+        rows += ["", "| student namespaces N | requests | seconds | all graded full score "
+                 "| `lab class grade` requests | seconds | all passed |", "|---|---|---|---|---|---|---|"]
+        rows += [f"| {s['n']} | {s['requests']} | {s['seconds']} | {s['all_full_score']} | {s.get('class_requests', '-')} "
+                 f"| {s.get('class_seconds', '-')} | {s.get('class_all_passed', '-')} |" for s in r["scale"]]
+    if r.get("class"):
+        c = r["class"]
+        rows += ["", f"| {c['students']} students, `lab start canary` each | seconds |", "|---|---|",
+                 f"| `lab class create` | {c['class_create_s']} |",
+                 f"| all at once (slowest student) | {c['all_at_once_s']} ({c['slowest_student_s']}) |",
+                 f"| one after another | {c['one_after_another_s']} |"]
     if r.get("dataplane"):
         from dataplane import render as dataplane_render
         rows += dataplane_render(r["dataplane"])

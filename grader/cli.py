@@ -50,6 +50,23 @@ class App:
         cache = DiscoveryCache.default() if purpose == "grade" else None
         return Cluster(target, purpose=purpose, discovery_cache=cache)
 
+    def student(self) -> str | None:
+        """The student whose kubeconfig this is (lab class create writes it), or None."""
+        from grader.classroom import student_of
+        from grader.cluster import ClusterError, resolve_target
+        try:
+            return student_of(resolve_target(self.kubeconfig, self.context))
+        except ClusterError:
+            return None
+
+    def lab(self, name: str) -> Any:
+        """The lab, renamed into the student's namespaces when the kubeconfig is a student's."""
+        from grader.labs import load
+        from grader.student import for_student
+        lab = load(name)
+        who = self.student()
+        return for_student(lab, who) if who else lab
+
     def fail(self, message: str, code: int = EXIT_ERROR) -> NoReturn:
         prefix = click.style("error:", fg="red", bold=True) if self.color else "error:"
         click.echo(f"{prefix} {message}", err=True)
@@ -79,12 +96,15 @@ class ConsoleProgress:
 
 
 def _errors() -> tuple[type[Exception], ...]:
+    from grader.classroom import ClassError
     from grader.cluster import ClusterError
+    from grader.exam import ExamError
     from grader.labs import LabError
     from grader.manifests import ManifestError
     from grader.sandbox.binaries import MissingBinaries
     from grader.sandbox.control_plane import SandboxError
-    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries
+    from grader.student import StudentError
+    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries, StudentError, ClassError, ExamError
 
 
 @contextlib.contextmanager
@@ -180,20 +200,23 @@ def main(ctx: click.Context, kubeconfig: str | None, context: str | None, flavou
 def list_cmd(app: App, fmt: str) -> None:
     """List the labs (and which one is started, when a cluster is reachable)."""
     from grader.labs import load_all
+    from grader.student import class_unsafe
     with handled(app):
         labs = sorted(load_all(), key=lambda lab: (lab.order, lab.name))
         started = _started_labs(app)
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
-                 "status": started.get(lab.name, "-") if started is not None else "unknown"} for lab in labs]
+                 "status": started.get(lab.name, "-") if started is not None else "unknown",
+                 "class": "refused: " + class_unsafe(lab) if class_unsafe(lab) else "per student"} for lab in labs]
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.table import Table
         table = Table(show_edge=False, header_style="bold")
-        for col in ("Lab", "Title", "Guide step", "Points", "Status"):
+        for col in ("Lab", "Title", "Guide step", "Points", "Status", "In a class"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"])
+            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"],
+                          "per student" if r["class"] == "per student" else "refused")
         app.out().print(table)
 
 
@@ -240,7 +263,10 @@ def _started_labs(app: App) -> dict[str, str] | None:
         nss = cluster.list(K.NAMESPACE, label_selector=LAB_LABEL)
     except ClusterError:
         return None
-    return {ns["metadata"]["labels"][LAB_LABEL]: "started" for ns in nss}
+    # a class's student namespaces carry the lab label too: they are the students' labs, not this one
+    from grader.student import STUDENT_LABEL
+    return {ns["metadata"]["labels"][LAB_LABEL]: "started" for ns in nss
+            if STUDENT_LABEL not in ns["metadata"]["labels"]}
 
 
 @main.command()
@@ -249,10 +275,10 @@ def _started_labs(app: App) -> dict[str, str] | None:
 @click.pass_obj
 def show(app: App, name: str) -> None:
     """Show a lab's task, then its rubric (check ids, points, pass mark) from lab.yaml."""
-    from grader.labs import load
+    from grader.student import rename
     with handled(app):
-        lab = load(name)
-        text = _for_flavour(lab.task(), app.flavour)
+        lab = app.lab(name)
+        text = rename(_for_flavour(lab.task(), app.flavour), lab.renames)
         if RUBRIC_MARK in text:
             text = text.replace(RUBRIC_MARK, rubric(lab))
         else:
@@ -288,9 +314,8 @@ def _for_flavour(text: str, flavour: str | None) -> str:
 def start(app: App, name: str) -> None:
     """Set up a lab's starting point (run again to reset it)."""
     from grader import lifecycle
-    from grader.labs import load
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
         cluster = app.cluster("start")
         flavour = lifecycle.start(lab, cluster, ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} is ready[/bold] ({flavour}). Read the task: lab show {lab.name}")
@@ -321,7 +346,6 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
     import re
 
     from grader import grading
-    from grader.labs import load
     if watch and (files or fmt == "junit"):
         app.fail("--watch grades the live cluster as a table or JSON lines; drop -f / -o junit")
     for ns in namespaces:
@@ -329,7 +353,9 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
             app.fail(f"-n {ns!r} is not a namespace name (lowercase letters, digits and '-', at most 63, "
                      "starting and ending with a letter or digit)")
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
+        if lab.student and namespaces:
+            app.fail("-n grades other namespaces: a student's kubeconfig grades the student's own; drop -n")
         if watch:
             _watch(app, lab, list(namespaces), fmt)
         if files:
@@ -400,11 +426,13 @@ def _watch(app: App, lab: Any, namespaces: list[str], fmt: str) -> NoReturn:
 @click.pass_obj
 def solve(app: App, name: str) -> None:
     """Apply the reference solution and wait until it is in effect."""
-    from grader import lifecycle
-    from grader.labs import load
+    from grader import exam, lifecycle
     with handled(app):
-        lab = load(name)
-        lifecycle.solve(lab, app.cluster("solve"), ConsoleProgress(app), app.flavour)
+        lab = app.lab(name)
+        cluster = app.cluster("solve")
+        if exam.current(cluster) is not None:
+            app.fail("an exam is running: solutions are shown after it ends (lab exam finish)")
+        lifecycle.solve(lab, cluster, ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Reference solution applied.[/bold] Check it: lab grade {lab.name}")
 
 
@@ -415,11 +443,235 @@ def solve(app: App, name: str) -> None:
 def finish(app: App, name: str) -> None:
     """Clean up everything the lab created."""
     from grader import lifecycle
-    from grader.labs import load
     with handled(app):
-        lab = load(name)
+        lab = app.lab(name)
         lifecycle.finish(lab, app.cluster("finish"), ConsoleProgress(app), app.flavour)
         app.err.print(f"[bold]Lab {lab.name} finished[/bold]; its objects and namespaces are gone.")
+
+
+# -- class -------------------------------------------------------------------------
+@main.group("class")
+def class_group() -> None:
+    """A class on one cluster: students' namespaces, kubeconfigs and a gradebook (instructor)."""
+
+
+def _instructor(app: App) -> None:
+    if app.student():
+        app.fail("lab class commands are the instructor's: this kubeconfig is a student's")
+
+
+@class_group.command("create")
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("kubeconfigs"),
+              show_default=True, help="Folder for the students' kubeconfig files (<name>.kubeconfig).")
+@global_options
+@click.pass_obj
+def class_create(app: App, roster: Path, out_dir: Path) -> None:
+    """Set up every student of ROSTER (name[,email] a line); run again after adding students."""
+    from grader import classroom
+    from grader.labs import load_all
+    _instructor(app)
+    with handled(app):
+        students = classroom.read_roster(roster)
+        files = classroom.create(app.cluster("class"), students, out_dir, load_all(), app.flavour,
+                                 ConsoleProgress(app))
+        app.err.print(f"[bold]Class ready[/bold]: {len(files)} student{'s' if len(files) != 1 else ''}; "
+                      f"hand each their kubeconfig from {out_dir}/ (lab --kubeconfig NAME.kubeconfig start LAB)")
+
+
+@class_group.command("delete")
+@global_options
+@click.pass_obj
+def class_delete(app: App) -> None:
+    """Remove everything lab class create made (the students' namespaces with their work)."""
+    from grader import classroom
+    _instructor(app)
+    with handled(app):
+        n = classroom.delete(app.cluster("class"), ConsoleProgress(app))
+        app.err.print(f"[bold]Class deleted[/bold] ({n} object{'s' if n != 1 else ''}).")
+
+
+@class_group.command("list")
+@global_options
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def class_list(app: App, fmt: str) -> None:
+    """The students of the class on this cluster and their namespaces."""
+    from grader import classroom
+    _instructor(app)
+    with handled(app):
+        rows = classroom.members(app.cluster("class"))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("Student", "E-mail", "Namespaces"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["email"] or "-", ", ".join(r["namespaces"]))
+    app.out().print(table)
+
+
+@class_group.command("grade")
+@LAB_ARG
+@global_options
+@click.option("-o", "--format", "fmt", type=click.Choice(["table", "csv", "json", "junit", "html"]), default="table",
+              show_default=True, help="Report format (html: a self-contained heat map).")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of stdout.")
+@click.option("-w", "--watch", is_flag=True,
+              help="A live board: grade again at every change (with --output, the file is rewritten; "
+                   "an HTML board reloads itself). Ctrl-C stops.")
+@click.pass_obj
+def class_grade(app: App, name: str, fmt: str, output_file: Path | None, watch: bool) -> None:
+    """Grade every student's copy of a lab from one read of the cluster, one row per student.
+
+    Exit code 0 when every student passed, 1 when one did not, 2 for an error."""
+    from grader import classroom
+    from grader.labs import load
+    from grader.report import render_class
+    _instructor(app)
+    last: list[Any] = []
+
+    def emit(rows: list[Any], cause: str | None) -> None:
+        import datetime as dt
+        last[:] = rows
+        text = render_class(rows, fmt, refresh=5 if watch else None)
+        if output_file:
+            tmp = output_file.with_name(f".{output_file.name}.tmp")
+            tmp.write_text(text)
+            tmp.replace(output_file)  # a browser reloading the board never sees half a file
+            click.echo(f"Wrote {output_file}", err=True)
+        elif watch and fmt == "table":
+            out = app.out()
+            if out.is_terminal:
+                out.clear()
+            click.echo(text, nl=False)
+        else:
+            click.echo(text, nl=False)
+        if watch:
+            stamp = dt.datetime.now().strftime("%H:%M:%S")
+            why = f"after a change ({cause})" if cause else "first grade"
+            click.echo(f"{stamp} graded {why}; watching (Ctrl-C stops)", err=True)
+        sys.stdout.flush()
+
+    with handled(app):
+        lab = load(name)
+        cluster = app.cluster("grade")
+        if watch:
+            try:
+                classroom.watch(lab, cluster, app.flavour, emit)
+            except KeyboardInterrupt:
+                pass
+        else:
+            emit(classroom.grade(lab, cluster, [m["name"] for m in classroom.members(cluster)], app.flavour), None)
+    sys.exit(EXIT_OK if last and all(r.passed for _, r in last) else EXIT_CHECKS_FAILED)
+
+
+# -- exam --------------------------------------------------------------------------
+@main.group("exam")
+def exam_group() -> None:
+    """A timed exam: several labs at once, one score, no solutions until it ends."""
+
+
+@exam_group.command("start")
+@click.option("--labs", "labs", help="Comma-separated labs, one task each (e.g. canary,mtls).")
+@click.option("--random", "random_n", type=int, help="Instead of --labs: N labs drawn at random.")
+@click.option("--seed", type=int, help="Seed for --random (the same seed, the same exam).")
+@click.option("--minutes", type=click.FloatRange(min=0.05), default=120.0, show_default=True)
+@global_options
+@click.pass_obj
+def exam_start(app: App, labs: str | None, random_n: int | None, seed: int | None, minutes: float) -> None:
+    """Set up the labs' starting points together, each task in namespaces of its own."""
+    from grader import exam
+    if bool(labs) == bool(random_n):
+        app.fail("give exactly one of --labs a,b or --random N")
+    with handled(app):
+        e = exam.start(app.cluster("exam"), exam.choose(labs, random_n, seed), minutes,
+                       app.flavour, ConsoleProgress(app))
+        _print_exam(app, e)
+
+
+def _print_exam(app: App, e: Any) -> None:
+    left = max(0.0, e.left())
+    app.err.print(f"[bold]Exam[/bold]: {len(e.labs)} tasks, deadline {e.deadline:%H:%M:%S} UTC "
+                  f"({int(left // 60)} min {int(left % 60)} s left)")
+    for task, lab in e.tasks():
+        app.err.print(f"  {task}: {lab.name} ({lab.total} points) in namespace {lab.namespace}: {lab.title}")
+
+
+@exam_group.command("status")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-w", "--watch", is_flag=True, help="Stay until the deadline, then take the exam's grade.")
+@global_options
+@click.pass_obj
+def exam_status(app: App, fmt: str, watch: bool) -> None:
+    """Time left and the tasks; with --watch, the grade taken at the deadline."""
+    from grader import exam
+    with handled(app):
+        cluster = app.cluster("exam")
+        e = exam.current(cluster)
+        if e is None:
+            app.fail("no exam is running; start one with lab exam start --labs a,b")
+        if fmt == "json":
+            click.echo(json.dumps({"labs": list(e.labs), "deadline": exam.iso(e.deadline),
+                                   "seconds_left": max(0, int(e.left())), "graded": bool(e.final),
+                                   "tasks": [{"task": t, "lab": lab.name, "points": lab.total, "namespace": lab.namespace}
+                                             for t, lab in e.tasks()]}, indent=2))
+        else:
+            _print_exam(app, e)
+        if watch:
+            result = exam.grade_at_deadline(cluster, app.flavour)
+            app.err.print(f"Time is up: {result['score']}/{result['total']} ({result['percent']} %) at {result['at']}")
+
+
+@exam_group.command("grade")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@global_options
+@click.pass_obj
+def exam_grade(app: App, fmt: str) -> None:
+    """One report: each task's score and the total (after the deadline: the grade at the deadline)."""
+    from grader import exam
+    with handled(app):
+        result = exam.grade(app.cluster("exam"), app.flavour)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for t in result["tasks"]:
+            click.echo(f"{t['lab']:<16} {t['namespace']:<20} {t['score']:>4}/{t['total']:<4}")
+        late = " (LATE: the first grade after the deadline)" if result["late"] else ""
+        verdict = "PASSED" if result["passed"] else "NOT PASSED"
+        click.echo(f"Total: {result['score']}/{result['total']} ({result['percent']} %, pass mark 70 %) {verdict} "
+                   f"at {result['at']}{late}")
+    sys.exit(EXIT_OK if result["passed"] else EXIT_CHECKS_FAILED)
+
+
+@exam_group.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def exam_verify(app: App, file: Path) -> None:
+    """Check an exam result file (lab exam grade -o json): exit 0 when untouched, 1 when edited."""
+    from grader import exam
+    try:
+        result = json.loads(file.read_text())
+    except (ValueError, OSError) as e:
+        app.fail(f"{file}: not a JSON exam result ({e})")
+    problem = exam.verify(result)
+    if problem:
+        app.fail(f"{file}: {problem}", code=EXIT_CHECKS_FAILED)
+    click.echo(f"{file}: intact ({result['score']}/{result['total']}, {result['percent']} %, at {result['at']})")
+
+
+@exam_group.command("finish")
+@global_options
+@click.pass_obj
+def exam_finish(app: App) -> None:
+    """Remove everything the exam created; solutions can be shown again."""
+    from grader import exam
+    with handled(app):
+        exam.finish(app.cluster("exam"), app.flavour, ConsoleProgress(app))
+        app.err.print("[bold]Exam finished[/bold]; lab solve works again.")
 
 
 # -- sandbox -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,8 @@ class Lab:
     solution: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
     task_file: Path
+    student: str | None = None  # set by grader.student.for_student: the lab as one student of a class runs it
+    renames: dict[str, str] = field(default_factory=dict)  # owned namespace -> the student's
 
     @property
     def total(self) -> int:

@@ -12,6 +12,7 @@ from typing import Protocol
 from grader import flavour as F
 from grader import kinds as K
 from grader import manifests as M
+from grader import student as S
 from grader.cluster import Cluster, ClusterError
 from grader.labs import Lab, Lookup, Step, substitute
 from grader.objects import value_at
@@ -61,8 +62,12 @@ def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str,
 
 
 def _apply(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progress) -> None:
+    if lab.student and step.shared:
+        # shared parts (operators, control plane) are the instructor's: applied once by `lab class create`
+        progress.note(f"shared {step.args['path'].name}: set up by the instructor, not by a student")
+        return
     values = {name: _look_up(cluster, lookup, name) for name, lookup in step.args["values"].items()}
-    for obj in M.apply_order([o for o in M.read(step.args["path"]) if M.for_flavour(o, flavour)]):
+    for obj in M.apply_order([S.prepare(o, lab) for o in M.read(step.args["path"]) if M.for_flavour(o, flavour)]):
         existing = _existing_instead(cluster, obj)
         if existing:
             progress.note(f"{M.describe(obj)}: not applied, {existing} is already there")
@@ -190,9 +195,14 @@ def rollout_complete(obj: dict | None) -> bool:
 # -- reset ------------------------------------------------------------------------------
 def _reset(lab: Lab, cluster: Cluster, progress: Progress) -> None:
     """Delete what the lab labelled outside its namespaces, and its namespaces with everything
-    in them (the namespace controller empties them)."""
+    in them (the namespace controller empties them). A student's namespaces are the class's:
+    they are emptied instead (`_empty`), with the student's rights."""
+    if lab.student:
+        _empty(lab, cluster, progress)
+        return
     for kind in lab_kinds(lab, cluster):
-        for obj in cluster.list(kind, label_selector=f"{M.LAB_LABEL}={lab.name}"):
+        # students' objects (labelled with the student) are their own: never the instructor's reset
+        for obj in cluster.list(kind, label_selector=f"{M.LAB_LABEL}={lab.name},!{S.STUDENT_LABEL}"):
             md = obj["metadata"]
             if md.get("namespace") in lab.owns or kind.kind == "Namespace":
                 continue  # goes with its namespace
@@ -205,6 +215,32 @@ def _reset(lab: Lab, cluster: Cluster, progress: Progress) -> None:
         with progress.step(f"Deleting namespace {ns}"):
             cluster.delete("v1", "Namespace", ns)
             cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
+
+
+# What a student works with: every object of these kinds in the student's namespace goes at a
+# reset, labelled or not (the ServiceMeshMember stays: the namespace stays a mesh member).
+_STUDENT_WORK = (K.DEPLOYMENT, K.SERVICE, K.GATEWAY, K.VIRTUAL_SERVICE, K.DESTINATION_RULE, K.SERVICE_ENTRY,
+                 K.SIDECAR, K.PEER_AUTHENTICATION, K.AUTHORIZATION_POLICY)
+
+
+def _empty(lab: Lab, cluster: Cluster, progress: Progress, timeout: float = 120.0) -> None:
+    """A student's reset: the namespaces stay (the class made them, the student may not delete
+    them); the student's work in them and what the lab labelled go, and the pods with them."""
+    labelled = [k for k in lab_kinds(lab, cluster) if k.namespaced and k not in _STUDENT_WORK and k is not K.SMM]
+    work = [k for k in _STUDENT_WORK if cluster.served_version(k)]
+    for ns in lab.owns:
+        for kind, selector in [(k, None) for k in work] + [(k, f"{M.LAB_LABEL}={lab.name}") for k in labelled]:
+            for obj in cluster.list(kind, ns, label_selector=selector):
+                with progress.step(f"Deleting {M.describe(obj)}"):
+                    cluster.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], ns)
+        if cluster.list(K.POD, ns):
+            with progress.step(f"Waiting for the pods in {ns} to be deleted"):
+                deadline = time.monotonic() + timeout
+                while cluster.list(K.POD, ns):
+                    if time.monotonic() > deadline:
+                        raise ClusterError(f"pods in namespace {ns} still there after {timeout:.0f}s; "
+                                           f"check them with kubectl get pods -n {ns}")
+                    time.sleep(0.5)
 
 
 STUCK_AFTER_S = 20.0

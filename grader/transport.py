@@ -75,7 +75,7 @@ def load_kubeconfig(files: list[str], context: str | None) -> dict:
     if cluster is None:
         raise ConfigError(f"cluster {ctx.get('cluster')!r} of context {name!r} not found in the kubeconfig")
     user = merged["users"].get(ctx.get("user"), {})
-    return {"cluster": cluster, "user": user, "context": name,
+    return {"cluster": cluster, "user": user, "context": name, "context_entry": ctx,
             "cluster_base": bases.get(("clusters", ctx.get("cluster")), Path.cwd()),
             "user_base": bases.get(("users", ctx.get("user")), Path.cwd())}
 

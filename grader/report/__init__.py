@@ -48,4 +48,23 @@ def render(reports: LabReport | Sequence[LabReport], fmt: str, *, width: int = 1
     raise ValueError(f"unknown report format {fmt!r} (expected one of: {', '.join(FORMATS)})")
 
 
-__all__ = ["FORMATS", "Format", "render"]
+CLASS_FORMATS = ("table", "csv", "json", "junit", "html")
+
+
+def render_class(rows: Sequence[tuple[str, LabReport]], fmt: str, refresh: int | None = None) -> str:
+    """A class's gradebook for one lab, one row per (student, report): table, csv, json (a list
+    of reports, each with its `student`), junit (a testsuite per student) or html (a heat map)."""
+    from grader.report import classbook
+    if fmt == "junit":
+        from grader.report.junit import to_junit
+
+        return to_junit([r for _, r in rows])
+    if fmt == "html":
+        return classbook.to_html(rows, refresh)
+    writers = {"table": classbook.to_table, "csv": classbook.to_csv, "json": classbook.to_json}
+    if fmt not in writers:
+        raise ValueError(f"unknown class report format {fmt!r} (expected one of: {', '.join(CLASS_FORMATS)})")
+    return writers[fmt](rows)
+
+
+__all__ = ["CLASS_FORMATS", "FORMATS", "Format", "render", "render_class"]

@@ -1,0 +1,63 @@
+"""Exam scoring and tasks, without a cluster."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from grader import exam
+from grader.model import CheckResult, LabReport, Status
+
+
+def _report(lab: str, got: int, of: int) -> LabReport:
+    return LabReport(lab=lab, title=lab, pass_mark=of, namespace=f"x-{lab}", results=(
+        CheckResult("a", "a", Status.PASS if got else Status.FAIL, got, of, "", ""),))
+
+
+def test_summary_sums_the_tasks_and_applies_the_pass_mark():
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    s = exam.summary([_report("canary", 100, 100), _report("mtls", 0, 100)], at, late=False)
+    assert (s["score"], s["total"], s["percent"], s["passed"]) == (100, 200, 50.0, False)
+    assert s["at"] == "2026-01-01T00:00:00Z" and not s["late"]
+    s = exam.summary([_report("canary", 100, 100), _report("mtls", 40, 100)], at, late=True)
+    assert (s["percent"], s["passed"], s["late"]) == (70.0, True, True)
+
+
+def test_tasks_live_in_namespaces_of_their_own():
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    e = exam.Exam(labs=("canary", "mtls"), started=now, deadline=now + dt.timedelta(minutes=1), final=None)
+    tasks = e.tasks()
+    assert [(t, lab.name, lab.namespace) for t, lab in tasks] == [("task1", "canary", "task1-webapp"),
+                                                                  ("task2", "mtls", "task2-webapp")]
+    assert 0 < e.left() <= 60
+
+
+def _result() -> dict:
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    return exam.sealed(exam.summary([_report("canary", 100, 100), _report("mtls", 0, 100)], at, late=False))
+
+
+def test_an_untouched_result_verifies():
+    assert exam.verify(_result()) == ""
+
+
+def test_edits_are_detected():
+    r = _result()
+    r["score"] = 200
+    assert "edited" in exam.verify(r)
+    r = _result()
+    r["tasks"][1]["checks"][0]["points"] = 100
+    assert "edited" in exam.verify(r)
+    r = _result()
+    del r["checksum"]
+    assert "no checksum" in exam.verify(r)
+    assert "no checksum" in exam.verify([1, 2])
+
+
+def test_random_choice_is_reproducible_and_only_takes_task_labs():
+    a, b = exam.choose(None, 3, 7), exam.choose(None, 3, 7)
+    assert a == b and len(set(a)) == 3
+    assert not set(a) & {"operators", "control-plane", "member-roll", "fix-injection", "review"}
+    assert exam.choose("canary, mtls", None, None) == ["canary", "mtls"]
+    import pytest
+    with pytest.raises(exam.ExamError, match="--random takes 1 to"):
+        exam.choose(None, 99, 1)
