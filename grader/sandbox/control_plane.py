@@ -25,7 +25,7 @@ from grader.sandbox.binaries import Binaries, find
 from grader.sandbox.paths import state_dir
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "simulators")
-FLAVOURS = ("ossm2", "istio", "kubernetes")  # kubernetes: no mesh at all
+FLAVOURS = ("ossm2", "ossm3", "istio", "kubernetes")  # kubernetes: no mesh at all
 Progress = Callable[[str, str], None]  # (component or step, status text)
 
 
