@@ -116,7 +116,7 @@ def istiocni_ready(snap: Snapshot, *, name: str = "default") -> Outcome:
         others = snap.list(K.ISTIO_CNI)
         why = ""
         if others:
-            why = (f"; found {name_list(others)}, but the operator only accepts an IstioCNI named default "
+            why = (f"; found IstioCNI {name_list(others)}, but the operator only accepts an IstioCNI named default "
                    "(the CRD rejects any other name)")
         return failed(f"IstioCNI {name} not found (IstioCNI is cluster-scoped){why or '; there is no IstioCNI'}",
                       "create IstioCNI default (apiVersion sailoperator.io/v1) with spec.namespace istio-cni, "
