@@ -117,7 +117,7 @@ def documents(lab: Lab, action: dict, flavour: str) -> list[dict]:
             _set(doc, path_, value)
         for path_ in action.get("unset") or []:
             _unset(doc, path_)
-        out.append(prepare(doc, lab, shared=shared))
+        out.append(prepare(doc, lab.name, shared=shared))
     return out
 
 
