@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader import kinds as K
-from grader.checks.framework import bad_param, check, cli_name, str_params
+from grader.checks.framework import bad_param, check, cli_name, not_found, str_params
 from grader.mesh.sail import (
     discovered,
     discovery_selectors,
@@ -22,10 +22,12 @@ from grader.mesh.sail import (
     revision_name,
     strategy,
 )
+from grader.mesh.workloads import deployment_pods, inject_value_true, sidecar_status, template_annotations, template_labels
 from grader.model import Outcome, failed, passed
 from grader.objects import (
     MISSING,
     as_dict,
+    as_list,
     condition,
     is_int,
     is_true,
@@ -219,3 +221,65 @@ def ossm3_namespace(snap: Snapshot, *, namespace: str, istio: str = "default") -
         return failed(join(problems), "; ".join(hints) + f"; then restart the workloads in {namespace}")
     scope = "every namespace (no discoverySelectors)" if sels is None else "the namespace (a discovery selector matches)"
     return passed(f"{ref(mesh)} discovers {scope}; Namespace {namespace} is injected: {why}")
+
+
+# -- user-deployed gateways (gateway injection) ------------------------------------------------
+TEMPLATES_KEY = "inject.istio.io/templates"
+
+
+def _proxy_image(obj_spec: dict) -> Any:
+    for c in as_list(obj_spec.get("containers")):
+        if as_dict(c).get("name") == "istio-proxy":
+            return as_dict(c).get("image")
+    return MISSING
+
+
+@check("gateway-injected", reads=[K.DEPLOYMENT, K.REPLICA_SET, K.POD, K.NAMESPACE], needs=[K.DEPLOYMENT, K.POD])
+def gateway_injected(snap: Snapshot, *, namespace: str, deployment: str) -> Outcome:
+    """A user-deployed gateway Deployment runs pods injected with the gateway template (istio-proxy image auto replaced)."""
+    bad = str_params(namespace=namespace, deployment=deployment)
+    if bad:
+        return bad
+    cli = cli_name(snap)
+    dep = snap.get(K.DEPLOYMENT, deployment, namespace)
+    if dep is None:
+        return not_found(snap, K.DEPLOYMENT, namespace, deployment,
+                         f"create Deployment {deployment} in {namespace} whose pods carry the annotation "
+                         f"{TEMPLATES_KEY}: gateway and the label sidecar.istio.io/inject: \"true\", with a container "
+                         "istio-proxy, image auto")
+    problems, hints = [], []
+    ann, labels = template_annotations(dep), template_labels(dep)
+    tmpl_image = _proxy_image(as_dict(as_dict(spec_of(dep).get("template")).get("spec")))
+    if label_str(ann.get(TEMPLATES_KEY)) != "gateway":
+        problems.append(f"the pod template of {ref(dep)} lacks annotation {TEMPLATES_KEY}: gateway "
+                        "(spec.template.metadata.annotations): the injector then adds a sidecar named istio-proxy "
+                        "beside the pod's own istio-proxy container, and the API server rejects such pods")
+        hints.append(f"add the annotation {TEMPLATES_KEY}: gateway to spec.template.metadata.annotations")
+    ns_obj = snap.get(K.NAMESPACE, namespace)
+    ns_labels = labels_of(ns_obj) if ns_obj else {}
+    asked = inject_value_true(labels.get("sidecar.istio.io/inject")) or bool(labels.get("istio.io/rev")) \
+        or label_str(ns_labels.get("istio-injection")) == "enabled" or bool(ns_labels.get("istio.io/rev"))
+    if not asked:
+        problems.append(f"neither the pod template of {ref(dep)} (label sidecar.istio.io/inject=true or "
+                        f"istio.io/rev) nor Namespace {namespace} asks for injection, so image auto is never "
+                        "replaced")
+        hints.append("add the label sidecar.istio.io/inject: \"true\" to spec.template.metadata.labels")
+    if tmpl_image is MISSING:
+        problems.append(f"the pod template of {ref(dep)} has no container istio-proxy (the gateway template "
+                        "fills in that container; the samples set image: auto)")
+        hints.append("a container named istio-proxy with image: auto")
+    pods = deployment_pods(snap, dep)
+    injected = [p for p in pods if sidecar_status(p).annotated and _proxy_image(spec_of(p)) not in ("auto", MISSING)]
+    ready = [p for p in injected if sidecar_status(p).ready]
+    if not pods:
+        problems.append(f"{ref(dep)} has no pods (status.replicas {status_of(dep).get('replicas', 0)})")
+    elif not injected:
+        problems.append(f"pods {name_list(pods)} of {ref(dep)} were not injected (no sidecar.istio.io/status "
+                        "annotation; istio-proxy image still auto)")
+        hints.append(f"then {cli} rollout restart deployment/{deployment} -n {namespace}")
+    elif not ready:
+        problems.append(f"the injected pods {name_list(injected)} of {ref(dep)} are not ready")
+    if problems:
+        return failed(join(problems), "; ".join(hints) or f"{cli} get pods -n {namespace}")
+    return passed(f"pods {name_list(ready)} of {ref(dep)} run the gateway proxy injected from the gateway template "
+                  f"({TEMPLATES_KEY}: gateway)")
