@@ -153,3 +153,36 @@ def test_discovery_selectors_must_select_the_namespace_and_the_control_plane():
     objs = with_ns_labels(objs, "a", {"istio-injection": "enabled"})
     out = check("ossm3-namespace", objs, namespace="a")
     assert out.status is Status.FAIL and "do not select Namespace a" in out.reason
+
+
+# -- gateway-injected (ossm3/gateway.yaml: the gateway-3 solution and gw-auto, not injected) --------
+def gateway() -> list[dict]:
+    return docs("ossm3/gateway.yaml")
+
+
+def test_gateway_injected_passes_on_the_solution():
+    out = check("gateway-injected", gateway(), namespace="istio-ingress", deployment="istio-ingressgateway")
+    assert out.status is Status.PASS, out
+    assert "gateway template" in out.reason
+
+
+def test_gateway_without_injection_label_keeps_image_auto():
+    out = check("gateway-injected", gateway(), namespace="istio-ingress", deployment="gw-auto")
+    assert out.status is Status.FAIL
+    assert "image auto is never replaced" in out.reason and "were not injected" in out.reason
+    assert 'sidecar.istio.io/inject: "true"' in out.hint
+
+
+def test_gateway_without_template_annotation_is_named():
+    objs = gateway()
+    dep = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "istio-ingressgateway")
+    dep["spec"]["template"]["metadata"].pop("annotations")
+    objs = [o for o in objs if o["kind"] != "Pod" or not o["metadata"]["name"].startswith("istio-ingressgateway")]
+    out = check("gateway-injected", objs, namespace="istio-ingress", deployment="istio-ingressgateway")
+    assert out.status is Status.FAIL
+    assert "lacks annotation inject.istio.io/templates: gateway" in out.reason and "has no pods" in out.reason
+
+
+def test_gateway_deployment_missing():
+    out = check("gateway-injected", gateway(), namespace="istio-ingress", deployment="nope")
+    assert out.status is Status.FAIL and "Deployment istio-ingress/nope not found" in out.reason
