@@ -184,16 +184,17 @@ def list_cmd(app: App, fmt: str) -> None:
         labs = sorted(load_all(), key=lambda lab: (lab.order, lab.name))
         started = _started_labs(app)
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
-                 "status": started.get(lab.name, "-") if started is not None else "unknown"} for lab in labs]
+                 "status": started.get(lab.name, "-") if started is not None else "unknown",
+                 "flavours": list(lab.flavours)} for lab in labs]
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.table import Table
         table = Table(show_edge=False, header_style="bold")
-        for col in ("Lab", "Title", "Guide step", "Points", "Status"):
+        for col in ("Lab", "Title", "Guide step", "Flavours", "Points", "Status"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"])
+            table.add_row(r["name"], r["title"], r["step"], ", ".join(r["flavours"]), str(r["points"]), r["status"])
         app.out().print(table)
 
 
