@@ -186,3 +186,49 @@ def test_gateway_without_template_annotation_is_named():
 def test_gateway_deployment_missing():
     out = check("gateway-injected", gateway(), namespace="istio-ingress", deployment="nope")
     assert out.status is Status.FAIL and "Deployment istio-ingress/nope not found" in out.reason
+
+
+# -- robustness: odd content never crashes a check ----------------------------------------------------
+ROBUST: list[tuple[str, dict]] = [
+    ("istio-ready", {}),
+    ("istiocni-ready", {}),
+    ("istio-spec", {"fields": {"namespace": "istio-system", "values.meshConfig.discoverySelectors": []}}),
+    ("istiocni-spec", {"fields": {"namespace": "istio-cni"}}),
+    ("ossm3-namespace", {"namespace": "a"}),
+    ("ossm3-namespace", {"namespace": "istio-ingress"}),
+    ("gateway-injected", {"namespace": "istio-ingress", "deployment": "istio-ingressgateway"}),
+]
+ODD = [None, "", 0, -1, True, [], {}, [None, "x", {"a": []}], {"status": "True"}]
+BASE = docs("ossm3/healthy.yaml") + docs("ossm3/gateway.yaml")[1:]
+
+
+def _paths(value, prefix=(), depth=4):
+    if depth == 0:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if prefix == () and k in ("kind", "apiVersion"):
+                continue
+            yield prefix + (k,)
+            yield from _paths(v, prefix + (k,), depth - 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:2]):
+            yield prefix + (i,)
+            yield from _paths(v, prefix + (i,), depth - 1)
+
+
+@pytest.mark.parametrize("index", range(len(BASE)), ids=lambda i: f"{BASE[i]['kind']}-{BASE[i]['metadata']['name']}")
+def test_odd_values_never_raise(index):
+    from harness import judged, run, snap_of
+    for path in list(_paths(BASE[index])):
+        for value in ODD:
+            objs = list(BASE)
+            objs[index] = copy.deepcopy(BASE[index])
+            target = objs[index]
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = copy.deepcopy(value)
+            snap = snap_of(objs)
+            for name, params in ROBUST:
+                out = run(name, snap, **params)
+                assert judged(out), (name, path, value, out)
