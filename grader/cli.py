@@ -133,7 +133,7 @@ def complete_lab(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 LAB_ARG = click.argument("name", shell_complete=complete_lab)
 
 _KUBECONFIG_HELP = "Path to the kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster, then the lab sandbox)."
-_FLAVOUR_HELP = "Service Mesh flavour; auto detects maistra.io (OSSM 2.x) or plain Istio."
+_FLAVOUR_HELP = "Service Mesh flavour; auto detects maistra.io (OSSM 2.x), sailoperator.io (OSSM 3) or plain Istio."
 
 
 def _set(attr: str, convert: Any = None) -> Any:
@@ -153,7 +153,7 @@ def global_options(f: Any) -> Any:
                      help=_KUBECONFIG_HELP),
         click.option("--context", metavar="NAME", expose_value=False, callback=_set("context"),
                      help="The kubeconfig context to use."),
-        click.option("--flavour", type=click.Choice(["auto", "ossm2", "istio"]), expose_value=False,
+        click.option("--flavour", type=click.Choice(["auto", "ossm2", "ossm3", "istio"]), expose_value=False,
                      callback=_set("flavour", lambda v: None if v == "auto" else v), help=_FLAVOUR_HELP),
         click.option("--no-color", is_flag=True, default=None, expose_value=False,
                      callback=_set("color", lambda v: False), help="Plain output without colours."),
@@ -168,7 +168,7 @@ def global_options(f: Any) -> Any:
 @click.version_option(__version__, "--version", prog_name="lab")
 @click.option("--kubeconfig", envvar=None, metavar="PATH", help=_KUBECONFIG_HELP)
 @click.option("--context", metavar="NAME", help="The kubeconfig context to use.")
-@click.option("--flavour", type=click.Choice(["auto", "ossm2", "istio"]), default="auto", show_default=True,
+@click.option("--flavour", type=click.Choice(["auto", "ossm2", "ossm3", "istio"]), default="auto", show_default=True,
               help=_FLAVOUR_HELP)
 @click.option("--no-color", is_flag=True, help="Plain output without colours.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -206,16 +206,17 @@ def list_cmd(app: App, fmt: str) -> None:
         started = _started_labs(app)
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
                  "status": started.get(lab.name, "-") if started is not None else "unknown",
-                 "class": "refused: " + class_unsafe(lab) if class_unsafe(lab) else "per student"} for lab in labs]
+                 "class": "refused: " + class_unsafe(lab) if class_unsafe(lab) else "per student",
+                 "flavours": list(lab.flavours)} for lab in labs]
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
             return
         from rich.table import Table
         table = Table(show_edge=False, header_style="bold")
-        for col in ("Lab", "Title", "Guide step", "Points", "Status", "In a class"):
+        for col in ("Lab", "Title", "Guide step", "Flavours", "Points", "Status", "In a class"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["title"], r["step"], str(r["points"]), r["status"],
+            table.add_row(r["name"], r["title"], r["step"], ", ".join(r["flavours"]), str(r["points"]), r["status"],
                           "per student" if r["class"] == "per student" else "refused")
         app.out().print(table)
 
@@ -691,7 +692,7 @@ def sandbox_install(app: App) -> None:
 
 
 @sandbox.command("up")
-@click.option("--flavour", "sb_flavour", type=click.Choice(["ossm2", "istio", "kubernetes"]), default=None,
+@click.option("--flavour", "sb_flavour", type=click.Choice(["ossm2", "ossm3", "istio", "kubernetes"]), default=None,
               help="Simulated mesh: OpenShift Service Mesh 2.x (default), upstream Istio, or none (kubernetes).")
 @click.option("--crds", type=click.Path(exists=True, file_okay=False), default=None,
               help="Load your own CRD files from this folder instead of the project's.")

@@ -5,6 +5,9 @@ what the cluster serves, else what a set of YAML objects carries.
   (ServiceMeshControlPlane, -MemberRoll, -Member); member namespaces carry the
   ``maistra.io/member-of`` label and control-plane objects ``maistra-version``
   (https://docs.openshift.com/container-platform/4.14/service_mesh/v2x/ossm-create-mesh.html).
+- ``ossm3``: OpenShift Service Mesh 3 (the Sail operator). It serves ``sailoperator.io``
+  (Istio, IstioRevision, IstioCNI, IstioRevisionTag; istio-ecosystem/sail-operator api/v1);
+  there is no member roll: istiod sees every namespace its discoverySelectors allow.
 - ``istio``: upstream Istio, which serves ``networking.istio.io`` without ``maistra.io``.
 """
 
@@ -18,16 +21,18 @@ from grader.cluster import ClusterError
 if TYPE_CHECKING:
     from grader.cluster import Cluster
 
-FLAVOURS = ("ossm2", "istio")
+FLAVOURS = ("ossm2", "ossm3", "istio")
 # API groups only OpenShift serves: a cluster (or a dump of one) that has them is OpenShift.
 OPENSHIFT_GROUPS = frozenset({"route.openshift.io", "maistra.io", "operators.coreos.com"})
+SAIL_GROUP = "sailoperator.io"
 
 
 class NoMesh(ClusterError):
     """The cluster serves neither maistra.io nor networking.istio.io."""
 
     def __init__(self) -> None:
-        super().__init__("Service Mesh is not installed on this cluster (no maistra.io or networking.istio.io "
+        super().__init__("Service Mesh is not installed on this cluster (no maistra.io, sailoperator.io or "
+                         "networking.istio.io "
                          "API); install it or use 'lab sandbox up'")
 
 
@@ -52,6 +57,8 @@ def _from_groups(requested: str | None, served: set[str]) -> tuple[str | None, b
         return requested, openshift
     if "maistra.io" in served:
         return "ossm2", openshift
+    if SAIL_GROUP in served:
+        return "ossm3", openshift
     if "networking.istio.io" in served:
         return "istio", openshift
     return None, openshift
@@ -59,7 +66,7 @@ def _from_groups(requested: str | None, served: set[str]) -> tuple[str | None, b
 
 def of_objects(requested: str | None, objects: Iterable[dict]) -> tuple[str, bool]:
     """(flavour, openshift) for YAML objects (grade -f): Maistra's objects, or its labels,
-    mean ossm2; anything else is istio. `requested` wins when given."""
+    mean ossm2; sailoperator.io objects ossm3; anything else is istio. `requested` wins when given."""
     groups: set[str] = set()
     maistra_labels = False
     for o in objects:
@@ -71,4 +78,6 @@ def of_objects(requested: str | None, objects: Iterable[dict]) -> tuple[str, boo
     openshift = bool(groups & OPENSHIFT_GROUPS)
     if requested:
         return requested, openshift
-    return ("ossm2" if "maistra.io" in groups or maistra_labels else "istio"), openshift
+    if "maistra.io" in groups or maistra_labels:
+        return "ossm2", openshift
+    return ("ossm3" if SAIL_GROUP in groups else "istio"), openshift

@@ -46,11 +46,16 @@ SMM = Kind("ServiceMeshMember", "maistra.io", ("v1",), "servicemeshmembers")
 ROUTE = Kind("Route", "route.openshift.io", ("v1",), "routes")
 SUBSCRIPTION = Kind("Subscription", "operators.coreos.com", ("v1alpha1",), "subscriptions")
 CSV = Kind("ClusterServiceVersion", "operators.coreos.com", ("v1alpha1",), "clusterserviceversions")
+# OpenShift Service Mesh 3 (the Sail operator): cluster-scoped (istio-ecosystem/sail-operator api/v1).
+ISTIO = Kind("Istio", "sailoperator.io", ("v1",), "istios", namespaced=False)
+ISTIO_REVISION = Kind("IstioRevision", "sailoperator.io", ("v1",), "istiorevisions", namespaced=False)
+ISTIO_CNI = Kind("IstioCNI", "sailoperator.io", ("v1",), "istiocnis", namespaced=False)
+ISTIO_REVISION_TAG = Kind("IstioRevisionTag", "sailoperator.io", ("v1",), "istiorevisiontags", namespaced=False)
 
 ALL: tuple[Kind, ...] = (
     NAMESPACE, POD, SERVICE, CONFIG_MAP, DEPLOYMENT, REPLICA_SET, GATEWAY, VIRTUAL_SERVICE,
     DESTINATION_RULE, SERVICE_ENTRY, SIDECAR, PEER_AUTHENTICATION, AUTHORIZATION_POLICY,
-    SMCP, SMMR, SMM, ROUTE, SUBSCRIPTION, CSV,
+    SMCP, SMMR, SMM, ROUTE, SUBSCRIPTION, CSV, ISTIO, ISTIO_REVISION, ISTIO_CNI, ISTIO_REVISION_TAG,
 )
 BY_NAME: dict[str, Kind] = {k.kind: k for k in ALL}
 

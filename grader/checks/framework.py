@@ -153,4 +153,4 @@ def not_found(snap: Snapshot, kind: Kind, namespace: str, name: str, hint: str =
 
 def cli_name(snap: Snapshot) -> str:
     """The command-line tool the student uses on this cluster."""
-    return "oc" if snap.openshift or snap.flavour == "ossm2" else "kubectl"
+    return "oc" if snap.openshift or snap.flavour in ("ossm2", "ossm3") else "kubectl"

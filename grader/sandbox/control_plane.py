@@ -27,7 +27,7 @@ from grader.sandbox.paths import state_dir
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "simulators")
 MESH_COMPONENTS = ("dataplane", "prometheus")  # flavours with a mesh; prometheus only when installed
 DATAPLANE_PORTS = ("dataplane-gateway", "dataplane-mesh", "dataplane-pods", "dataplane-admin")
-FLAVOURS = ("ossm2", "istio", "kubernetes")  # kubernetes: no mesh at all
+FLAVOURS = ("ossm2", "ossm3", "istio", "kubernetes")  # kubernetes: no mesh at all
 # What the sandbox relies on: CRD validation rules (CEL, on by default since 1.25, GA in 1.29), native
 # sidecars (SidecarContainers, on by default since 1.29) and no insecure ports (gone since 1.24).
 MIN_VERSION = (1, 29)

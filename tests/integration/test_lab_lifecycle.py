@@ -7,7 +7,7 @@ leaves nothing of the lab. The exit code of every grade is asserted by helpers.a
 
 Case file format (adding a wrong answer is adding an entry to `wrong_answers`):
 
-    flavours:                  # the sandbox flavours the lab is run on (ossm2, istio)
+    flavours:                  # the sandbox flavours the lab is run on (ossm2, ossm3, istio)
       ossm2:
         start:                 # check id -> strings its reason (with hint) must contain;
           some-check: [...]    #   exactly these checks fail after `lab start`
@@ -82,7 +82,8 @@ def test_case_file_names_real_checks_and_documents(lab_name: str):
 @pytest.mark.sandbox
 @pytest.mark.parametrize(("lab", "flavour"), lifecycle_params(), ids=lambda v: v)
 def test_lab_lifecycle(lab: str, flavour: str, request):
-    kubeconfig = request.getfixturevalue("kubeconfig" if flavour == "ossm2" else "istio_kubeconfig")
+    kubeconfig = request.getfixturevalue(
+        {"ossm2": "kubeconfig", "ossm3": "ossm3_kubeconfig"}.get(flavour, "istio_kubeconfig"))
     cluster = request.getfixturevalue("cluster") if flavour == "ossm2" else _cluster(kubeconfig)
     assert_lab_lifecycle(kubeconfig, cluster, lab, flavour)
 

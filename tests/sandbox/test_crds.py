@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
@@ -171,7 +172,7 @@ def ensure_ns(api: client.ApiClient, name: str) -> None:
 
 # -- static checks (no cluster) ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("flavour", ["ossm2", "istio"])
+@pytest.mark.parametrize("flavour", ["ossm2", "ossm3", "istio"])
 def test_project_crds_are_well_formed(flavour: str) -> None:
     crds = bootstrap.project_crds(flavour)
     names = {c["metadata"]["name"] for c in crds}
@@ -181,6 +182,11 @@ def test_project_crds_are_well_formed(flavour: str) -> None:
                 "servicemeshmembers.maistra.io", "routes.route.openshift.io",
                 "subscriptions.operators.coreos.com", "clusterserviceversions.operators.coreos.com",
                 "operatorgroups.operators.coreos.com"} <= names
+    if flavour == "ossm3":
+        assert {"istios.sailoperator.io", "istiorevisions.sailoperator.io", "istiocnis.sailoperator.io",
+                "istiorevisiontags.sailoperator.io", "routes.route.openshift.io",
+                "subscriptions.operators.coreos.com"} <= names
+        assert not any(n.endswith(".maistra.io") for n in names)
     for crd in crds:
         assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
         versions = crd["spec"]["versions"]
@@ -460,3 +466,29 @@ def test_official_crds_with_olm(official: client.ApiClient) -> None:
         if (ev["object"].get("status") or {}).get("phase") == "Succeeded":
             return
     raise AssertionError("servicemeshoperator.v2.5.2 did not reach Succeeded")
+
+
+def test_sail_crds_follow_the_official_ones() -> None:
+    """The project's sailoperator.io CRDs have the official files' scope, kinds, printer columns and
+    spec fields (the official files are in ../shared/crds when present; the project never ships them)."""
+    here = Path(__file__).resolve()
+    shared = next((p / "shared" / "crds" for p in here.parents[2:5] if (p / "shared" / "crds").is_dir()), here)
+    ours = {c["metadata"]["name"]: c for c in bootstrap.project_crds("ossm3") if c["spec"]["group"] == "sailoperator.io"}
+    assert set(ours) == {"istios.sailoperator.io", "istiorevisions.sailoperator.io", "istiocnis.sailoperator.io",
+                         "istiorevisiontags.sailoperator.io"}
+    files = sorted(shared.glob("sail-operator_sailoperator.io_*.yaml")) if shared.is_dir() else []
+    if not files:
+        pytest.skip("the official Sail CRDs are not available")
+    for f in files:
+        official = yaml.safe_load(f.read_text())
+        mine = ours[official["metadata"]["name"]]
+        assert mine["spec"]["scope"] == official["spec"]["scope"] == "Cluster"
+        assert mine["spec"]["names"]["kind"] == official["spec"]["names"]["kind"]
+        (ov,), (mv,) = official["spec"]["versions"], mine["spec"]["versions"]
+        assert [c["name"] for c in mv["additionalPrinterColumns"]] == [c["name"] for c in ov["additionalPrinterColumns"]]
+        o_spec = ov["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        m_spec = mv["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        assert set(m_spec) == set(o_spec)
+        o_status = ov["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+        m_status = mv["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+        assert set(m_status) == set(o_status)

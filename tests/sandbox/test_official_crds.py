@@ -1,4 +1,4 @@
-"""With the products' official CRDs (Maistra 2.5, as OSSM 2.5 ships them; from ../shared/crds
+"""With the products' official CRDs (Maistra 2.5, as OSSM 2.5 ships them, and the Sail operator's; from ../shared/crds
 when that folder exists): every manifest the project ships is accepted, and the canary lab
 runs its whole lifecycle."""
 
@@ -43,6 +43,9 @@ def official(tmp_path_factory):
     # The Maistra 2.5 files are what OSSM 2.5 installs; the Route and Istio-master files do not
     # load on Kubernetes 1.20 (the sandbox keeps its own Route CRD).
     for f in OFFICIAL.glob("maistra-2.5*.yaml"):
+        shutil.copy(f, crds / f.name)
+    # The Sail operator's (OSSM 3) files, for the ossm3 labs' Istio and IstioCNI manifests.
+    for f in OFFICIAL.glob("sail-operator_*.yaml"):
         shutil.copy(f, crds / f.name)
     sb = Sandbox(root=tmp_path_factory.mktemp("official-sandbox"))
     sb.up(flavour="ossm2", crds=crds, timeout=120)

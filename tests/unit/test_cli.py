@@ -39,6 +39,7 @@ def test_list_json_contract(no_cluster):
     rows = json.loads(res.stdout)
     canary = next(r for r in rows if r["name"] == "canary")
     assert canary["step"] == "8" and canary["title"] and canary["status"] == "unknown"
+    assert canary["flavours"] == ["ossm2", "istio", "ossm3"]
 
 
 def test_list_table(no_cluster):

@@ -19,6 +19,8 @@ def _obj(api_version: str, kind: str, labels: dict | None = None) -> dict:
     ([_obj("route.openshift.io/v1", "Route")], ("istio", True)),
     ([{"apiVersion": "v1", "kind": "Namespace", "metadata": "not a mapping"}], ("istio", False)),
     ([], ("istio", False)),
+    ([_obj("sailoperator.io/v1", "Istio")], ("ossm3", False)),
+    ([_obj("sailoperator.io/v1", "IstioCNI"), _obj("route.openshift.io/v1", "Route")], ("ossm3", True)),
 ])
 def test_of_objects(objs, expected):
     assert F.of_objects(None, objs) == expected
@@ -26,3 +28,14 @@ def test_of_objects(objs, expected):
 
 def test_requested_flavour_wins():
     assert F.of_objects("istio", [_obj("maistra.io/v2", "ServiceMeshControlPlane")]) == ("istio", True)
+
+
+@pytest.mark.parametrize("groups, expected", [
+    ({"sailoperator.io", "networking.istio.io", "route.openshift.io"}, ("ossm3", True)),
+    ({"maistra.io", "networking.istio.io"}, ("ossm2", False)),
+    ({"networking.istio.io"}, ("istio", False)),
+    (set(), (None, False)),
+])
+def test_from_served_groups(groups, expected):
+    """A cluster that serves sailoperator.io (the OSSM 3 operator's API) is ossm3."""
+    assert F._from_groups(None, groups) == expected

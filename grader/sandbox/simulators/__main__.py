@@ -1,7 +1,7 @@
 """Entry point of the sandbox's simulator process: `python -m grader.sandbox.simulators`.
 
 Loads the CRDs, starts the kubelet stand-in, the sidecar injector, OLM-lite and the
-Service Mesh operator, then writes run/simulators.ready and runs until SIGTERM.
+Service Mesh operator (OSSM 2: Maistra; OSSM 3: Sail), then writes run/simulators.ready and runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kubernetes import config
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m grader.sandbox.simulators")
     ap.add_argument("--state-dir", required=True, type=Path)
-    ap.add_argument("--flavour", choices=("ossm2", "istio", "kubernetes"), default="ossm2")
+    ap.add_argument("--flavour", choices=("ossm2", "ossm3", "istio", "kubernetes"), default="ossm2")
     ap.add_argument("--webhook-port", type=int, required=True)
     ap.add_argument("--nodes", type=int, default=1)
     args = ap.parse_args(argv)
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     kubelet.start()
     OLM(api, stop).start()
     ServiceMeshOperator(api, stop, args.flavour, injector.url, ca).start()
+    if args.flavour == "ossm3":
+        from grader.sandbox.simulators.sail.operator import SailOperator
+        SailOperator(api, stop, injector.url, ca).start()
     if args.flavour == "istio":
         bootstrap.install_upstream_istio(api, injector.url, ca)
     bootstrap.wait_basics(api, kubelet.names, stop)

@@ -11,6 +11,14 @@ Selectors and decisions follow the products:
 - istio (istio/istio manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml):
   namespace label istio-injection=enabled, or istio.io/rev, or the pod LABEL
   sidecar.istio.io/inject=true; the pod label "false" always opts out.
+- ossm3 (OpenShift Service Mesh 3, the Sail operator installing Istio 1.30 with the upstream
+  charts): the same upstream selectors, one webhook per IstioRevision (and per
+  IstioRevisionTag), built in grader/sandbox/simulators/sail/manifests.py; the webhook URL
+  ends in /ossm3/<revision>, which tells this server the revision it injects for. CNI is
+  on (OpenShift profile): init container istio-validation and the multus network
+  istio-cni. A pod annotated inject.istio.io/templates: gateway gets the gateway template:
+  its own istio-proxy container (image: auto) becomes the proxy, no sidecar is added
+  (istio/istio manifests/charts/istio-control/istio-discovery/files/gateway-injection-template.yaml).
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ TRUE_VALUES = ("true", "y", "yes", "on")
 OSSM_PROXY_IMAGE = "registry.redhat.io/openshift-service-mesh/proxyv2-rhel8:2.5.2"
 ISTIO_PROXY_IMAGE = "docker.io/istio/proxyv2:1.20.8"
 INJECT_KEY = "sidecar.istio.io/inject"
+# OSSM 3.4 ships Istio 1.30 (Red Hat OpenShift Service Mesh 3.4 release notes).
+OSSM3_PROXY_IMAGE = "registry.redhat.io/openshift-service-mesh/istio-proxyv2-rhel9:1.30.3"
+TEMPLATES_KEY = "inject.istio.io/templates"
 
 
 def webhook_configuration(flavour: str, url: str, ca_bundle: bytes, cp_namespace: str = "istio-system",
@@ -96,8 +107,11 @@ def _canonical(pod: dict) -> tuple[str, str]:
     return name, rev
 
 
-def injected(flavour: str, pod: dict) -> dict:
-    """The pod as the injector returns it."""
+def injected(flavour: str, pod: dict, revision: str | None = None) -> dict:
+    """The pod as the injector returns it (`revision`: the ossm3 revision of the webhook)."""
+    if flavour == "ossm3":
+        from grader.sandbox.simulators.sail.injection import injected_ossm3
+        return injected_ossm3(pod, revision or "default", _canonical(pod), OSSM3_PROXY_IMAGE)
     pod = copy.deepcopy(pod)
     md = pod.setdefault("metadata", {})
     labels = md.setdefault("labels", {}) or {}
@@ -145,12 +159,12 @@ def injected(flavour: str, pod: dict) -> dict:
     return pod
 
 
-def review_response(flavour: str, review: dict) -> dict:
+def review_response(flavour: str, review: dict, revision: str | None = None) -> dict:
     req = review.get("request") or {}
     resp: dict = {"uid": req.get("uid", ""), "allowed": True}
     pod = req.get("object") or {}
     if req.get("operation", "CREATE") == "CREATE" and inject_required(flavour, pod):
-        new = injected(flavour, pod)
+        new = injected(flavour, pod, revision)
         patch = [{"op": "add", "path": f"/{top}/{key}", "value": new[top][key]}
                  for top, key in (("metadata", "labels"), ("metadata", "annotations"), ("spec", "containers"),
                                   ("spec", "initContainers"), ("spec", "volumes"))
@@ -170,7 +184,12 @@ class InjectorServer:
             def do_POST(self) -> None:  # noqa: N802
                 try:
                     body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                    out = json.dumps(review_response(flav, body)).encode()
+                    # /inject/ossm3/<revision>: a webhook of an OSSM 3 IstioRevision (or tag)
+                    parts = self.path.split("?")[0].strip("/").split("/")
+                    if len(parts) == 3 and parts[1] == "ossm3":
+                        out = json.dumps(review_response("ossm3", body, parts[2])).encode()
+                    else:
+                        out = json.dumps(review_response(flav, body)).encode()
                     self.send_response(200)
                 except Exception as e:  # noqa: BLE001 - answer, never crash the server
                     log.warning("injector: bad review: %s", e)

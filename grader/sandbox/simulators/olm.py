@@ -68,6 +68,16 @@ PACKAGES = {p.name: p for p in (
                    ("servicemeshmemberrolls.maistra.io", "v1", "ServiceMeshMemberRoll"),
                    ("servicemeshmembers.maistra.io", "v1", "ServiceMeshMember")),
             pod_labels=(("name", "istio-operator"),)),
+    # OSSM 3.4 (Istio 1.30), package servicemeshoperator3, channel stable (Red Hat "Installing
+    # OpenShift Service Mesh 3"; the operator Deployment is servicemesh-operator3).
+    Package("servicemeshoperator3", "servicemeshoperator3.v3.4.0", "Red Hat OpenShift Service Mesh 3", "3.4.0",
+            "servicemeshoperator3.v3.3.1", "servicemesh-operator3",
+            "registry.redhat.io/openshift-service-mesh/istio-rhel9-operator:3.4.0",
+            channels=("stable", "stable-3.4"), install_modes=("AllNamespaces",),
+            owned=(("istios.sailoperator.io", "v1", "Istio"), ("istiorevisions.sailoperator.io", "v1", "IstioRevision"),
+                   ("istiorevisiontags.sailoperator.io", "v1", "IstioRevisionTag"),
+                   ("istiocnis.sailoperator.io", "v1", "IstioCNI"), ("ztunnels.sailoperator.io", "v1", "ZTunnel")),
+            pod_labels=(("app.kubernetes.io/name", "servicemesh-operator3"), ("control-plane", "servicemesh-operator3"))),
     Package("kiali-ossm", "kiali-operator.v1.73.4", "Kiali Operator", "1.73.4", "kiali-operator.v1.65.11",
             "kiali-operator", "registry.redhat.io/openshift-service-mesh/kiali-rhel8-operator:1.73.4",
             install_modes=("AllNamespaces",), owned=(("kialis.kiali.io", "v1alpha1", "Kiali"),),

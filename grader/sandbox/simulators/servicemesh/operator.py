@@ -131,7 +131,7 @@ class ServiceMeshOperator:
 
     def on_csv(self, typ: str, csv: dict) -> None:
         md = csv.get("metadata") or {}
-        if not md.get("name", "").startswith(CSV_PREFIX):
+        if not md.get("name", "").startswith(CSV_PREFIX + "."):  # not servicemeshoperator3 (OSSM 3)
             return
         key = f"{md.get('namespace')}/{md['name']}"
         ok = typ != "DELETED" and dig(csv, "status", "phase") == "Succeeded" and not md.get("deletionTimestamp")
