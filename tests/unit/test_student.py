@@ -36,7 +36,8 @@ def test_rename_walks_values_not_keys():
                                         "n": 3}
 
 
-REFUSED = {"operators", "control-plane", "member-roll", "fix-injection", "review"}
+REFUSED = {"operators", "control-plane", "member-roll", "fix-injection", "review",
+           "operators-3", "control-plane-3", "injection-3"}  # OSSM 3: the cluster-scoped Istio and its operator
 
 
 def test_labs_that_change_shared_state_are_refused():
@@ -110,7 +111,7 @@ def test_roster(tmp_path):
     f = tmp_path / "roster.csv"
     f.write_text("# name,email\nalice,alice@example.com\n\nbob\n")
     assert [(s.name, s.email) for s in read_roster(f)] == [("alice", "alice@example.com"), ("bob", "")]
-    assert student_namespaces(load_all(), "bob") == ["bob-webapp"]
+    assert student_namespaces(load_all(), "bob") == ["bob-istio-ingress", "bob-webapp"]  # gateway-3 owns istio-ingress
 
 
 @pytest.mark.parametrize(("text", "message"), [
