@@ -418,6 +418,17 @@ def test_member_of_label_comes_back(mesh: Mesh, basic: dict):
         "maistra.io/member-of") == CP_NS, "member-of label restored")
 
 
+def test_member_label_without_a_member_is_removed_at_the_relist(mesh: Mesh, basic: dict):
+    """A relist shows no deletions: an SMM deleted between two watches must still take its
+    namespace out of the mesh. A namespace labelled member-of with no SMM stands for that missed
+    delete; the operator's periodic relist (30 s) finds and unlabels it."""
+    mesh.namespace("stale")
+    mesh.core.patch_namespace("stale", {"metadata": {"labels": {"maistra.io/member-of": CP_NS}}})
+    mesh.wait_namespace("stale", lambda ns: ns is not None and
+                        "maistra.io/member-of" not in (ns["metadata"].get("labels") or {}),
+                        "stale member-of label removed")
+
+
 def test_directly_created_member_joins_the_member_roll(mesh: Mesh, basic: dict):
     mesh.namespace("direct")
     mesh.create(MAISTRA, "v1", "servicemeshmembers", "direct", {

@@ -22,7 +22,7 @@ from kubernetes.client.rest import ApiException
 from grader.sandbox.simulators import rest
 from grader.sandbox.simulators.common import dig, log, watch_forever
 from grader.sandbox.simulators.servicemesh.control_plane import ControlPlanes
-from grader.sandbox.simulators.servicemesh.manifests import CSV_PREFIX, MAISTRA, SMCPS, SMMRS, SMMS, V1, V2
+from grader.sandbox.simulators.servicemesh.manifests import CSV_PREFIX, MAISTRA, MEMBER_OF, SMCPS, SMMRS, SMMS, V1, V2
 from grader.sandbox.simulators.servicemesh.members import Members
 
 
@@ -169,7 +169,13 @@ class ServiceMeshOperator:
 
     def on_namespace(self, typ: str, ns: dict) -> None:
         if typ == "SYNC":
-            return  # the SMM and SMMR relists cover the periodic resync
+            # The SMM and SMMR relists re-apply members, but a relist shows no deletions: an SMM
+            # deleted between two watches would leave its namespace labelled for good. A labelled
+            # namespace is checked for its SMM (an informer's relist delivers such a delete too).
+            cp_ns = (ns["metadata"].get("labels") or {}).get(MEMBER_OF)
+            if cp_ns and cp_ns != ns["metadata"]["name"]:
+                self.enqueue("smm-gone", ns["metadata"]["name"], cp_ns)
+            return
         self.enqueue("ns", ns["metadata"]["name"])
 
     def on_deployment(self, typ: str, dep: dict) -> None:
