@@ -311,15 +311,7 @@ def watch(lab: Lab, cluster: Cluster, flavour: str | None,
     while True:
         rows, snap = _grade(lab, cluster, [m["name"] for m in members(cluster)], flavour)
         emit(rows, cause)
-        changes = cluster.changes(snap.list_versions)
-        try:
-            cause = None
-            while cause is None:
-                cause = changes.next(timeout=60)
-            while changes.next(timeout=settle) is not None:
-                pass
-        finally:
-            changes.close()
+        cause = grading.next_change(cluster, snap, settle)
 
 
 def _grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None

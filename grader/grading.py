@@ -114,16 +114,23 @@ def watch(lab: Lab, cluster: Cluster, namespaces: list[str] | None, flavour: str
     while True:
         graded = grade_cluster(lab, cluster, namespaces, flavour)
         emit(graded.reports, cause)
-        changes = cluster.changes(graded.snapshot.list_versions)
-        try:
-            cause = None
-            while cause is None:
-                cause = changes.next(timeout=60)
-            # let a burst settle (a rollout changes a Deployment, ReplicaSets and pods in a row)
-            while changes.next(timeout=settle) is not None:
-                pass
-        finally:
-            changes.close()
+        cause = next_change(cluster, graded.snapshot, settle)
+
+
+def next_change(cluster: Cluster, snap: Snapshot, settle: float = 0.5) -> str:
+    """Block until an object of a kind in the snapshot changes after it was read (watches from
+    the snapshot's resourceVersions), then until the burst has been quiet for `settle` s (a
+    rollout changes a Deployment, ReplicaSets and pods in a row); the first change's cause."""
+    changes = cluster.changes(snap.list_versions)
+    try:
+        cause = None
+        while cause is None:
+            cause = changes.next(timeout=60)
+        while changes.next(timeout=settle) is not None:
+            pass
+        return cause
+    finally:
+        changes.close()
 
 
 def grade_files(lab: Lab, paths: list[Path], namespaces: list[str] | None = None, flavour: str | None = None) -> Graded:
