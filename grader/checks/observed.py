@@ -157,7 +157,7 @@ def observed_split(snap: Snapshot, *, namespace: str, weights: dict, label: str 
     total = sum(weights.values())
     expected = {str(v): n * w / total for v, w in weights.items()}
     bounds = {v: binomial_bound(n, w / total) for v, w in weights.items()}
-    got = ", ".join(f"{label} {k} {c}" for k, c in sorted(seen.items()))
+    got = ", ".join(f"{label} {k} {seen.get(k, 0)}" for k in [*expected, *sorted(set(seen) - set(expected))])
     want = ":".join(str(w) for w in weights.values())
     bound = max(bounds.values())
     said = (f"sent {n} requests to {obs.target}: {got} (expected {want} ± {bound}, "
