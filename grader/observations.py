@@ -14,7 +14,8 @@ class Probe:
     """Requests one check wants sent: `count` GETs of `path` with these headers, each given up
     after `timeout` seconds. With `source` (NS/POD or NS/DEPLOYMENT) the request is sent from
     inside the mesh to `url` as that pod would send it (the sandbox only); else through the
-    ingress gateway with Host `host` (default: the gateway's own address)."""
+    ingress gateway with Host `host` (default: the gateway's own address). `parallel`: the
+    requests go out at once, each on its own connection (a delay is then waited once)."""
 
     path: str = "/"
     host: str | None = None
@@ -23,6 +24,7 @@ class Probe:
     timeout: float = 5.0
     source: str | None = None
     url: str | None = None
+    parallel: bool = False      # send the `count` requests at once (slow answers: a delay of seconds)
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,26 @@ class _Gateway:
             return Answer(0, latency=time.perf_counter() - t0, error=f"refused ({getattr(e, 'strerror', None) or e})")
 
 
+def _at_once(dest: Destination, probe: Probe) -> list[Answer]:
+    """`count` requests at once, one connection and thread each (bounded by the probe's timeout)."""
+    import threading
+    answers: list[Answer | None] = [None] * max(1, probe.count)
+
+    def one(i: int) -> None:
+        gw = _Gateway(dest, probe.timeout)
+        try:
+            answers[i] = gw.get(probe)
+        finally:
+            gw.close()
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(probe.timeout + 5)
+    return [a or Answer(0, latency=probe.timeout, error="timeout") for a in answers]
+
+
 def _from_pod(dest: Destination, probe: Probe) -> Answer:
     from grader.sandbox.dataplane.client import CURL_RESET, CURL_TIMEOUT, CurlError, send
     t0 = time.perf_counter()
@@ -182,6 +202,11 @@ def gather(probes: Iterable[Probe], dest: Destination | str | None, budget: floa
             continue
         answers: list[Answer] = []
         gw = _Gateway(dest, probe.timeout)
+        if probe.parallel and not mesh:
+            answers = _at_once(dest, probe)
+            out.sent += len(answers)
+            out.observations[probe] = Observation(probe, target, tuple(answers))
+            continue
         try:
             for _ in range(max(1, probe.count)):
                 if time.monotonic() > deadline:

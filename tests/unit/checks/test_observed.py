@@ -81,7 +81,7 @@ def test_delay_of_one_request(latency: float, code: int, status: Status) -> None
     params = {"delay": "5s"}
     out = run("observed-delay", with_answers("observed-delay", params, [Answer(code, "p", latency=latency)]), **params)
     assert out.status is status, out.reason
-    assert f"sent 1 request to http://127.0.0.1:1/: {code} after {latency:.2f} s" in out.reason
+    assert f"sent 1 request at once to http://127.0.0.1:1/: {code} after {latency:.2f} s" in out.reason
 
 
 def test_timeout_wants_504() -> None:
