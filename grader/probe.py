@@ -17,6 +17,7 @@ Where requests go:
 from __future__ import annotations
 
 import http.client
+import os
 import ssl
 import time
 from collections.abc import Iterable
@@ -53,22 +54,20 @@ class Destination:
 
 
 def sandbox_destination(kubeconfig: str | None, api_host: str) -> Destination | None | str:
-    """The sandbox's data plane when the kubeconfig graded is a running sandbox's; a string says
-    why its data plane cannot be used; None when the cluster is not a sandbox."""
-    if not kubeconfig or len(kubeconfig.split(":")) > 1:
-        return None
+    """The sandbox's data plane when the API server graded is a sandbox's: the one whose state
+    sits next to the kubeconfig, or the user's sandbox (`lab sandbox up`); a string says why its
+    data plane cannot be used; None when the cluster is not a sandbox."""
     from grader.sandbox.control_plane import Sandbox
-    root = Path(kubeconfig).expanduser().resolve().parent
-    if not (root / "state.json").exists():
-        return None
-    sb = Sandbox(root=root)
-    if (sb.apiserver_url() or "").rstrip("/") != api_host.rstrip("/"):
-        return None
-    ports = sb.state().get("ports", {})
-    if not sb.pid("dataplane") or "dataplane-gateway" not in ports:
-        return ("the sandbox's data plane is not running (flavour without a mesh, or stopped); "
-                "run 'lab sandbox up' to start it")
-    return Destination("http", "127.0.0.1", int(ports["dataplane-gateway"]), dict(ports))
+    roots = [Path(kubeconfig).expanduser().resolve().parent] if kubeconfig and os.pathsep not in kubeconfig else []
+    for sb in [Sandbox(root=r) for r in roots if (r / "state.json").exists()] + [Sandbox()]:
+        if (sb.apiserver_url() or "").rstrip("/") != api_host.rstrip("/"):
+            continue
+        ports = sb.state().get("ports", {})
+        if not sb.pid("dataplane") or "dataplane-gateway" not in ports:
+            return ("the sandbox's data plane is not running (flavour without a mesh, or stopped); "
+                    "run 'lab sandbox up' to start it")
+        return Destination("http", "127.0.0.1", int(ports["dataplane-gateway"]), dict(ports))
+    return None
 
 
 def cluster_destination(snap) -> Destination | str:
