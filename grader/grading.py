@@ -64,7 +64,18 @@ def send_traffic(lab: Lab, snap: Snapshot, cluster: Cluster, namespaces: list[st
         snap.traffic = P.not_sent("--no-traffic given: no requests sent")
         return
     dest = P.sandbox_destination(cluster.target.kubeconfig, cluster.host)
-    snap.traffic = P.gather(probes, P.cluster_destination(snap) if dest is None else dest)
+    if dest is None:  # a real cluster: GET the ingress gateway's Route and Service (reads only, not in the sandbox)
+        found = []
+        for kind in (K.ROUTE, K.SERVICE):
+            try:
+                version = cluster.served_version(kind)
+                obj = cluster.get(kind.api_version(version), kind.kind, P.INGRESS, snap.control_plane_namespace) \
+                    if version else None
+            except ClusterError:   # e.g. forbidden: then the address is unknown and the reason says so
+                obj = None
+            found += [{**obj, "kind": kind.kind}] if obj else []
+        dest = P.cluster_destination(Snapshot.from_objects(found, control_plane_namespace=snap.control_plane_namespace))
+    snap.traffic = P.gather(probes, dest)
 
 
 def judge(lab: Lab, snap: Snapshot, namespace: str | None = None) -> tuple[CheckResult, ...]:

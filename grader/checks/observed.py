@@ -31,7 +31,7 @@ from grader.text import format_labels
 
 CONFIDENCE = 0.99
 PROBES: dict[str, Callable[..., Probe]] = {}
-READS = (K.POD, K.SERVICE, K.ROUTE)
+READS = (K.POD,)
 NEEDS = (K.POD,)
 
 

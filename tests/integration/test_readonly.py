@@ -84,6 +84,14 @@ def test_viewer_grades_like_admin_and_writes_nothing(sandbox, kubeconfig, viewer
             assert all(e["user"]["username"] == "system:serviceaccount:default:grader-viewer" for e in events)
             if stage == "started":
                 assert run(kubeconfig, "solve", "canary")[0] == 0
+        # the viewer's kubeconfig is not the sandbox's: grading takes the real-cluster path (the ingress Route's
+        # host, read with GET) and its traffic check is skipped with the reason, still reading only
+        before = audit_lines(sandbox.audit_log)
+        code, out, _ = run(viewer_kubeconfig, "grade", "canary", "-o", "json")
+        split = next(c for c in json.loads(out)["checks"] if c["id"] == "split-observed")
+        assert split["status"] == "skip" and split["max_points"] == 0, split
+        events = audit_events(sandbox.audit_log, before, "lab-grader/0.1.0 (grade)")
+        assert events and all(e["verb"] in ("get", "list") for e in events), {e["verb"] for e in events}
         assert admin["score"] == 100
     finally:
         run(kubeconfig, "finish", "canary")
