@@ -63,6 +63,12 @@ def send_traffic(lab: Lab, snap: Snapshot, cluster: Cluster, namespaces: list[st
     if not traffic:
         snap.traffic = P.not_sent("--no-traffic given: no requests sent")
         return
+    if len(namespaces) > 1:
+        # the probes do not say which namespace's routes answer them through the one shared gateway
+        snap.traffic = P.not_sent(f"{len(namespaces)} namespaces graded at once: requests through the shared "
+                                  "ingress gateway cannot be told apart by namespace; grade one namespace (-n NS) "
+                                  "to check its traffic")
+        return
     dest = P.sandbox_destination(cluster.target.kubeconfig, cluster.host)
     if dest is None:  # a real cluster: GET the ingress gateway's Route and Service (reads only, not in the sandbox)
         found = []
