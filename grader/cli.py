@@ -337,8 +337,12 @@ def start(app: App, name: str) -> None:
 @click.option("-w", "--watch", is_flag=True,
               help="Keep grading: again each time an object the checks read changes (Ctrl-C stops). "
                    "With -o json, one JSON report per line.")
+@click.option("--no-traffic", is_flag=True,
+              help="Send no requests: the traffic checks are skipped and their points left out of the total "
+                   "(the pass mark is scaled to what is left).")
 @click.pass_obj
-def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tuple[Path, ...], watch: bool) -> None:
+def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tuple[Path, ...], watch: bool,
+          no_traffic: bool) -> None:
     """Grade your work against the live cluster (read-only), or against YAML files (-f).
 
     Exit code 0 when the lab is passed (score at or above the pass mark; every namespace's,
@@ -358,14 +362,14 @@ def grade(app: App, name: str, fmt: str, namespaces: tuple[str, ...], files: tup
         if lab.student and namespaces:
             app.fail("-n grades other namespaces: a student's kubeconfig grades the student's own; drop -n")
         if watch:
-            _watch(app, lab, list(namespaces), fmt)
+            _watch(app, lab, list(namespaces), fmt, not no_traffic)
         if files:
             graded = grading.grade_files(lab, list(files), list(namespaces), app.flavour)
             count = sum(1 for _ in graded.snapshot)
             click.echo(f"Graded offline from {count} object{'' if count == 1 else 's'} in {', '.join(map(str, files))} "
                        f"({graded.snapshot.flavour}); pods and status come only from what the files hold.", err=True)
         else:
-            graded = grading.grade_cluster(lab, app.cluster("grade"), list(namespaces), app.flavour)
+            graded = grading.grade_cluster(lab, app.cluster("grade"), list(namespaces), app.flavour, not no_traffic)
     _write(app, graded.reports, fmt)
     sys.exit(_verdict(graded.reports))
 
@@ -389,7 +393,7 @@ def _write(app: App, reports: list[Any], fmt: str) -> None:
     sys.stdout.flush()
 
 
-def _watch(app: App, lab: Any, namespaces: list[str], fmt: str) -> NoReturn:
+def _watch(app: App, lab: Any, namespaces: list[str], fmt: str, traffic: bool = True) -> NoReturn:
     """`grade --watch`: a fresh report after every change; Ctrl-C exits with the last verdict."""
     import datetime as dt
 
@@ -415,7 +419,7 @@ def _watch(app: App, lab: Any, namespaces: list[str], fmt: str) -> NoReturn:
         app.err.print(f"[dim]{stamp} graded {why}; watching {where} (Ctrl-C stops)[/dim]")
 
     try:
-        grading.watch(lab, app.cluster("grade"), namespaces, app.flavour, emit)
+        grading.watch(lab, app.cluster("grade"), namespaces, app.flavour, emit, traffic=traffic)
     except KeyboardInterrupt:
         pass
     sys.exit(_verdict(last))

@@ -6,14 +6,16 @@ Checks are pure functions of the Snapshot; a check that raises is an ERROR in it
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import checks as C
 from grader import flavour as F
 from grader import kinds as K
+from grader import probe as P
 from grader.checks.framework import crashed
 from grader.cluster import Cluster, ClusterError
 from grader.labs import Lab
@@ -37,6 +39,49 @@ def kinds_read_by(lab: Lab) -> list[K.Kind]:
             if k not in out:
                 out.append(k)
     return out
+
+
+def probes_of(lab: Lab, namespaces: list[str]) -> list[P.Probe]:
+    """The requests the lab's observed checks need, for every namespace graded (duplicates once)."""
+    from grader.checks.observed import probe_for
+    C.load_builtin()
+    out: list[P.Probe] = []
+    for spec in lab.checks:
+        for ns in namespaces:
+            p = probe_for(spec.check, lab.params_for(spec, ns))
+            if p is not None and p not in out:
+                out.append(p)
+    return out
+
+
+def send_traffic(lab: Lab, snap: Snapshot, cluster: Cluster, namespaces: list[str], traffic: bool) -> None:
+    """Send the lab's probes (sandbox: its data plane's gateway; a cluster: the ingress Route's host)
+    and put what came back into the snapshot, before any check judges it."""
+    probes = probes_of(lab, namespaces)
+    if not probes:
+        return
+    if not traffic:
+        snap.traffic = P.not_sent("--no-traffic given: no requests sent")
+        return
+    if len(namespaces) > 1:
+        # the probes do not say which namespace's routes answer them through the one shared gateway
+        snap.traffic = P.not_sent(f"{len(namespaces)} namespaces graded at once: requests through the shared "
+                                  "ingress gateway cannot be told apart by namespace; grade one namespace (-n NS) "
+                                  "to check its traffic")
+        return
+    dest = P.sandbox_destination(cluster.target.kubeconfig, cluster.host)
+    if dest is None:  # a real cluster: GET the ingress gateway's Route and Service (reads only, not in the sandbox)
+        found = []
+        for kind in (K.ROUTE, K.SERVICE):
+            try:
+                version = cluster.served_version(kind)
+                obj = cluster.get(kind.api_version(version), kind.kind, P.INGRESS, snap.control_plane_namespace) \
+                    if version else None
+            except ClusterError:   # e.g. forbidden: then the address is unknown and the reason says so
+                obj = None
+            found += [{**obj, "kind": kind.kind}] if obj else []
+        dest = P.cluster_destination(Snapshot.from_objects(found, control_plane_namespace=snap.control_plane_namespace))
+    snap.traffic = P.gather(probes, dest)
 
 
 def judge(lab: Lab, snap: Snapshot, namespace: str | None = None) -> tuple[CheckResult, ...]:
@@ -66,13 +111,33 @@ def grade_snapshot(lab: Lab, snap: Snapshot, namespaces: list[str] | None = None
     namespaces = namespaces or [lab.namespace]
     judged = [judge(lab, snap, ns) for ns in namespaces]
     elapsed = time.perf_counter() - start
-    return [LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
-                      flavour=snap.flavour, duration_s=elapsed, namespace=ns)
+    sent = snap.traffic.sent if snap.traffic is not None else 0
+    return [_traffic_points(lab, LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
+                                           flavour=snap.flavour, duration_s=elapsed, namespace=ns, requests=sent))
             for results, ns in zip(judged, namespaces, strict=True)]
 
 
+def _traffic_points(lab: Lab, report: LabReport) -> LabReport:
+    """Traffic checks that could not send their requests (offline, --no-traffic, unreachable
+    gateway) weigh nothing: their points leave the total and the pass mark is scaled to what is
+    left (rounded up), so a configuration judged without traffic is held to the same share."""
+    from grader.checks.observed import PROBES
+    observed = {s.id for s in lab.checks if s.check in PROBES}
+    left_out = sum(r.max_points for r in report.results if r.id in observed and r.status is Status.SKIP)
+    full = report.total
+    if not left_out or not full:
+        return report
+    results = tuple(replace(r, max_points=0) if r.id in observed and r.status is Status.SKIP else r
+                    for r in report.results)
+    rest = full - left_out
+    mark = math.ceil(report.pass_mark * rest / full)
+    note = (f"traffic checks skipped: their {left_out} point{'s' if left_out != 1 else ''} are left out of the "
+            f"total; pass mark {report.pass_mark} of {full} scaled to {mark} of {rest}")
+    return replace(report, results=results, pass_mark=mark, notes=(*report.notes, note))
+
+
 def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = None,
-                  flavour: str | None = None) -> Graded:
+                  flavour: str | None = None, traffic: bool = True) -> Graded:
     """Grade several namespaces (e.g. one per student) from ONE snapshot of the cluster.
 
     Namespaces named by the caller (`-n`) must exist: a missing one is an error naming it, so
@@ -101,18 +166,20 @@ def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = Non
         if missing:
             raise ClusterError(f"namespace{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found on the "
                                f"cluster {cluster.host}; check the name (kubectl get namespaces)")
+    send_traffic(lab, snap, cluster, targets, traffic)
     return Graded(grade_snapshot(lab, snap, targets, start), snap)
 
 
 def watch(lab: Lab, cluster: Cluster, namespaces: list[str] | None, flavour: str | None,
-          emit: Callable[[list[LabReport], str | None], None], settle: float = 0.5) -> None:
+          emit: Callable[[list[LabReport], str | None], None], settle: float = 0.5,
+          traffic: bool = True) -> None:
     """Grade, then grade again each time an object of a kind the checks read changes; runs
     until interrupted. Read-only like grading: one LIST per kind per round, then watches
     from the resourceVersions of the snapshot just graded. `emit(reports, cause)` gets each
     round's reports."""
     cause: str | None = None
     while True:
-        graded = grade_cluster(lab, cluster, namespaces, flavour)
+        graded = grade_cluster(lab, cluster, namespaces, flavour, traffic)
         emit(graded.reports, cause)
         cause = next_change(cluster, graded.snapshot, settle)
 

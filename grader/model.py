@@ -70,6 +70,7 @@ class LabReport:
     duration_s: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
     namespace: str = ""
+    requests: int = 0  # HTTP requests sent to judge the traffic checks (grader.probe)
 
     @property
     def score(self) -> int:
@@ -94,5 +95,6 @@ class LabReport:
             "pass_mark": self.pass_mark,
             "passed": self.passed,
             "duration_s": round(self.duration_s, 3),
+            "requests": self.requests,
             "checks": [r.to_dict() for r in self.results],
         }

@@ -32,6 +32,9 @@ class Snapshot:
     invalid: list[dict] = field(default_factory=list)  # objects without valid metadata, left out
     # collection path -> resourceVersion of its LIST (live snapshots): where a watch starts
     list_versions: dict[str, str] = field(default_factory=dict)
+    # what requests to the ingress gateway answered (grader.probe), gathered before judging;
+    # None: no traffic at all (offline grading from files)
+    traffic: Any = None
     _by_namespace: dict[str, tuple[int, dict[str, list[dict]]]] = field(default_factory=dict, repr=False)
     _memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
 

@@ -9,7 +9,7 @@ import pytest
 from grader import kinds as K
 from grader.manifests import LAB_LABEL
 
-from .helpers import assert_exit_code, audit_events, audit_lines, failing, grade_json, run
+from .helpers import assert_exit_code, audit_events, audit_lines, by_id, failing, grade_json, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -29,12 +29,28 @@ def test_junit_and_table_outputs(started, kubeconfig):
     code, out, _ = run(kubeconfig, "grade", "canary", "-o", "junit")
     assert_exit_code(code, report)
     suite = ET.fromstring(out).find("testsuite")
-    assert suite.get("tests") == "6" and suite.get("failures") == "3"
+    assert suite.get("tests") == "7" and suite.get("failures") == "4"
     names = {tc.get("name") for tc in suite.iter("testcase") if tc.find("failure") is not None}
-    assert names == {"v2-deployed-with-sidecar", "destinationrule-subsets", "traffic-split-80-20"}
+    assert names == {"v2-deployed-with-sidecar", "destinationrule-subsets", "traffic-split-80-20", "split-observed"}
     code, out, _ = run(kubeconfig, "grade", "canary")
     assert_exit_code(code, report)
-    assert "Score: 35/100" in out and "NOT PASSED" in out
+    assert "Score: 35/125" in out and "NOT PASSED" in out
+
+
+def test_no_traffic_leaves_the_traffic_check_out(started, kubeconfig):
+    """`--no-traffic`: no request, the traffic check SKIPs and weighs nothing, the pass mark is scaled."""
+    run(kubeconfig, "solve", "canary")
+    code, out, err = run(kubeconfig, "grade", "canary", "--no-traffic", "-o", "json")
+    import json
+    report = json.loads(out)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["split-observed"]["status"] == "skip", checks["split-observed"]
+    assert checks["split-observed"]["reason"] == "--no-traffic given: no requests sent"
+    assert (report["requests"], report["score"], report["total"], report["pass_mark"]) == (0, 100, 100, 80)
+    assert code == 0, err
+    code, report = grade_json(kubeconfig, "canary")
+    assert report["requests"] == 1000 and report["total"] == 125 and report["pass_mark"] == 100
+    assert by_id(report)["split-observed"]["status"] == "pass", by_id(report)["split-observed"]
 
 
 def test_grading_only_reads(started, sandbox, kubeconfig):
@@ -53,7 +69,8 @@ def test_start_again_resets(started, cluster, kubeconfig):
     code, _, err = run(kubeconfig, "start", "canary")
     assert code == 0, err
     code, report = grade_json(kubeconfig, "canary")
-    assert failing(report) == {"v2-deployed-with-sidecar", "destinationrule-subsets", "traffic-split-80-20"}
+    assert failing(report) == {"v2-deployed-with-sidecar", "destinationrule-subsets", "traffic-split-80-20",
+                               "split-observed"}
 
 
 def test_finish_removes_only_the_lab(started, sandbox, cluster, kubeconfig):

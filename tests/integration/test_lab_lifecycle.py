@@ -13,6 +13,8 @@ Case file format (adding a wrong answer is adding an entry to `wrong_answers`):
           some-check: [...]    #   exactly these checks fail after `lab start`
         start_skips: {}        # optional: checks skipped after start, same form
         solved: {}             # optional: strings in the reasons of (passing) checks after solve
+        always_skips: {}       # optional: checks skipped in every grade of this flavour (e.g. the
+                               #   traffic checks where the flavour's sandbox has no data plane)
     wrong_answers:
       - name: what the student did wrong
         flavours: [ossm2]      # optional, default [ossm2]
@@ -62,7 +64,7 @@ def test_case_file_names_real_checks_and_documents(lab_name: str):
     assert set(case) <= {"flavours", "wrong_answers", "after_finish"}, set(case)
     for flavour, expected in case["flavours"].items():
         assert flavour in lab.flavours, flavour
-        for key in ("start", "start_skips", "solved"):
+        for key in ("start", "start_skips", "solved", "always_skips"):
             assert set((expected or {}).get(key) or {}) <= ids, (flavour, key)
     for wrong in case.get("wrong_answers") or []:
         assert set(wrong) <= {"name", "flavours", "do", "fails", "skips"}, wrong.get("name")

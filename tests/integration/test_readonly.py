@@ -57,23 +57,41 @@ def viewer_kubeconfig(cluster, sandbox, tmp_path_factory):
     cluster.delete("v1", "ServiceAccount", "grader-viewer", "default")
 
 
+TRAFFIC = {"split-observed"}   # the canary lab's traffic check: random counts, and the viewer's kubeconfig is not
+                               # the sandbox's own (its gateway is found from the sandbox state next to it)
+
+
 def _comparable(report: dict) -> list:
-    return [(c["id"], c["status"], c["points"], c["reason"]) for c in report["checks"]]
+    return [(c["id"], c["status"], c["points"], c["reason"]) for c in report["checks"] if c["id"] not in TRAFFIC]
 
 
 def test_viewer_grades_like_admin_and_writes_nothing(sandbox, kubeconfig, viewer_kubeconfig):
     assert run(kubeconfig, "start", "canary")[0] == 0
     try:
         for stage in ("started", "solved"):
-            code_admin, admin = grade_json(kubeconfig, "canary")
             before = audit_lines(sandbox.audit_log)
-            code_viewer, viewer = grade_json(viewer_kubeconfig, "canary")
+            code_admin, admin = grade_json(kubeconfig, "canary")   # with traffic: still only reads
+            events = audit_events(sandbox.audit_log, before, "lab-grader/0.1.0 (grade)")
+            assert admin["requests"] == 1000 and events and all(e["verb"] in ("get", "list") for e in events)
+            code_admin, admin = (lambda r: (r[0], json.loads(r[1])))(
+                run(kubeconfig, "grade", "canary", "--no-traffic", "-o", "json"))
+            before = audit_lines(sandbox.audit_log)
+            code, out, _ = run(viewer_kubeconfig, "grade", "canary", "--no-traffic", "-o", "json")
+            code_viewer, viewer = code, json.loads(out)
             assert code_viewer == code_admin and _comparable(viewer) == _comparable(admin), stage
             events = audit_events(sandbox.audit_log, before, "lab-grader/0.1.0 (grade)")
             assert events and all(e["verb"] in ("get", "list") for e in events)
             assert all(e["user"]["username"] == "system:serviceaccount:default:grader-viewer" for e in events)
             if stage == "started":
                 assert run(kubeconfig, "solve", "canary")[0] == 0
+        # the viewer's kubeconfig is not the sandbox's: grading takes the real-cluster path (the ingress Route's
+        # host, read with GET) and its traffic check is skipped with the reason, still reading only
+        before = audit_lines(sandbox.audit_log)
+        code, out, _ = run(viewer_kubeconfig, "grade", "canary", "-o", "json")
+        split = next(c for c in json.loads(out)["checks"] if c["id"] == "split-observed")
+        assert split["status"] == "skip" and split["max_points"] == 0, split
+        events = audit_events(sandbox.audit_log, before, "lab-grader/0.1.0 (grade)")
+        assert events and all(e["verb"] in ("get", "list") for e in events), {e["verb"] for e in events}
         assert admin["score"] == 100
     finally:
         run(kubeconfig, "finish", "canary")

@@ -37,7 +37,7 @@ def _imported_names(path: Path) -> set[tuple[str, str]]:
 
 REACHING = ("grader.cluster", "grader.transport", "grader.grading", "grader.lifecycle", "grader.manifests",
             "grader.labs", "grader.cli", "grader.report",
-            "grader.sandbox")
+            "grader.sandbox", "grader.probe")
 
 
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)

@@ -187,7 +187,8 @@ def test_grade_from_files_offline(no_cluster):
     assert res.exit_code == 1
     report = json.loads(res.stdout)
     assert report["flavour"] == "istio"
-    assert [c["id"] for c in report["checks"] if c["status"] != "pass"] == ["traffic-split-80-20"]
+    assert [c["id"] for c in report["checks"] if c["status"] != "pass"] == ["traffic-split-80-20", "split-observed"]
+    assert report["requests"] == 0 and "graded offline from files" in report["checks"][-1]["reason"]
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -222,7 +223,7 @@ def test_grade_from_absurd_objects_is_a_result_not_a_crash(no_cluster, tmp_path)
     res = invoke("grade", "canary", "-f", str(odd), "-o", "json")
     assert res.exit_code == 1, res.stderr
     assert "Graded offline from 1 object in" in res.stderr and "Traceback" not in res.stderr
-    assert all(c["status"] == "fail" and c["reason"] for c in json.loads(res.stdout)["checks"])
+    assert all(c["status"] in ("fail", "skip") and c["reason"] for c in json.loads(res.stdout)["checks"])
 
 
 def _with_lab_yaml(tmp_path: Path, monkeypatch, lab: str, **fields) -> Path:
@@ -237,16 +238,18 @@ def _with_lab_yaml(tmp_path: Path, monkeypatch, lab: str, **fields) -> Path:
 
 # -- the exit code of grade: one rule with the JSON's "passed" ------------------------
 def test_grade_exit_code_follows_passed(no_cluster, tmp_path, monkeypatch):
-    """Score at or above the pass mark with a failed check: "passed": true and exit 0; below: exit 1."""
-    _with_lab_yaml(tmp_path, monkeypatch, "canary", pass_mark=75)
+    """Score at or above the pass mark with a failed check: "passed": true and exit 0; below: exit 1.
+    Offline the traffic check (25 of 125 points) is left out and the pass mark scaled by 100/125:
+    93 becomes 75, 94 becomes 76."""
+    _with_lab_yaml(tmp_path, monkeypatch, "canary", pass_mark=93)
     files = ["-f", str(FIXTURES / "cluster"), "-f", str(FIXTURES / "webapp")]
     wrong = ["-f", str(FIXTURES / "variants" / "vs-weights-70-30.yaml")]
     res = invoke("grade", "canary", *files, *wrong, "-o", "json")
     report = json.loads(res.stdout)
-    assert report["score"] == 75 and report["passed"] is True
-    assert [c["id"] for c in report["checks"] if c["status"] != "pass"] == ["traffic-split-80-20"]
+    assert report["score"] == 75 and report["pass_mark"] == 75 and report["passed"] is True
+    assert [c["id"] for c in report["checks"] if c["status"] == "fail"] == ["traffic-split-80-20"]
     assert res.exit_code == 0, "passed, so exit 0 although a check failed"
-    _with_lab_yaml(tmp_path / "again", monkeypatch, "canary", pass_mark=76)
+    _with_lab_yaml(tmp_path / "again", monkeypatch, "canary", pass_mark=94)
     res = invoke("grade", "canary", *files, *wrong, "-o", "json")
     assert json.loads(res.stdout)["passed"] is False and res.exit_code == 1
 

@@ -148,6 +148,18 @@ def test_fault_percentages_follow_pilots_translation(fault, expected):
     assert fault_percent(fault) == expected
 
 
+def test_an_abort_has_no_deprecated_percent():
+    """HTTPFaultInjection.Abort has `percentage` only (istio/api virtual_service.proto): an abort's
+    `percent` (the guide's slip) aborts nothing, as the fault-abort lab's grader check says."""
+    assert fault_percent({"httpStatus": 500, "percent": 50}, deprecated_percent=False) == 0.0
+    assert fault_percent({"httpStatus": 500, "percentage": {"value": 50}}, deprecated_percent=False) == 50.0
+    w = _bookinfo_world()
+    _ratings_fault(w, {"abort": {"percent": 100, "httpStatus": 500}})
+    dp = w.dataplane()
+    assert {from_pod(dp, "bookinfo", "reviews-v2-6d8b9-xv2", "ratings", 9080, headers=JASON).status
+            for _ in range(20)} == {200}
+
+
 # -- helloworld through the ingress gateway (samples/helloworld) -----------------------------------------
 def _helloworld(w: World) -> None:
     w.ingress()

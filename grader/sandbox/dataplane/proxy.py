@@ -514,7 +514,7 @@ def compile_route(rt: dict, vs_ns: str) -> RouteAction:
         if status is not None and not 200 <= status <= 599:
             status = None
         a.fault = (min(dsec, 3600.0) if dsec else None, fault_percent(delay) if delay else 0.0,
-                   status, fault_percent(abort) if abort else 0.0)
+                   status, fault_percent(abort, deprecated_percent=False) if abort else 0.0)
     a.policy = route_policy(rt)
     hm = _d(_d(rt.get("headers")).get("response"))
     if hm:

@@ -545,13 +545,17 @@ def pick_weighted(dests: list, rnd: float) -> dict | None:
     return dests[-1]
 
 
-def fault_percent(f: dict) -> float:
+def fault_percent(f: dict, deprecated_percent: bool = True) -> float:
     """`percentage.value` wins; the deprecated integer `percent` only when percentage is absent;
-    neither: 0 (pilot route.go translateFault: translateIntegerToFractionalPercent(percent))."""
+    neither: 0 (pilot route.go translateFault: translateIntegerToFractionalPercent(percent)).
+    Only a delay has `percent` (istio/api networking/v1alpha3/virtual_service.proto: Abort has
+    percentage alone; the CRD schema prunes an abort's percent), so an abort passes False."""
     pct = f.get("percentage")
     if isinstance(pct, dict):
         v = _num(pct.get("value"))
         return min(max(v, 0.0), 100.0) if v is not None else 0.0
+    if not deprecated_percent:
+        return 0.0
     v = _num(f.get("percent"))
     return min(max(v, 0.0), 100.0) if v is not None else 0.0
 

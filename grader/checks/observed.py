@@ -1,0 +1,377 @@
+"""Observed check types: what came back from real requests (grader.probe), not the configuration.
+
+Each check type here declares the requests it needs as a `Probe` built from its own parameters
+(`probe_for`); grading sends every lab's probes once before judging (grader.probe.gather) and
+these checks judge the recorded answers, pure functions of the snapshot like every check.
+
+Which version answered: the answering pod's `version` label (or another label), found in the
+snapshot by the pod name the response carries in `x-lab-pod`. The sandbox's apps always name
+themselves; on a real cluster an app names itself only if it sets that header, so a split that
+cannot be attributed to pods is SKIPped with that reason (the configuration check still judges
+the weights).
+
+No traffic (offline grading, `--no-traffic`, an unreachable gateway): every observed check is
+SKIP with the reason, and grading leaves its points out of the total (grader.grading).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from grader import kinds as K
+from grader.checks.framework import bad_param, check, int_param
+from grader.mesh.durations import parse_duration
+from grader.model import Outcome, failed, passed, skipped
+from grader.observations import Answer, Observation, Probe
+from grader.snapshot import Snapshot, labels_of
+from grader.text import format_labels
+
+CONFIDENCE = 0.99
+PROBES: dict[str, Callable[..., Probe]] = {}
+READS = (K.POD,)
+NEEDS = (K.POD,)
+
+
+def observes(name: str) -> Callable[[Callable[..., Probe]], Callable[..., Probe]]:
+    """Register the probe builder of check type `name`: params -> the requests it needs."""
+    def deco(fn: Callable[..., Probe]) -> Callable[..., Probe]:
+        PROBES[name] = fn
+        return fn
+    return deco
+
+
+def probe_for(check_name: str, params: dict) -> Probe | None:
+    """The requests a check of this type with these params needs (None: not an observed check)."""
+    fn = PROBES.get(check_name)
+    if fn is None:
+        return None
+    try:
+        return fn(**params)
+    except (TypeError, ValueError):
+        return None   # a bad parameter: the check itself says so when judged
+
+
+def _headers(headers: Any) -> tuple[tuple[str, str], ...]:
+    if not headers:
+        return ()
+    if not isinstance(headers, dict):
+        raise ValueError("headers")
+    return tuple(sorted((str(k), str(v)) for k, v in headers.items()))
+
+
+def _gateway_probe(path: str = "/", host: str | None = None, headers: Any = None, count: int = 1,
+                   timeout: float = 5.0) -> Probe:
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError("path")
+    return Probe(path=path, host=host or None, headers=_headers(headers), count=int(count), timeout=float(timeout))
+
+
+def _observation(snap: Snapshot, probe: Probe | None) -> Observation | Outcome:
+    if probe is None:
+        return bad_param("params", "", "path starting with /, headers as a map, numbers for count/timeout")
+    traffic = getattr(snap, "traffic", None)
+    if traffic is None:
+        return skipped("no requests sent: graded offline from files (the traffic checks need a cluster)")
+    obs = traffic.observed(probe)
+    if obs.skipped and not obs.answers:
+        return skipped(obs.skipped)
+    if obs.skipped:
+        return skipped(f"{obs.skipped} ({obs.target})")
+    return obs
+
+
+def _answer_word(a: Answer) -> str:
+    if a.status:
+        return str(a.status)
+    return {"reset": "connection reset", "timeout": "no answer (timed out)"}.get(a.error, a.error or "no answer")
+
+
+def _tally(answers: tuple[Answer, ...]) -> str:
+    c = Counter(_answer_word(a) for a in answers)
+    return ", ".join(f"{w} ×{n}" if n > 1 else w for w, n in c.most_common())
+
+
+def binomial_bound(n: int, p: float, confidence: float = CONFIDENCE) -> int:
+    """The smallest d such that a Binomial(n, p) count lies within n·p ± d with at least
+    `confidence` probability (exact, from the binomial distribution; n is at most a few hundred)."""
+    if p <= 0 or p >= 1:
+        return 0
+    mean = n * p
+    pmf = [math.comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(n + 1)]
+    for d in range(n + 1):
+        inside = sum(q for k, q in enumerate(pmf) if abs(k - mean) <= d + 1e-9)
+        if inside >= confidence:
+            return d
+    return n
+
+
+def _pod_labels(snap: Snapshot, a: Answer, namespace: str) -> dict | None:
+    pod = snap.get(K.POD, a.pod or "", a.pod_namespace or namespace)
+    return labels_of(pod) if pod is not None else None
+
+
+# -- a split observed over N requests ----------------------------------------------------------
+@observes("observed-split")
+def _split_probe(*, weights: Any = None, namespace: str = "", label: str = "version", path: str = "/",
+                 host: str | None = None, headers: Any = None, count: int = 100, **_: Any) -> Probe:
+    return _gateway_probe(path, host, headers, count)
+
+
+@check("observed-split", reads=READS, needs=NEEDS)
+def observed_split(snap: Snapshot, *, namespace: str, weights: dict, label: str = "version", path: str = "/",
+                   host: str | None = None, headers: dict | None = None, count: int = 100) -> Outcome:
+    """Requests through the ingress gateway split between versions as the weights say.
+
+    ``count`` requests are sent to ``path``; each answer is attributed to the ``label`` value
+    (default ``version``) of the pod that answered. Passes when every version's count is within
+    the 99 % binomial bound of its expected share and nothing else answered.
+    """
+    if not isinstance(weights, dict) or not weights or not all(
+            isinstance(w, int) and not isinstance(w, bool) and w >= 0 for w in weights.values()) or not sum(
+            weights.values()):
+        return bad_param("weights", weights, "a map version -> weight (integers, not all 0)")
+    bad = int_param("count", count, 1)
+    if bad:
+        return bad
+    obs = _observation(snap, probe_for("observed-split", dict(weights=weights, namespace=namespace, label=label,
+                                                             path=path, host=host, headers=headers, count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    if not any(a.pod for a in obs.answers if a.status):
+        if all(a.status == 200 for a in obs.answers):
+            return skipped(f"sent {n} requests to {obs.target}: all answered 200, but no answer names its pod "
+                           "(header x-lab-pod), so the split cannot be seen; the configuration check judges the "
+                           "weights (the sandbox's apps name themselves; on a cluster the app must set that header)")
+        return failed(f"sent {n} requests to {obs.target}: {_tally(obs.answers)}; expected 200 from "
+                      f"{label} {' and '.join(map(str, weights))}")
+    seen: Counter[str] = Counter()
+    for a in obs.answers:
+        labels = _pod_labels(snap, a, namespace) if a.status == 200 and a.pod else None
+        key = str(labels.get(label, f"pod {a.pod} without label {label}")) if labels is not None else (
+            f"pod {a.pod} (not in the snapshot)" if a.status == 200 else _answer_word(a))
+        seen[key] += 1
+    total = sum(weights.values())
+    expected = {str(v): n * w / total for v, w in weights.items()}
+    bounds = {v: binomial_bound(n, w / total) for v, w in weights.items()}
+    got = ", ".join(f"{label} {k} {seen.get(k, 0)}" for k in [*expected, *sorted(set(seen) - set(expected))])
+    want = ":".join(str(w) for w in weights.values())
+    bound = max(bounds.values())
+    said = (f"sent {n} requests to {obs.target}: {got} (expected {want} ± {bound}, "
+            f"{CONFIDENCE:.0%} binomial bound)")
+    off = [v for v in expected if abs(seen.get(v, 0) - expected[v]) > bounds[v]]
+    others = [k for k in seen if k not in expected]
+    if not off and not others:
+        return passed(said)
+    problems = []
+    if others:
+        problems.append(f"answers from outside {', '.join(map(str, weights))}: {', '.join(others)}")
+    if off:
+        problems.append("off the expected share: " + ", ".join(
+            f"{v} {seen.get(v, 0)} (expected {expected[v]:g} ± {bounds[v]})" for v in off))
+    return failed(f"{said}; {'; '.join(problems)}",
+                  "route the matching requests to the subsets with these weights and check the subsets select "
+                  "ready pods")
+
+
+# -- every request reaches the app --------------------------------------------------------------
+@observes("observed-reaches")
+def _reaches_probe(*, namespace: str = "", labels: Any = None, path: str = "/", host: str | None = None,
+                   headers: Any = None, count: int = 10, status: int = 200, **_: Any) -> Probe:
+    return _gateway_probe(path, host, headers, count)
+
+
+@check("observed-reaches", reads=READS, needs=NEEDS)
+def observed_reaches(snap: Snapshot, *, namespace: str, labels: dict | None = None, path: str = "/",
+                     host: str | None = None, headers: dict | None = None, count: int = 10,
+                     status: int = 200) -> Outcome:
+    """Requests through the ingress gateway are answered with ``status`` by pods with ``labels``.
+
+    When the answers do not name the pod (a real cluster's app without x-lab-pod), only the
+    status is judged and the reason says so.
+    """
+    bad = int_param("count", count, 1) or int_param("status", status, 100)
+    if bad:
+        return bad
+    obs = _observation(snap, probe_for("observed-reaches", dict(namespace=namespace, labels=labels, path=path,
+                                                               host=host, headers=headers, count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    wrong = [a for a in obs.answers if a.status != status]
+    said = f"sent {n} request{'s' if n > 1 else ''} to {obs.target}: {_tally(obs.answers)}"
+    if wrong:
+        return failed(f"{said}; expected {status} from every request",
+                      "follow the request: Gateway port and hosts, the VirtualService bound to it and its route, "
+                      "the Service and its ready pods")
+    want = {str(k): str(v) for k, v in (labels or {}).items()}
+    if want and any(a.pod for a in obs.answers):
+        strangers = sorted({a.pod or "?" for a in obs.answers
+                            if not (lbl := _pod_labels(snap, a, namespace)) or any(
+                                str(lbl.get(k)) != v for k, v in want.items())})
+        if strangers:
+            return failed(f"{said}; answered by pod(s) {', '.join(strangers)}, expected pods with labels "
+                          f"{format_labels(want)}", "route the requests to the Service of those pods")
+        pods = sorted({a.pod for a in obs.answers if a.pod})
+        return passed(f"{said}, answered by {', '.join(pods)} ({format_labels(want)})")
+    if want:
+        return passed(f"{said} (the answers do not name the pod: only the status was checked)")
+    return passed(said)
+
+
+# -- a delay observed (one request) -------------------------------------------------------------
+@observes("observed-delay")
+def _delay_probe(*, delay: str = "", path: str = "/", host: str | None = None, headers: Any = None,
+                 count: int = 1, **_: Any) -> Probe:
+    seconds = parse_duration(delay)
+    if seconds is None:
+        raise ValueError("delay")
+    return Probe(path=path, host=host or None, headers=_headers(headers), count=int(count),
+                 timeout=float(seconds) + 5.0, parallel=True)
+
+
+@check("observed-delay", reads=READS, needs=NEEDS)
+def observed_delay(snap: Snapshot, *, delay: str, path: str = "/", host: str | None = None,
+                   headers: dict | None = None, status: int = 200, count: int = 1) -> Outcome:
+    """Requests through the ingress gateway are all answered (``status``) after at least ``delay``.
+
+    ``count`` requests go out at once (the delay is waited once): one shows a delay of 100 %
+    of requests; a few tell 100 % from a smaller percentage (5 requests all delayed under a
+    10 % fault: 1 in 100,000). 5 % of slack below the delay is allowed for timer granularity.
+    """
+    seconds = parse_duration(delay)
+    if seconds is None:
+        return bad_param("delay", delay, "a duration such as 5s")
+    bad = int_param("count", count, 1)
+    if bad:
+        return bad
+    obs = _observation(snap, probe_for("observed-delay", dict(delay=delay, path=path, host=host, headers=headers,
+                                                             count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    times = ", ".join(f"{_answer_word(a)} after {a.latency:.2f} s" for a in obs.answers)
+    said = f"sent {n} request{'s' if n > 1 else ''} at once to {obs.target}: {times}"
+    if any(a.status != status for a in obs.answers):
+        return failed(f"{said}; expected {status} after {delay}")
+    quick = sum(1 for a in obs.answers if a.latency < float(seconds) * 0.95)
+    if quick:
+        return failed(f"{said}; expected every one to take at least {delay} (fixed delay of 100% of requests), "
+                      f"{quick} did not",
+                      "inject the delay in the route that matches these requests (fault.delay.fixedDelay, "
+                      "percentage.value 100)")
+    return passed(f"{said} (expected at least {delay})")
+
+
+# -- an abort rate observed ---------------------------------------------------------------------
+@observes("observed-abort")
+def _abort_probe(*, status: int = 500, percent: float = 100, path: str = "/", host: str | None = None,
+                 headers: Any = None, count: int = 100, **_: Any) -> Probe:
+    return _gateway_probe(path, host, headers, count)
+
+
+@check("observed-abort", reads=READS, needs=NEEDS)
+def observed_abort(snap: Snapshot, *, status: int, percent: float, path: str = "/", host: str | None = None,
+                   headers: dict | None = None, count: int = 100) -> Outcome:
+    """Of ``count`` requests through the ingress gateway, ``percent`` % are aborted with ``status``
+    (within the 99 % binomial bound) and the others are answered 200."""
+    bad = int_param("status", status, 100) or int_param("count", count, 1)
+    if bad:
+        return bad
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 <= percent <= 100:
+        return bad_param("percent", percent, "a number from 0 to 100")
+    obs = _observation(snap, probe_for("observed-abort", dict(status=status, percent=percent, path=path, host=host,
+                                                             headers=headers, count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    aborted = sum(1 for a in obs.answers if a.status == status)
+    others = [a for a in obs.answers if a.status not in (status, 200)]
+    d = binomial_bound(n, percent / 100)
+    said = (f"sent {n} requests to {obs.target}: {_tally(obs.answers)} (expected {percent:g}% {status} = "
+            f"{n * percent / 100:g} ± {d}, {CONFIDENCE:.0%} binomial bound)")
+    if others or abs(aborted - n * percent / 100) > d:
+        return failed(said, "abort the matching requests: fault.abort.httpStatus with percentage.value")
+    return passed(said)
+
+
+# -- a timeout observed ---------------------------------------------------------------------------
+@observes("observed-timeout")
+def _timeout_probe(*, timeout: str = "", path: str = "/", host: str | None = None, headers: Any = None,
+                   **_: Any) -> Probe:
+    seconds = parse_duration(timeout)
+    if seconds is None:
+        raise ValueError("timeout")
+    return Probe(path=path, host=host or None, headers=_headers(headers), count=1, timeout=float(seconds) + 5.0)
+
+
+@check("observed-timeout", reads=READS, needs=NEEDS)
+def observed_timeout(snap: Snapshot, *, timeout: str, path: str = "/", host: str | None = None,
+                     headers: dict | None = None) -> Outcome:
+    """One request to a slow backend is answered 504 by the gateway after about ``timeout``
+    (Envoy's `upstream request timeout`)."""
+    seconds = parse_duration(timeout)
+    if seconds is None:
+        return bad_param("timeout", timeout, "a duration such as 2s")
+    obs = _observation(snap, probe_for("observed-timeout", dict(timeout=timeout, path=path, host=host,
+                                                               headers=headers)))
+    if isinstance(obs, Outcome):
+        return obs
+    a = obs.answers[0]
+    said = f"sent 1 request to {obs.target}: {_answer_word(a)} after {a.latency:.2f} s"
+    if a.status == 504 and a.latency < float(seconds) + 2.0:
+        return passed(f"{said} (expected 504 after the route's {timeout} timeout)")
+    return failed(f"{said}; expected 504 after about {timeout}", "set the route's timeout (spec.http[].timeout)")
+
+
+# -- requests from inside the mesh (sandbox) ------------------------------------------------------
+def _mesh_probe(source: str, url: str, count: int = 1) -> Probe:
+    if not isinstance(source, str) or source.count("/") != 1:
+        raise ValueError("source")
+    if not isinstance(url, str) or not url.startswith("http://"):
+        raise ValueError("url")
+    return Probe(source=source, url=url, count=int(count), timeout=5.0)
+
+
+@observes("observed-mesh-request")
+def _mesh_request_probe(*, source: str = "", url: str = "", status: int = 200, count: int = 1, **_: Any) -> Probe:
+    return _mesh_probe(source, url, count)
+
+
+@check("observed-mesh-request", reads=READS, needs=NEEDS)
+def observed_mesh_request(snap: Snapshot, *, source: str, url: str, status: int = 200, count: int = 1) -> Outcome:
+    """Requests sent from a pod (``source``: NS/POD or NS/DEPLOYMENT) to ``url`` are answered
+    ``status``, as `curl` in that pod would be (the sandbox's mesh listener; SKIP elsewhere)."""
+    obs = _observation(snap, probe_for("observed-mesh-request", dict(source=source, url=url, count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    said = f"sent {n} request{'s' if n > 1 else ''} to {obs.target}: {_tally(obs.answers)}"
+    if any(a.status != status for a in obs.answers):
+        return failed(f"{said}; expected {status}",
+                      "a reset or 503 under STRICT mTLS means plaintext reached a sidecar that accepts only mutual "
+                      "TLS: give the client a sidecar and let it originate mTLS (no tls.mode DISABLE)")
+    return passed(said)
+
+
+@observes("observed-strict")
+def _strict_probe(*, source: str = "", url: str = "", **_: Any) -> Probe:
+    return _mesh_probe(source, url, 1)
+
+
+@check("observed-strict", reads=READS, needs=NEEDS)
+def observed_strict(snap: Snapshot, *, source: str, url: str) -> Outcome:
+    """Plaintext from a pod without a sidecar (``source``) to ``url`` is refused: the connection
+    is reset, as a STRICT server sidecar does (the sandbox's mesh listener; SKIP elsewhere)."""
+    obs = _observation(snap, probe_for("observed-strict", dict(source=source, url=url)))
+    if isinstance(obs, Outcome):
+        return obs
+    a = obs.answers[0]
+    said = f"sent 1 plaintext request to {obs.target}: {_answer_word(a)}"
+    if a.error == "reset":
+        return passed(f"{said} (STRICT mTLS refuses plaintext)")
+    return failed(f"{said}; expected the connection to be reset (STRICT refuses plaintext)",
+                  "set PeerAuthentication mtls.mode STRICT for the namespace (no PERMISSIVE or DISABLE override)")

@@ -1,0 +1,136 @@
+"""Observed check types judge recorded answers (grader.observations), as the snapshot carries them."""
+
+from __future__ import annotations
+
+import pytest
+from harness import find_prefix, run, scenario, snap_of
+
+from grader.checks.observed import binomial_bound, probe_for
+from grader.model import Status
+from grader.observations import Answer, Observation, Traffic, not_sent
+from grader.snapshot import Snapshot
+
+SPLIT = {"namespace": "webapp", "weights": {"v1": 80, "v2": 20}}
+
+
+def with_answers(check: str, params: dict, answers: list[Answer], objs: list[dict] | None = None) -> Snapshot:
+    """The solved canary lab's snapshot, with these answers recorded for the check's probe."""
+    snap = snap_of(objs or scenario())
+    probe = probe_for(check, params)
+    assert probe is not None
+    snap.traffic = Traffic(where="http://127.0.0.1:1", sent=len(answers),
+                           observations={probe: Observation(probe, "http://127.0.0.1:1/", tuple(answers))})
+    return snap
+
+
+def pods() -> tuple[str, str]:
+    objs = scenario()
+    return (find_prefix(objs, "Pod", "web-v1")["metadata"]["name"], find_prefix(objs, "Pod", "web-v2")["metadata"]["name"])
+
+
+def split_answers(v1: int, v2: int) -> list[Answer]:
+    p1, p2 = pods()
+    return [Answer(200, p1, "webapp", 0.001)] * v1 + [Answer(200, p2, "webapp", 0.001)] * v2
+
+
+@pytest.mark.parametrize(("v1", "v2", "status"), [(80, 20, Status.PASS), (70, 30, Status.PASS), (90, 10, Status.PASS),
+                                                  (69, 31, Status.FAIL), (100, 0, Status.FAIL), (50, 50, Status.FAIL)])
+def test_split_within_the_binomial_bound(v1: int, v2: int, status: Status) -> None:
+    out = run("observed-split", with_answers("observed-split", SPLIT, split_answers(v1, v2)), **SPLIT)
+    assert out.status is status, out.reason
+    assert f"sent 100 requests to http://127.0.0.1:1/: version v1 {v1}, version v2 {v2}" in out.reason
+    assert "(expected 80:20 ± 10, 99% binomial bound)" in out.reason
+
+
+def test_split_names_answers_that_are_not_a_version() -> None:
+    answers = split_answers(78, 20) + [Answer(503), Answer(503)]
+    out = run("observed-split", with_answers("observed-split", SPLIT, answers), **SPLIT)
+    assert out.status is Status.FAIL
+    assert "answers from outside v1, v2: 503" in out.reason
+
+
+def test_split_without_pod_names_is_skipped_with_the_reason() -> None:
+    """A real cluster's app that does not name itself: the split cannot be seen."""
+    out = run("observed-split", with_answers("observed-split", SPLIT, [Answer(200)] * 100), **SPLIT)
+    assert out.status is Status.SKIP
+    assert "no answer names its pod (header x-lab-pod)" in out.reason
+
+
+def test_binomial_bound_is_exact() -> None:
+    # P(70 <= X <= 90) >= 99 % for Binomial(100, 0.8): Istio's own tests accept ±10 in 100
+    assert binomial_bound(100, 0.8) == 10
+    assert binomial_bound(1000, 0.8) == binomial_bound(1000, 0.2) == 33
+    assert binomial_bound(100, 0.5) == 13
+    assert binomial_bound(100, 1.0) == 0      # 100 % means every request
+    assert binomial_bound(1, 0.5) == 1
+
+
+@pytest.mark.parametrize(("aborted", "status"), [(50, Status.PASS), (40, Status.PASS), (36, Status.FAIL), (0, Status.FAIL),
+                                                 (100, Status.FAIL)])
+def test_abort_rate(aborted: int, status: Status) -> None:
+    params = {"status": 500, "percent": 50}
+    answers = [Answer(500)] * aborted + [Answer(200, "p")] * (100 - aborted)
+    out = run("observed-abort", with_answers("observed-abort", params, answers), **params)
+    assert out.status is status, out.reason
+    assert "expected 50% 500 = 50 ± 13, 99% binomial bound" in out.reason
+
+
+@pytest.mark.parametrize(("latency", "code", "status"), [(5.01, 200, Status.PASS), (0.01, 200, Status.FAIL),
+                                                         (5.01, 503, Status.FAIL)])
+def test_delay_of_one_request(latency: float, code: int, status: Status) -> None:
+    params = {"delay": "5s"}
+    out = run("observed-delay", with_answers("observed-delay", params, [Answer(code, "p", latency=latency)]), **params)
+    assert out.status is status, out.reason
+    assert f"sent 1 request at once to http://127.0.0.1:1/: {code} after {latency:.2f} s" in out.reason
+
+
+def test_timeout_wants_504() -> None:
+    params = {"timeout": "2s"}
+    ok = run("observed-timeout", with_answers("observed-timeout", params, [Answer(504, latency=2.0)]), **params)
+    slow = run("observed-timeout", with_answers("observed-timeout", params, [Answer(200, "p", latency=3.0)]), **params)
+    assert ok.status is Status.PASS and slow.status is Status.FAIL, (ok, slow)
+
+
+def test_reaches_names_the_wrong_pods_and_statuses() -> None:
+    p1, _ = pods()
+    params = {"namespace": "webapp", "labels": {"version": "v2"}}
+    wrong_pod = run("observed-reaches", with_answers("observed-reaches", params, [Answer(200, p1, "webapp")] * 10),
+                    **params)
+    assert wrong_pod.status is Status.FAIL and f"answered by pod(s) {p1}" in wrong_pod.reason
+    p404 = run("observed-reaches", with_answers("observed-reaches", params, [Answer(404)] * 10), **params)
+    assert p404.status is Status.FAIL and "404 ×10; expected 200 from every request" in p404.reason
+
+
+def test_strict_wants_a_reset() -> None:
+    params = {"source": "webapp/legacy", "url": "http://web.webapp/"}
+    reset = run("observed-strict", with_answers("observed-strict", params, [Answer(0, error="reset")]), **params)
+    answered = run("observed-strict", with_answers("observed-strict", params, [Answer(200, "p")]), **params)
+    assert reset.status is Status.PASS and answered.status is Status.FAIL
+    assert "sent 1 plaintext request to http://127.0.0.1:1/: 200; expected the connection to be reset" in answered.reason
+
+
+def test_mesh_request_reports_a_reset() -> None:
+    params = {"source": "webapp/legacy", "url": "http://web.webapp/"}
+    out = run("observed-mesh-request", with_answers("observed-mesh-request", params, [Answer(0, error="reset")]),
+              **params)
+    assert out.status is Status.FAIL and "connection reset; expected 200" in out.reason
+
+
+@pytest.mark.parametrize("check,params", [("observed-split", SPLIT), ("observed-delay", {"delay": "5s"}),
+                                          ("observed-abort", {"status": 500, "percent": 50}),
+                                          ("observed-strict", {"source": "webapp/legacy", "url": "http://web.webapp/"})])
+def test_no_traffic_is_a_skip_with_the_reason(check: str, params: dict) -> None:
+    offline = snap_of(scenario())
+    out = run(check, offline, **params)
+    assert out.status is Status.SKIP and "graded offline from files" in out.reason
+    refused = snap_of(scenario())
+    refused.traffic = not_sent("--no-traffic given: no requests sent")
+    out = run(check, refused, **params)
+    assert out.status is Status.SKIP and out.reason == "--no-traffic given: no requests sent"
+
+
+@pytest.mark.parametrize("params", [{"namespace": "webapp", "weights": {}}, {"namespace": "webapp", "weights": "80/20"},
+                                    {"namespace": "webapp", "weights": {"v1": 80}, "path": "nope"}])
+def test_bad_parameters_are_the_lab_definition_s(params: dict) -> None:
+    out = run("observed-split", snap_of(scenario()), **params)
+    assert out.status is Status.FAIL and "check parameter" in out.reason
