@@ -544,3 +544,32 @@ def test_without_headers_source_labels_and_port_matches():
     assert pod_of(from_pod(dp, "bookinfo", "productpage-v1-6d8b9-xv1", "reviews", 9080, headers=JASON)) \
         == "reviews-v1-6d8b9-xv1"
     assert pod_of(from_pod(dp, "bookinfo", "ratings-v1-6d8b9-xv1", "reviews", 9080)) == "reviews-v1-6d8b9-xv1"
+
+
+# -- exportTo (istio.io reference: VirtualService and DestinationRule exportTo) ---------------------------------
+def _helloworld_subsets(w: World, export: list | None) -> None:
+    _helloworld(w)
+    dr = {"host": "helloworld", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}
+    if export is not None:
+        dr["exportTo"] = export
+    w.add("DestinationRule", "default", "helloworld", dr)
+    vs = w.objects["VirtualService"][("default", "helloworld")]["spec"]
+    vs["http"][0]["route"][0]["destination"]["subset"] = "v1"
+
+
+@pytest.mark.parametrize(("export", "status"), [(None, 200), (["*"], 200), (["istio-system"], 200),
+                                                (["."], 503), (["default"], 503)])
+def test_a_destination_rule_the_gateway_cannot_see_defines_no_subset_there(export, status):
+    w = World()
+    _helloworld_subsets(w, export)
+    r = get(w.dataplane(), "/hello")
+    assert r.status == status
+    if status == 503:
+        assert r.flags == "NC"   # the subset's cluster does not exist in the gateway's Envoy
+
+
+def test_a_virtual_service_exported_only_to_its_namespace_is_not_applied_at_the_gateway():
+    w = World()
+    _helloworld(w)
+    w.objects["VirtualService"][("default", "helloworld")]["spec"]["exportTo"] = ["."]
+    assert (get(w.dataplane(), "/hello").status, get(w.dataplane(), "/hello").flags) == (404, "NR")

@@ -20,6 +20,17 @@ log = logging.getLogger("dataplane")
 
 CLUSTER_DOMAIN = "cluster.local"
 ROOT_NAMESPACE = "istio-system"   # meshConfig.rootNamespace: the control plane's namespace (both flavours)
+
+
+def exported_to(obj: dict, namespace: str) -> bool:
+    """Whether a VirtualService or DestinationRule is visible to proxies in `namespace`: no exportTo
+    (the mesh default "*"), "*", the namespace itself, or "." from the object's own namespace
+    (istio.io reference, DestinationRule/VirtualService `exportTo`)."""
+    export = _l(_d(obj.get("spec")).get("exportTo"))
+    if not export:
+        return True
+    own = _d(obj.get("metadata")).get("namespace")
+    return any(e == "*" or e == namespace or (e == "." and own == namespace) for e in export)
 SIDECAR = "istio-proxy"
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
@@ -306,7 +317,7 @@ class Snapshot:
             for g in _l(spec.get("gateways")):
                 if isinstance(g, str) and g != "mesh":
                     bound.add(g if "/" in g else f"{vs_ns}/{g}")
-            if not bound & gw_names:
+            if not bound & gw_names or not exported_to(vs, gw_pod.namespace):
                 continue
             for gname, server in servers:
                 if gname not in bound:
@@ -374,7 +385,7 @@ class Snapshot:
             best, rank = None, -1
             for dr in self.destination_rules:
                 md, spec = _d(dr.get("metadata")), _d(dr.get("spec"))
-                if md.get("namespace") != ns or not isinstance(spec.get("host"), str):
+                if md.get("namespace") != ns or not isinstance(spec.get("host"), str) or not exported_to(dr, client_ns):
                     continue
                 r = domain_rank(fqdn(spec["host"], ns), svc.fqdn)
                 if r is not None and r > rank:
