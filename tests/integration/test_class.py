@@ -125,7 +125,8 @@ def test_shared_state_labs_are_refused(started):
         "istio-system, which every student shares"]
     p = lab(started["bob"], "list", "-o", "json")
     refused = {r["name"] for r in json.loads(p.stdout) if r["class"] != "per student"}
-    assert refused == {"operators", "control-plane", "member-roll", "fix-injection", "review"}
+    assert refused == {"operators", "control-plane", "member-roll", "fix-injection", "review",
+                       "operators-3", "control-plane-3", "injection-3"}  # OSSM 3: the cluster-scoped Istio
 
 
 def test_restart_resets_only_that_student(started, kubeconfig):
@@ -144,9 +145,9 @@ def test_create_is_idempotent_and_list_shows_the_class(started, kubeconfig):
     code, _, err = run(kubeconfig, "class", "create", started["roster"], "--out", str(started["dir"] / "kc"))
     assert code == 0, err
     code, out, _ = run(kubeconfig, "class", "list", "-o", "json")
-    assert json.loads(out) == [{"name": "alice", "email": "alice@example.com", "namespaces": ["alice-webapp"]},
-                               {"name": "bob", "email": "", "namespaces": ["bob-webapp"]},
-                               {"name": "carol", "email": "", "namespaces": ["carol-webapp"]}]
+    assert json.loads(out) == [{"name": "alice", "email": "alice@example.com", "namespaces": ["alice-istio-ingress", "alice-webapp"]},
+                               {"name": "bob", "email": "", "namespaces": ["bob-istio-ingress", "bob-webapp"]},
+                               {"name": "carol", "email": "", "namespaces": ["carol-istio-ingress", "carol-webapp"]}]
     p = lab(started["alice"], "grade", "canary", "-o", "json")  # the old kubeconfig still works
     assert json.loads(p.stdout)["passed"] is True
 
