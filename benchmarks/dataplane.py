@@ -10,6 +10,7 @@ run.py calls measure() on its sandbox after `lab solve canary`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -210,8 +212,11 @@ def render(r: dict) -> list[str]:
             f"{m['pods_100']} MiB with 100 more pods, {m['pods_2000']} MiB with 2,000."]
 
 
-def main() -> int:
-    root = Path(tempfile.mkdtemp(prefix="lab-dp-bench-"))
+@contextlib.contextmanager
+def solved_canary(prefix: str) -> Iterator[tuple[Sandbox, dict]]:
+    """A sandbox of its own (istio flavour) with the canary lab solved and in force in the data
+    plane; torn down and purged afterwards. Yields the sandbox and the environment for `lab`."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(os.environ, LAB_SANDBOX_DIR=str(root), NO_COLOR="1")
     env.pop("KUBECONFIG", None)
     lab = [sys.executable, "-m", "grader"]
@@ -221,13 +226,18 @@ def main() -> int:
         env["KUBECONFIG"] = str(sb.kubeconfig)
         subprocess.run(lab + ["--flavour", "istio", "start", "canary"], env=env, check=True)
         subprocess.run(lab + ["--flavour", "istio", "solve", "canary"], env=env, check=True)
-        r = measure(sb, env)
+        subprocess.run(lab + ["sandbox", "wait"], env=env, check=True)
+        yield sb, env
     finally:
         subprocess.run(lab + ["sandbox", "down", "--purge"], env=env, check=False)
+
+
+def main() -> int:
+    with solved_canary("lab-dp-bench-") as (sb, env):
+        r = measure(sb, env)
     print(json.dumps(r, indent=2))
     print("\n".join(render(r)))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,11 +9,9 @@ other), and `lab grade canary` with and without traffic (median of 5 runs).
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,23 +47,11 @@ def measure(sb: Sandbox, env: dict, runs: int = 5) -> dict:
 
 
 def main() -> int:
-    root = Path(tempfile.mkdtemp(prefix="lab-traffic-bench-"))
-    env = dict(os.environ, LAB_SANDBOX_DIR=str(root), NO_COLOR="1")
-    env.pop("KUBECONFIG", None)
-    lab = [sys.executable, "-m", "grader"]
-    sb = Sandbox(root=root)
-    try:
-        subprocess.run(lab + ["--flavour", "istio", "sandbox", "up"], env=env, check=True)
-        env["KUBECONFIG"] = str(sb.kubeconfig)
-        subprocess.run(lab + ["--flavour", "istio", "start", "canary"], env=env, check=True)
-        subprocess.run(lab + ["--flavour", "istio", "solve", "canary"], env=env, check=True)
-        subprocess.run(lab + ["sandbox", "wait"], env=env, check=True)
+    from dataplane import solved_canary  # the same solved-canary sandbox as the data plane's benchmark
+    with solved_canary("lab-traffic-bench-") as (sb, env):
         r = measure(sb, env)
-    finally:
-        subprocess.run(lab + ["sandbox", "down", "--purge"], env=env, check=False)
     print(json.dumps(r, indent=2))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
