@@ -328,6 +328,5 @@ def _grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None
     snap = cluster.snapshot(grading.kinds_read_by(lab), namespaces, decided, openshift)
     judged = [(s, grading.judge(sl, snap)) for s, sl in theirs]
     elapsed = time.perf_counter() - start
-    return [(s, LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
-                          flavour=snap.flavour, duration_s=elapsed, namespace=sl.namespace))
+    return [(s, grading.report_of(lab, results, snap, sl.namespace, elapsed))
             for (s, results), (_, sl) in zip(judged, theirs, strict=True)], snap

@@ -116,8 +116,7 @@ def grade_now(cluster: Cluster, exam: Exam, flavour: str | None) -> list[LabRepo
     kinds = list(dict.fromkeys(k for _, lab in tasks for k in grading.kinds_read_by(lab)))
     snap = cluster.snapshot(kinds, [ns for _, lab in tasks for ns in lab.owns] + sorted(S.SHARED_NAMESPACES),
                             decided, openshift)
-    return [LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=grading.judge(lab, snap),
-                      flavour=snap.flavour, namespace=lab.namespace) for _, lab in tasks]
+    return [grading.report_of(lab, grading.judge(lab, snap), snap, lab.namespace) for _, lab in tasks]
 
 
 def checksum(result: dict) -> str:

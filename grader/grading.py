@@ -111,10 +111,16 @@ def grade_snapshot(lab: Lab, snap: Snapshot, namespaces: list[str] | None = None
     namespaces = namespaces or [lab.namespace]
     judged = [judge(lab, snap, ns) for ns in namespaces]
     elapsed = time.perf_counter() - start
+    return [report_of(lab, results, snap, ns, elapsed) for results, ns in zip(judged, namespaces, strict=True)]
+
+
+def report_of(lab: Lab, results: tuple[CheckResult, ...], snap: Snapshot, namespace: str,
+              elapsed: float = 0.0) -> LabReport:
+    """The one way a lab's report is built from its judged checks (one student, one exam task
+    or one namespace): the requests sent, and traffic checks that sent none weighed as below."""
     sent = snap.traffic.sent if snap.traffic is not None else 0
-    return [_traffic_points(lab, LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
-                                           flavour=snap.flavour, duration_s=elapsed, namespace=ns, requests=sent))
-            for results, ns in zip(judged, namespaces, strict=True)]
+    return _traffic_points(lab, LabReport(lab=lab.name, title=lab.title, pass_mark=lab.pass_mark, results=results,
+                                          flavour=snap.flavour, duration_s=elapsed, namespace=namespace, requests=sent))
 
 
 def _traffic_points(lab: Lab, report: LabReport) -> LabReport:

@@ -32,8 +32,8 @@ class _Quiet:
 def test_exam_end_to_end(kubeconfig, cluster, tmp_path):
     code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary,mtls", "--minutes", "0.5")
     assert code == 0, err
-    assert "task1: canary (100 points) in namespace task1-webapp" in err, err
     try:
+        assert f"task1: canary ({load('canary').total} points) in namespace task1-webapp" in err, err
         code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary")
         assert code == 2 and "already running" in err
         code, _, err = run(kubeconfig, "solve", "canary")
@@ -56,7 +56,7 @@ def test_exam_end_to_end(kubeconfig, cluster, tmp_path):
         result = json.loads(out)
         assert result["at"] == status["deadline"] and result["late"] is False, result
         scores = {t["lab"]: (t["score"], t["total"]) for t in result["tasks"]}
-        assert scores["canary"] == (100, 100), scores
+        assert scores["canary"][0] == scores["canary"][1] > 0, scores  # solved before the deadline: full marks
         assert scores["mtls"][0] < scores["mtls"][1], scores
         assert code == (0 if result["passed"] else 1)
         # the result file: intact verifies, an edited score does not
