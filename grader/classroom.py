@@ -26,6 +26,7 @@ from grader import grading, lifecycle
 from grader import kinds as K
 from grader import student as S
 from grader.cluster import Cluster, ClusterError, Target
+from grader.errors import UserError
 from grader.labs import Lab, Step
 from grader.model import LabReport
 from grader.snapshot import Snapshot
@@ -34,14 +35,13 @@ CLASS_LABEL = "lab.grader/class"  # "true" on every object `lab class create` ma
 HOME_LABEL = "lab.grader/class-home"  # "true" on a student's home namespace (the ServiceAccount's)
 EMAIL_ANNOTATION = "lab.grader/email"
 MANAGER = "lab-class"  # the field manager of the class's objects (a student's applies use "lab")
-STUDENT_EXTENSION = "lab.grader/student"  # kubeconfig context extension naming the student
 SERVICE_ACCOUNT = "student"
 STUDENT_ROLE = "lab-class-student"  # everything inside the student's own namespaces
 READER_ROLE = "lab-class-reader"  # what the labs read in the shared namespaces
 TOKEN_SECONDS = 7 * 24 * 3600
 
 
-class ClassError(Exception):
+class ClassError(UserError):
     """A roster or class problem; str() is one line naming file/line or object."""
 
 
@@ -236,27 +236,11 @@ def _write_kubeconfig(cluster: Cluster, s: Student, out_dir: Path, namespaces: l
            "users": [{"name": name, "user": {"token": _token(cluster, s.name)}}],
            "contexts": [{"name": name, "context": {
                "cluster": name, "user": name, "namespace": namespaces[0] if namespaces else home(s.name),
-               "extensions": [{"name": STUDENT_EXTENSION, "extension": {"name": s.name}}]}}]}
+               "extensions": [{"name": S.STUDENT_EXTENSION, "extension": {"name": s.name}}]}}]}
     path = out_dir / f"{s.name}.kubeconfig"
     path.touch(mode=0o600, exist_ok=True)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
-
-
-def student_of(target: Target) -> str | None:
-    """The student a kubeconfig belongs to (its context's lab.grader/student extension), if any."""
-    from grader import transport as T
-    if target.in_cluster or not target.kubeconfig:
-        return None
-    try:
-        ctx = T.load_kubeconfig(target.kubeconfig.split(":"), target.context)["context_entry"]
-    except (T.ConfigError, OSError):
-        return None
-    for ext in ctx.get("extensions") or []:
-        if isinstance(ext, dict) and ext.get("name") == STUDENT_EXTENSION:
-            name = (ext.get("extension") or {}).get("name")
-            return S.check_name(str(name)) if name else None
-    return None
 
 
 # what `class delete` removes, namespaces last (they take their contents): (Kind, apiVersion, collection path)

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from grader import __version__
+from grader.errors import UserError
 
 EXIT_OK, EXIT_CHECKS_FAILED, EXIT_ERROR = 0, 1, 2
 # A Kubernetes namespace name is a DNS-1123 label (k8s.io/apimachinery/pkg/util/validation: IsDNS1123Label).
@@ -52,8 +53,8 @@ class App:
 
     def student(self) -> str | None:
         """The student whose kubeconfig this is (lab class create writes it), or None."""
-        from grader.classroom import student_of
         from grader.cluster import ClusterError, resolve_target
+        from grader.student import student_of
         try:
             return student_of(resolve_target(self.kubeconfig, self.context))
         except ClusterError:
@@ -95,24 +96,12 @@ class ConsoleProgress:
         self.app.err.print(f"  {text}", highlight=False)
 
 
-def _errors() -> tuple[type[Exception], ...]:
-    from grader.classroom import ClassError
-    from grader.cluster import ClusterError
-    from grader.exam import ExamError
-    from grader.labs import LabError
-    from grader.manifests import ManifestError
-    from grader.sandbox.binaries import MissingBinaries
-    from grader.sandbox.control_plane import SandboxError
-    from grader.student import StudentError
-    return ClusterError, LabError, ManifestError, SandboxError, MissingBinaries, StudentError, ClassError, ExamError
-
-
 @contextlib.contextmanager
 def handled(app: App) -> Iterator[None]:
     """User-facing errors become one line and exit code 2; --debug shows the traceback."""
     try:
         yield
-    except _errors() as e:
+    except UserError as e:
         if app.debug:
             raise
         app.fail(str(e))

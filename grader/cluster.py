@@ -18,6 +18,7 @@ from typing import Any
 
 from grader import __version__
 from grader import kinds as K
+from grader.errors import UserError
 from grader.kinds import Kind
 from grader.snapshot import Snapshot
 
@@ -44,7 +45,7 @@ _EXTRA: dict[tuple[str, str], tuple[str, bool]] = {
 }
 
 
-class ClusterError(Exception):
+class ClusterError(UserError):
     """A cluster problem the user must act on; str() is one line: what failed, what to do."""
 
 
@@ -203,6 +204,33 @@ class Cluster:
             self._fetch_groups()
             return True
 
+    def namespaced_collections(self) -> list[tuple[str, set[str]]]:
+        """Every namespaced resource the server stores, as (collection path with a `{ns}`
+        placeholder, verbs): what a namespace can hold. Every version of every group is read (a
+        resource served only at a group's older version, e.g. maistra.io/v1 ServiceMeshMember
+        beside maistra.io/v2, is still stored); a resource served at several versions is one
+        collection, read at the first version that has it. One request per group version, in
+        parallel; the server's own answer, never the discovery cache's."""
+        self.refresh_discovery()
+        bases = [("", "/api/v1")] + [(g, f"/apis/{g}/{v}") for g, info in self.groups().items() if g
+                                     for v in info.get("versions") or []]
+
+        def resources(group_base: tuple[str, str]) -> list[tuple[str, str, set[str]]]:
+            group, base = group_base
+            try:
+                out = self.request("GET", base)
+            except NotFound:
+                return []
+            return [(f"{group}/{r['name']}", f"{base}/namespaces/{{ns}}/{r['name']}", set(r.get("verbs") or []))
+                    for r in out.get("resources", [])
+                    if r.get("namespaced") and "/" not in r["name"] and "list" in (r.get("verbs") or [])]
+
+        seen: dict[str, tuple[str, set[str]]] = {}
+        for found in parallel(resources, bases):
+            for key, path, verbs in found:
+                seen.setdefault(key, (path, verbs))
+        return list(seen.values())
+
     def served_version(self, kind: Kind) -> str | None:
         versions = self.served_versions(kind)
         return versions[0] if versions else None
@@ -350,6 +378,26 @@ class Cluster:
             return True
         except NotFound:
             return False
+
+    def delete_collection(self, path: str, grace_period_s: int | None = None) -> None:
+        """DELETE a collection (every object in it; dependents by the garbage collector);
+        `grace_period_s=0` deletes pods at once instead of gracefully."""
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        if grace_period_s is not None:
+            options["gracePeriodSeconds"] = grace_period_s
+        with contextlib.suppress(NotFound):
+            self.request("DELETE", path, body=options)
+
+    def finalize_namespace(self, name: str) -> None:
+        """Remove the `kubernetes` finalizer of a terminating namespace, as the namespace
+        controller does once the namespace is empty: the API server then deletes it."""
+        ns = self.get("v1", "Namespace", name)
+        if ns is None:
+            return
+        ns.setdefault("spec", {})["finalizers"] = [f for f in (ns.get("spec") or {}).get("finalizers") or []
+                                                   if f != "kubernetes"]
+        with contextlib.suppress(NotFound):
+            self.request("PUT", f"/api/v1/namespaces/{name}/finalize", body=ns)
 
     # -- waiting ---------------------------------------------------------------------
     def _watch(self, base: str, query: list[tuple[str, Any]], chunk: int) -> Iterator[dict]:

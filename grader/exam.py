@@ -19,6 +19,7 @@ from grader import grading, lifecycle
 from grader import student as S
 from grader.classroom import _shared_steps
 from grader.cluster import Cluster, Forbidden
+from grader.errors import UserError
 from grader.labs import Lab, load
 from grader.model import LabReport
 
@@ -28,7 +29,7 @@ EXAM_LABEL = "lab.grader/exam"
 PASS_PERCENT = 70  # EX328's pass mark
 
 
-class ExamError(Exception):
+class ExamError(UserError):
     """No exam, an exam already running, a lab that cannot be a task; one line."""
 
 

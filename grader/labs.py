@@ -14,6 +14,7 @@ import yaml
 
 from grader import checks as C
 from grader import yamlio
+from grader.errors import UserError
 from grader.flavour import FLAVOURS
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -21,7 +22,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 STEP_TYPES = ("apply", "wait", "delete", "label", "annotate", "restart")
 
 
-class LabError(Exception):
+class LabError(UserError):
     """A lab is missing or malformed; str() names file, field and reason."""
 
 

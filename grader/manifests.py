@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from grader import yamlio
+from grader.errors import UserError
 
 LAB_LABEL = "lab.grader/lab"  # on every object a lab creates: `finish` deletes by it
 SHARED_LABEL = "lab.grader/shared"  # on objects several labs share (the control plane): `finish` keeps them
@@ -20,7 +21,7 @@ FLAVOUR_ANNOTATION = "lab.grader/flavours"  # on a manifest: apply it only for t
 UNLESS_ANNOTATION = "lab.grader/unless-exists"
 
 
-class ManifestError(Exception):
+class ManifestError(UserError):
     """A manifest file cannot be read or is malformed; str() names the file (and line)."""
 
 

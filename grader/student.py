@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader import manifests as M
+from grader.errors import UserError
 from grader.labs import Lab, Step
+
+if TYPE_CHECKING:
+    from grader.cluster import Target
+
+STUDENT_EXTENSION = "lab.grader/student"  # kubeconfig context extension naming the student
 
 STUDENT_LABEL = "lab.grader/student"  # on every object a student's lab creates, and on the class's own objects
 # A student name becomes part of namespace names: a DNS-1123 label, short enough for `<name>-<namespace>`.
@@ -29,7 +35,7 @@ MAX_NAME = 30
 SHARED_NAMESPACES = frozenset({"openshift-operators", "istio-system"})
 
 
-class StudentError(Exception):
+class StudentError(UserError):
     """A student name or a lab cannot be used in a class; str() is one line."""
 
 
@@ -156,3 +162,19 @@ def class_unsafe(lab: Lab) -> str:
                     where = f"namespace {ns}" if ns else "the cluster scope"
                     return f"{what} writes to {where}, which every student shares"
     return ""
+
+
+def student_of(target: Target) -> str | None:
+    """The student a kubeconfig belongs to (its context's lab.grader/student extension), if any."""
+    from grader import transport as T
+    if target.in_cluster or not target.kubeconfig:
+        return None
+    try:
+        ctx = T.load_kubeconfig(target.kubeconfig.split(":"), target.context)["context_entry"]
+    except (T.ConfigError, OSError):
+        return None
+    for ext in ctx.get("extensions") or []:
+        if isinstance(ext, dict) and ext.get("name") == STUDENT_EXTENSION:
+            name = (ext.get("extension") or {}).get("name")
+            return check_name(str(name)) if name else None
+    return None

@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import UserError
 from grader.sandbox.paths import cache_dir
 
 REQUIRED = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -21,7 +22,7 @@ TOOLS = ("istioctl", "kubectl")  # built beside them; `eval $(lab sandbox env)` 
 INSTALLER = Path(__file__).with_name("install-k8s.sh")
 
 
-class MissingBinaries(Exception):
+class MissingBinaries(UserError):
     pass
 
 

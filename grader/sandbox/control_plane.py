@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.errors import UserError
 from grader.sandbox.binaries import Binaries, find, tools_dir
 from grader.sandbox.paths import state_dir
 
@@ -34,7 +35,7 @@ MIN_VERSION = (1, 29)
 Progress = Callable[[str, str], None]  # (component or step, status text)
 
 
-class SandboxError(Exception):
+class SandboxError(UserError):
     pass
 
 

@@ -73,6 +73,31 @@ def test_start_again_resets(started, cluster, kubeconfig):
                                "split-observed"}
 
 
+def test_start_again_leaves_nothing_of_the_old_namespace(started, cluster, kubeconfig):
+    """The reset empties and finalizes the namespace itself (not waiting for the namespace
+    controller): every object of the old namespace goes, including kinds served only at a
+    group's older version (maistra.io/v1 ServiceMeshMember beside maistra.io/v2), and the new
+    pods come up injected (a stale Ready member once let them start before membership)."""
+    run(kubeconfig, "solve", "canary")
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "student-notes", "namespace": "webapp"},
+                   "data": {"a": "b"}})
+    cluster.patch("v1", "Namespace", "webapp", None, {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    old = {kind: cluster.get(api, kind, name, ns)["metadata"]["uid"]
+           for api, kind, name, ns in [("v1", "Namespace", "webapp", None),
+                                       ("maistra.io/v1", "ServiceMeshMember", "default", "webapp")]}
+    code, _, err = run(kubeconfig, "start", "canary")
+    assert code == 0, err
+    assert cluster.get("v1", "ConfigMap", "student-notes", "webapp") is None
+    ns = cluster.get("v1", "Namespace", "webapp")
+    assert ns["metadata"]["uid"] != old["Namespace"] and "istio-injection" not in ns["metadata"].get("labels", {})
+    assert cluster.get("maistra.io/v1", "ServiceMeshMember", "default", "webapp")["metadata"]["uid"] \
+        != old["ServiceMeshMember"]
+    assert cluster.list(K.DEPLOYMENT, "webapp") and [d["metadata"]["name"] for d in cluster.list(K.DEPLOYMENT, "webapp")] \
+        == ["web-v1"]
+    for pod in cluster.list(K.POD, "webapp"):
+        assert "istio-proxy" in [c["name"] for c in pod["spec"]["containers"]], pod["metadata"]["name"]
+
+
 def test_finish_removes_only_the_lab(started, sandbox, cluster, kubeconfig):
     run(kubeconfig, "solve", "canary")
     watched = [K.DEPLOYMENT, K.SERVICE, K.CONFIG_MAP, K.GATEWAY, K.VIRTUAL_SERVICE, K.DESTINATION_RULE,
