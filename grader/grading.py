@@ -15,11 +15,11 @@ from pathlib import Path
 from grader import checks as C
 from grader import flavour as F
 from grader import kinds as K
-from grader import probe as P
 from grader.checks.framework import crashed
 from grader.cluster import Cluster, ClusterError
 from grader.labs import Lab
 from grader.model import CheckResult, LabReport, Status
+from grader.observations import Probe, not_sent
 from grader.snapshot import Snapshot, unpack_lists
 
 
@@ -41,11 +41,11 @@ def kinds_read_by(lab: Lab) -> list[K.Kind]:
     return out
 
 
-def probes_of(lab: Lab, namespaces: list[str]) -> list[P.Probe]:
+def probes_of(lab: Lab, namespaces: list[str]) -> list[Probe]:
     """The requests the lab's observed checks need, for every namespace graded (duplicates once)."""
     from grader.checks.observed import probe_for
     C.load_builtin()
-    out: list[P.Probe] = []
+    out: list[Probe] = []
     for spec in lab.checks:
         for ns in namespaces:
             p = probe_for(spec.check, lab.params_for(spec, ns))
@@ -61,14 +61,16 @@ def send_traffic(lab: Lab, snap: Snapshot, cluster: Cluster, namespaces: list[st
     if not probes:
         return
     if not traffic:
-        snap.traffic = P.not_sent("--no-traffic given: no requests sent")
+        snap.traffic = not_sent("--no-traffic given: no requests sent")
         return
     if len(namespaces) > 1:
         # the probes do not say which namespace's routes answer them through the one shared gateway
-        snap.traffic = P.not_sent(f"{len(namespaces)} namespaces graded at once: requests through the shared "
+        snap.traffic = not_sent(f"{len(namespaces)} namespaces graded at once: requests through the shared "
                                   "ingress gateway cannot be told apart by namespace; grade one namespace (-n NS) "
                                   "to check its traffic")
         return
+    from grader import probe as P  # the HTTP client and the sandbox's data plane: only when requests are sent
+
     dest = P.sandbox_destination(cluster.target.kubeconfig, cluster.host)
     if dest is None:  # a real cluster: GET the ingress gateway's Route and Service (reads only, not in the sandbox)
         found = []
