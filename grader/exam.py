@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from grader import grading, lifecycle
+from grader import grading, lifecycle, seal
 from grader import student as S
 from grader.classroom import _shared_steps
 from grader.cluster import Cluster, Forbidden
@@ -119,21 +119,14 @@ def grade_now(cluster: Cluster, exam: Exam, flavour: str | None) -> list[LabRepo
     return [grading.report_of(lab, grading.judge(lab, snap), snap, lab.namespace) for _, lab in tasks]
 
 
-def checksum(result: dict) -> str:
-    """SHA-256 over the result (without its checksum) in a canonical form: an edited score no
-    longer matches. Not a signature: whoever has `lab` can compute it again; it catches edits
-    made by hand, not a forger who reads this function."""
-    import hashlib
-    body = {k: v for k, v in result.items() if k != "checksum"}
-    return hashlib.sha256(("lab-exam-v1" + json.dumps(body, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()
-
-
 def verify(result: object) -> str:
     """'' when the result file is as `lab exam grade` wrote it, else what is wrong."""
-    if not isinstance(result, dict) or "checksum" not in result:
+    wrong = seal.problem(result, seal.EXAM)
+    if wrong == "no checksum":
         return "not an exam result (no checksum): write it with lab exam grade -o json"
-    if result["checksum"] != checksum(result):
+    if wrong:
         return "the result was edited after grading (its checksum does not match)"
+    assert isinstance(result, dict)
     tasks = result.get("tasks") or []
     if sum(t.get("score", 0) for t in tasks) != result.get("score") or any(
             t.get("score") != sum(c.get("points", 0) for c in t.get("checks", [])) for t in tasks):
@@ -164,7 +157,7 @@ def summary(reports: list[LabReport], at: dt.datetime, late: bool) -> dict:
 
 
 def sealed(result: dict) -> dict:
-    return {**result, "checksum": checksum(result)}
+    return seal.sealed(result, seal.EXAM)
 
 
 def grade(cluster: Cluster, flavour: str | None) -> dict:
