@@ -457,7 +457,7 @@ def finish(app: App, name: str) -> None:
 # -- class -------------------------------------------------------------------------
 @main.group("class")
 def class_group() -> None:
-    """A class on one cluster: students' namespaces, kubeconfigs and a gradebook (instructor)."""
+    """A class on one cluster (students' namespaces, kubeconfigs, a gradebook), or a gradebook of handed-in reports."""
 
 
 def _instructor(app: App) -> None:
@@ -572,6 +572,42 @@ def class_grade(app: App, name: str, fmt: str, output_file: Path | None, watch: 
         else:
             emit(classroom.grade(lab, cluster, [m["name"] for m in classroom.members(cluster)], app.flavour), None)
     sys.exit(EXIT_OK if last and all(r.passed for _, r in last) else EXIT_CHECKS_FAILED)
+
+
+@class_group.command("gradebook")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--format", "fmt", type=click.Choice(["table", "csv", "json", "junit", "html"]), default="table",
+              show_default=True, help="Report format (html: a self-contained heat map).")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of stdout.")
+@click.pass_obj
+def class_gradebook(app: App, files: tuple[Path, ...], fmt: str, output_file: Path | None) -> None:
+    """Merge reports handed in as files (lab grade LAB -o json > NAME.json, one per student, NAME
+    the student) into the class's gradebook; no cluster needed.
+
+    A report edited after grading (its checksum) is flagged in every format and on stderr, and
+    never counted as passed. Exit code 0 when every student passed with an intact report, 1
+    when one did not, 2 for a file that cannot be merged."""
+    from grader import gradebook
+    from grader.report import render_class
+    try:
+        handed = gradebook.merge(list(files))
+    except gradebook.GradebookError as e:
+        app.fail(str(e))
+    for h in handed:
+        if h.problem:
+            click.echo(f"warning: {h.path}: {h.student}'s report was edited after grading ({h.problem}); "
+                       "flagged, not counted as passed", err=True)
+    text = render_class([(h.student, h.report) for h in handed], fmt, flags={h.student: h.problem for h in handed})
+    if output_file:
+        try:
+            output_file.write_text(text)
+        except OSError as e:
+            app.fail(f"cannot write {output_file}: {e.strerror or e}")
+        click.echo(f"Wrote {output_file}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_OK if all(h.report.passed and not h.problem for h in handed) else EXIT_CHECKS_FAILED)
 
 
 # -- exam --------------------------------------------------------------------------
