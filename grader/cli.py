@@ -620,24 +620,29 @@ def exam_group() -> None:
 @click.option("--labs", "labs", help="Comma-separated labs, one task each (e.g. canary,mtls).")
 @click.option("--random", "random_n", type=int, help="Instead of --labs: N labs drawn at random.")
 @click.option("--seed", type=int, help="Seed for --random (the same seed, the same exam).")
+@click.option("--mock", is_flag=True,
+              help="Instead of --labs: the mock EX328 exam (injection, canary, fault-delay, resilience, mtls; "
+                   "120 minutes, pass mark 70 %).")
 @click.option("--minutes", type=click.FloatRange(min=0.05), default=120.0, show_default=True)
 @global_options
 @click.pass_obj
-def exam_start(app: App, labs: str | None, random_n: int | None, seed: int | None, minutes: float) -> None:
+def exam_start(app: App, labs: str | None, random_n: int | None, seed: int | None, mock: bool, minutes: float) -> None:
     """Set up the labs' starting points together, each task in namespaces of its own."""
     from grader import exam
-    if bool(labs) == bool(random_n):
-        app.fail("give exactly one of --labs a,b or --random N")
+    if sum(map(bool, (labs, random_n, mock))) != 1:
+        app.fail("give exactly one of --labs a,b, --random N or --mock")
     with handled(app):
-        e = exam.start(app.cluster("exam"), exam.choose(labs, random_n, seed), minutes,
-                       app.flavour, ConsoleProgress(app))
+        e = exam.start(app.cluster("exam"), exam.choose(labs, random_n, seed, mock), minutes,
+                       app.flavour, ConsoleProgress(app), name=exam.MOCK.name if mock else "")
         _print_exam(app, e)
 
 
 def _print_exam(app: App, e: Any) -> None:
+    from grader import exam
     left = max(0.0, e.left())
-    app.err.print(f"[bold]Exam[/bold]: {len(e.labs)} tasks, deadline {e.deadline:%H:%M:%S} UTC "
-                  f"({int(left // 60)} min {int(left % 60)} s left)")
+    title = exam.MOCK.title if e.name == exam.MOCK.name else "Exam"
+    app.err.print(f"[bold]{title}[/bold]: {len(e.labs)} tasks, deadline {e.deadline:%H:%M:%S} UTC "
+                  f"({int(left // 60)} min {int(left % 60)} s left, pass mark {exam.PASS_PERCENT} %)")
     for task, lab in e.tasks():
         app.err.print(f"  {task}: {lab.name} ({lab.total} points) in namespace {lab.namespace}: {lab.title}")
 
@@ -656,7 +661,7 @@ def exam_status(app: App, fmt: str, watch: bool) -> None:
         if e is None:
             app.fail("no exam is running; start one with lab exam start --labs a,b")
         if fmt == "json":
-            click.echo(json.dumps({"labs": list(e.labs), "deadline": exam.iso(e.deadline),
+            click.echo(json.dumps({"name": e.name, "labs": list(e.labs), "deadline": exam.iso(e.deadline),
                                    "seconds_left": max(0, int(e.left())), "graded": bool(e.final),
                                    "tasks": [{"task": t, "lab": lab.name, "points": lab.total, "namespace": lab.namespace}
                                              for t, lab in e.tasks()]}, indent=2))

@@ -10,6 +10,7 @@ ConfigMap and every later `lab exam grade` reports it. During an exam `lab solve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -26,6 +27,26 @@ NAMESPACE = "lab-exam"
 CONFIG_MAP = "exam"
 EXAM_LABEL = "lab.grader/exam"
 PASS_PERCENT = 70  # EX328's pass mark
+MINUTES = 120  # the mock's time and every exam's default (two hours, as killer.sh's simulators)
+
+
+@dataclass(frozen=True)
+class Mock:
+    """A named exam: fixed labs and time (pass mark PASS_PERCENT, as every exam)."""
+    name: str
+    title: str
+    labs: tuple[str, ...]
+    minutes: int
+
+
+# `lab exam start --mock`: one task for each area of the EX328 objectives that a lab of this
+# project practises (Red Hat Certified Specialist in Building Resilient Microservices,
+# www.redhat.com/en/services/training/ex328-red-hat-certified-specialist-in-building-resilient-
+# microservices-exam: applications in the mesh with sidecar injection, traffic management,
+# fault injection, resilience, securing services with mTLS), each lab one that runs in every
+# flavour, so the mock starts on any mesh the project supports.
+MOCK = Mock(name="mock-ex328", title="Mock EX328: OpenShift Service Mesh",
+            labs=("injection", "canary", "fault-delay", "resilience", "mtls"), minutes=MINUTES)
 
 
 class ExamError(Exception):
@@ -38,6 +59,7 @@ class Exam:
     started: dt.datetime
     deadline: dt.datetime
     final: dict | None  # the recorded grade: {"at", "late", "reports"}
+    name: str = ""  # a named exam's (MOCK.name), else ''
 
     def tasks(self) -> list[tuple[str, Lab]]:
         """(task id, the lab renamed into the task's namespaces)."""
@@ -70,10 +92,11 @@ def current(cluster: Cluster) -> Exam | None:
         return None
     d = cm.get("data") or {}
     return Exam(labs=tuple(json.loads(d["labs"])), started=_parse(d["started"]), deadline=_parse(d["deadline"]),
-                final=json.loads(d["final"]) if d.get("final") else None)
+                final=json.loads(d["final"]) if d.get("final") else None, name=d.get("name", ""))
 
 
-def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None, progress: lifecycle.Progress) -> Exam:
+def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None, progress: lifecycle.Progress,
+          name: str = "") -> Exam:
     if current(cluster) is not None:
         raise ExamError("an exam is already running; see lab exam status, or end it with lab exam finish")
     if not labs:
@@ -84,6 +107,10 @@ def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None
         if why:
             raise ExamError(f"lab {lab.name} cannot be an exam task: {why}")
     decided = lifecycle.decide_flavour(cluster, flavour)
+    for lab in chosen:  # before anything is applied: no half-made exam
+        if decided not in lab.flavours:
+            raise ExamError(f"lab {lab.name} cannot be a task on this {decided} cluster (it supports "
+                            f"{', '.join(lab.flavours)}); choose other labs")
     shared = _shared_steps([lab for lab in chosen if decided in lab.flavours])
     if shared:
         lifecycle.run_steps(shared[0], shared[1], cluster, decided, progress)
@@ -94,13 +121,16 @@ def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None
         lifecycle.start(lab, cluster, progress, decided)
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {EXAM_LABEL: "true"}}},
                   manager="lab-exam")
-    exam = Exam(labs=tuple(labs), started=_now(), deadline=_now() + dt.timedelta(minutes=minutes), final=None)
+    exam = Exam(labs=tuple(labs), started=_now(), deadline=_now() + dt.timedelta(minutes=minutes), final=None,
+                name=name)
     _save(cluster, exam)
     return exam
 
 
 def _save(cluster: Cluster, exam: Exam) -> None:
     data = {"labs": json.dumps(list(exam.labs)), "started": iso(exam.started), "deadline": iso(exam.deadline)}
+    if exam.name:
+        data["name"] = exam.name
     if exam.final:
         data["final"] = json.dumps(exam.final)
     cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "data": data,
@@ -134,9 +164,11 @@ def verify(result: object) -> str:
     return ""
 
 
-def choose(labs: str | None, random_n: int | None, seed: int | None) -> list[str]:
-    """The exam's labs: the named ones, or N drawn at random (reproducible with a seed) from
-    the labs that can be tasks."""
+def choose(labs: str | None, random_n: int | None, seed: int | None, mock: bool = False) -> list[str]:
+    """The exam's labs: the mock exam's, the named ones, or N drawn at random (reproducible
+    with a seed) from the labs that can be tasks."""
+    if mock:
+        return list(MOCK.labs)
     if labs:
         return [n.strip() for n in labs.split(",") if n.strip()]
     import random
@@ -171,7 +203,7 @@ def grade(cluster: Cluster, flavour: str | None) -> dict:
     now = _now()
     result = sealed(summary(grade_now(cluster, exam, flavour), now, late=now > exam.deadline))
     if now > exam.deadline:
-        _save(cluster, Exam(exam.labs, exam.started, exam.deadline, result))
+        _save(cluster, dataclasses.replace(exam, final=result))
     return result
 
 
@@ -185,7 +217,7 @@ def grade_at_deadline(cluster: Cluster, flavour: str | None) -> dict:
     while (left := exam.left()) > 0:
         time.sleep(min(left, 1.0))
     result = sealed(summary(grade_now(cluster, exam, flavour), exam.deadline, late=False))
-    _save(cluster, Exam(exam.labs, exam.started, exam.deadline, result))
+    _save(cluster, dataclasses.replace(exam, final=result))
     return result
 
 

@@ -352,3 +352,13 @@ def test_class_gradebook_merges_handed_in_reports(no_cluster, tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.strip() == (f"error: {out / 'eve.json'}: a report of lab mtls, but {out / 'alice.json'} is of "
                                   "lab canary; one gradebook per lab")
+
+
+@pytest.mark.parametrize("args", [(), ("--mock", "--labs", "canary"), ("--mock", "--random", "2")])
+def test_exam_start_takes_one_way_to_choose(no_cluster, args):
+    res = invoke("exam", "start", *args)
+    assert res.exit_code == 2 and res.stderr.strip() == "error: give exactly one of --labs a,b, --random N or --mock"
+
+
+def test_exam_start_help_names_the_mock():
+    assert "mock EX328 exam" in " ".join(invoke("exam", "start", "--help").stdout.split())
