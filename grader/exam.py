@@ -113,7 +113,7 @@ def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None
                             f"{', '.join(lab.flavours)}); choose other labs")
     shared = _shared_steps([lab for lab in chosen if decided in lab.flavours])
     if shared:
-        lifecycle.run_steps(shared[0], shared[1], cluster, decided, progress)
+        lifecycle.run_shared(shared[0], shared[1], cluster, decided, progress)
     for _, lab in Exam(tuple(labs), _now(), _now(), None).tasks():
         for ns in lab.owns:  # a task's namespaces exist before its lab runs in them, as a student's do
             cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {EXAM_LABEL: "true"}}},
