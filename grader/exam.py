@@ -45,7 +45,7 @@ class Mock:
 # microservices-exam: applications in the mesh with sidecar injection, traffic management,
 # fault injection, resilience, securing services with mTLS), each lab one that runs in every
 # flavour, so the mock starts on any mesh the project supports.
-MOCK = Mock(name="mock-ex328", title="Mock EX328: OpenShift Service Mesh",
+MOCK = Mock(name="mock-ex328", title="Mock EX328 exam",
             labs=("injection", "canary", "fault-delay", "resilience", "mtls"), minutes=MINUTES)
 
 

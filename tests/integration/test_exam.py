@@ -99,7 +99,7 @@ def test_the_mock_exam_starts_its_five_tasks(kubeconfig, cluster):
     code, _, err = run(kubeconfig, "exam", "start", "--mock", "--minutes", "1")
     try:
         assert code == 0, err
-        assert "Mock EX328: OpenShift Service Mesh: 5 tasks" in err and "pass mark 70 %" in err, err
+        assert "Mock EX328 exam: 5 tasks" in err and "pass mark 70 %" in err, err
         code, out, _ = run(kubeconfig, "exam", "status", "-o", "json")
         status = json.loads(out)
         assert status["name"] == "mock-ex328" and status["labs"] == list(exam.MOCK.labs)
