@@ -170,7 +170,7 @@ def create(cluster: Cluster, students: list[Student], out_dir: Path, labs: list[
     decided = lifecycle.decide_flavour(cluster, flavour)
     shared = _shared_steps([lab for lab in labs if decided in lab.flavours])
     if shared:
-        lifecycle.run_steps(shared[0], shared[1], cluster, decided, progress)
+        lifecycle.run_shared(shared[0], shared[1], cluster, decided, progress)
     shared_ns = [ns for ns in sorted(S.SHARED_NAMESPACES) if cluster.get("v1", "Namespace", ns) is not None]
     for obj in class_roles():
         with progress.step(f"Ensuring ClusterRole {obj['metadata']['name']}"):

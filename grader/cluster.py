@@ -349,6 +349,7 @@ class Cluster:
                 continue
             for it in items:
                 snap.add(it)
+        snap.settle_control_plane()
         return snap
 
     def _namespace_if_allowed(self, ns: str) -> dict | None:

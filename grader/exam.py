@@ -10,12 +10,13 @@ ConfigMap and every later `lab exam grade` reports it. During an exam `lab solve
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
 from dataclasses import dataclass
 
-from grader import grading, lifecycle
+from grader import grading, lifecycle, seal
 from grader import student as S
 from grader.classroom import _shared_steps
 from grader.cluster import Cluster, Forbidden
@@ -27,6 +28,26 @@ NAMESPACE = "lab-exam"
 CONFIG_MAP = "exam"
 EXAM_LABEL = "lab.grader/exam"
 PASS_PERCENT = 70  # EX328's pass mark
+MINUTES = 120  # the mock's time and every exam's default (two hours, as killer.sh's simulators)
+
+
+@dataclass(frozen=True)
+class Mock:
+    """A named exam: fixed labs and time (pass mark PASS_PERCENT, as every exam)."""
+    name: str
+    title: str
+    labs: tuple[str, ...]
+    minutes: int
+
+
+# `lab exam start --mock`: one task for each area of the EX328 objectives that a lab of this
+# project practises (Red Hat Certified Specialist in Building Resilient Microservices,
+# www.redhat.com/en/services/training/ex328-red-hat-certified-specialist-in-building-resilient-
+# microservices-exam: applications in the mesh with sidecar injection, traffic management,
+# fault injection, resilience, securing services with mTLS), each lab one that runs in every
+# flavour, so the mock starts on any mesh the project supports.
+MOCK = Mock(name="mock-ex328", title="Mock EX328 exam",
+            labs=("injection", "canary", "fault-delay", "resilience", "mtls"), minutes=MINUTES)
 
 
 class ExamError(UserError):
@@ -39,6 +60,7 @@ class Exam:
     started: dt.datetime
     deadline: dt.datetime
     final: dict | None  # the recorded grade: {"at", "late", "reports"}
+    name: str = ""  # a named exam's (MOCK.name), else ''
 
     def tasks(self) -> list[tuple[str, Lab]]:
         """(task id, the lab renamed into the task's namespaces)."""
@@ -71,10 +93,11 @@ def current(cluster: Cluster) -> Exam | None:
         return None
     d = cm.get("data") or {}
     return Exam(labs=tuple(json.loads(d["labs"])), started=_parse(d["started"]), deadline=_parse(d["deadline"]),
-                final=json.loads(d["final"]) if d.get("final") else None)
+                final=json.loads(d["final"]) if d.get("final") else None, name=d.get("name", ""))
 
 
-def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None, progress: lifecycle.Progress) -> Exam:
+def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None, progress: lifecycle.Progress,
+          name: str = "") -> Exam:
     if current(cluster) is not None:
         raise ExamError("an exam is already running; see lab exam status, or end it with lab exam finish")
     if not labs:
@@ -85,9 +108,13 @@ def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None
         if why:
             raise ExamError(f"lab {lab.name} cannot be an exam task: {why}")
     decided = lifecycle.decide_flavour(cluster, flavour)
+    for lab in chosen:  # before anything is applied: no half-made exam
+        if decided not in lab.flavours:
+            raise ExamError(f"lab {lab.name} cannot be a task on this {decided} cluster (it supports "
+                            f"{', '.join(lab.flavours)}); choose other labs")
     shared = _shared_steps([lab for lab in chosen if decided in lab.flavours])
     if shared:
-        lifecycle.run_steps(shared[0], shared[1], cluster, decided, progress)
+        lifecycle.run_shared(shared[0], shared[1], cluster, decided, progress)
     for _, lab in Exam(tuple(labs), _now(), _now(), None).tasks():
         for ns in lab.owns:  # a task's namespaces exist before its lab runs in them, as a student's do
             cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {EXAM_LABEL: "true"}}},
@@ -95,13 +122,16 @@ def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None
         lifecycle.start(lab, cluster, progress, decided)
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {EXAM_LABEL: "true"}}},
                   manager="lab-exam")
-    exam = Exam(labs=tuple(labs), started=_now(), deadline=_now() + dt.timedelta(minutes=minutes), final=None)
+    exam = Exam(labs=tuple(labs), started=_now(), deadline=_now() + dt.timedelta(minutes=minutes), final=None,
+                name=name)
     _save(cluster, exam)
     return exam
 
 
 def _save(cluster: Cluster, exam: Exam) -> None:
     data = {"labs": json.dumps(list(exam.labs)), "started": iso(exam.started), "deadline": iso(exam.deadline)}
+    if exam.name:
+        data["name"] = exam.name
     if exam.final:
         data["final"] = json.dumps(exam.final)
     cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "data": data,
@@ -120,21 +150,14 @@ def grade_now(cluster: Cluster, exam: Exam, flavour: str | None) -> list[LabRepo
     return [grading.report_of(lab, grading.judge(lab, snap), snap, lab.namespace) for _, lab in tasks]
 
 
-def checksum(result: dict) -> str:
-    """SHA-256 over the result (without its checksum) in a canonical form: an edited score no
-    longer matches. Not a signature: whoever has `lab` can compute it again; it catches edits
-    made by hand, not a forger who reads this function."""
-    import hashlib
-    body = {k: v for k, v in result.items() if k != "checksum"}
-    return hashlib.sha256(("lab-exam-v1" + json.dumps(body, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()
-
-
 def verify(result: object) -> str:
     """'' when the result file is as `lab exam grade` wrote it, else what is wrong."""
-    if not isinstance(result, dict) or "checksum" not in result:
+    wrong = seal.problem(result, seal.EXAM)
+    if wrong == "no checksum":
         return "not an exam result (no checksum): write it with lab exam grade -o json"
-    if result["checksum"] != checksum(result):
+    if wrong:
         return "the result was edited after grading (its checksum does not match)"
+    assert isinstance(result, dict)
     tasks = result.get("tasks") or []
     if sum(t.get("score", 0) for t in tasks) != result.get("score") or any(
             t.get("score") != sum(c.get("points", 0) for c in t.get("checks", [])) for t in tasks):
@@ -142,9 +165,11 @@ def verify(result: object) -> str:
     return ""
 
 
-def choose(labs: str | None, random_n: int | None, seed: int | None) -> list[str]:
-    """The exam's labs: the named ones, or N drawn at random (reproducible with a seed) from
-    the labs that can be tasks."""
+def choose(labs: str | None, random_n: int | None, seed: int | None, mock: bool = False) -> list[str]:
+    """The exam's labs: the mock exam's, the named ones, or N drawn at random (reproducible
+    with a seed) from the labs that can be tasks."""
+    if mock:
+        return list(MOCK.labs)
     if labs:
         return [n.strip() for n in labs.split(",") if n.strip()]
     import random
@@ -165,7 +190,7 @@ def summary(reports: list[LabReport], at: dt.datetime, late: bool) -> dict:
 
 
 def sealed(result: dict) -> dict:
-    return {**result, "checksum": checksum(result)}
+    return seal.sealed(result, seal.EXAM)
 
 
 def grade(cluster: Cluster, flavour: str | None) -> dict:
@@ -179,7 +204,7 @@ def grade(cluster: Cluster, flavour: str | None) -> dict:
     now = _now()
     result = sealed(summary(grade_now(cluster, exam, flavour), now, late=now > exam.deadline))
     if now > exam.deadline:
-        _save(cluster, Exam(exam.labs, exam.started, exam.deadline, result))
+        _save(cluster, dataclasses.replace(exam, final=result))
     return result
 
 
@@ -193,7 +218,7 @@ def grade_at_deadline(cluster: Cluster, flavour: str | None) -> dict:
     while (left := exam.left()) > 0:
         time.sleep(min(left, 1.0))
     result = sealed(summary(grade_now(cluster, exam, flavour), exam.deadline, late=False))
-    _save(cluster, Exam(exam.labs, exam.started, exam.deadline, result))
+    _save(cluster, dataclasses.replace(exam, final=result))
     return result
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import checks as C
+from grader import controlplane as CP
 from grader import flavour as F
 from grader import kinds as K
 from grader.checks.framework import crashed
@@ -32,13 +33,15 @@ class Graded:
 
 
 def kinds_read_by(lab: Lab) -> list[K.Kind]:
-    """Every kind the lab's checks read, in first-use order (one LIST each)."""
+    """Every kind the lab's checks read, in first-use order (one LIST each), and the control
+    planes (grader.controlplane: the checks judge the cluster's own; no request where the
+    cluster serves no maistra.io)."""
     out: list[K.Kind] = []
     for spec in lab.checks:
         for k in C.get(spec.check).reads:
             if k not in out:
                 out.append(k)
-    return out
+    return out if K.SMCP in out else [*out, K.SMCP]
 
 
 def probes_of(lab: Lab, namespaces: list[str]) -> list[Probe]:
@@ -87,7 +90,9 @@ def send_traffic(lab: Lab, snap: Snapshot, cluster: Cluster, namespaces: list[st
 
 
 def judge(lab: Lab, snap: Snapshot, namespace: str | None = None) -> tuple[CheckResult, ...]:
-    """Every check of the lab against one snapshot for one namespace."""
+    """Every check of the lab against one snapshot for one namespace (on the snapshot's
+    control plane when it is not the guide's, grader.controlplane)."""
+    lab = CP.for_control_plane(lab, CP.of_snapshot(snap))
     results = []
     for spec in lab.checks:
         ctype = C.get(spec.check)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from grader import controlplane as CP
 from grader import flavour as F
 from grader import kinds as K
 from grader import manifests as M
@@ -27,12 +28,24 @@ def decide_flavour(cluster: Cluster, requested: str | None) -> str:
     return F.of_cluster(requested, cluster)[0]
 
 
+def on_control_plane(lab: Lab, cluster: Cluster, flavour: str, progress: Progress) -> Lab:
+    """The lab on the cluster's own control plane when it is not the guide's `basic` in
+    istio-system (grader.controlplane); says so once."""
+    cp = CP.find(cluster, flavour)
+    adapted = CP.for_control_plane(lab, cp)
+    if adapted is not lab and cp is not None:
+        progress.note(f"this cluster's control plane is {cp.describe()}: the lab uses it "
+                      f"instead of {CP.GUIDE.name} in {CP.GUIDE.namespace}")
+    return adapted
+
+
 def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
     """Bring the cluster to the exercise's starting point; running it again resets the exercise."""
     flavour = decide_flavour(cluster, flavour)
     if flavour not in lab.flavours:
         raise ClusterError(f"lab {lab.name} does not support the {flavour} flavour (it supports "
                            f"{', '.join(lab.flavours)})")
+    lab = on_control_plane(lab, cluster, flavour, progress)
     _reset(lab, cluster, progress, empty_first=True)
     run_steps(lab, lab.cleanup, cluster, flavour, progress)
     run_steps(lab, lab.setup, cluster, flavour, progress)
@@ -41,6 +54,7 @@ def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = 
 
 def solve(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
     flavour = decide_flavour(cluster, flavour)
+    lab = on_control_plane(lab, cluster, flavour, progress)
     run_steps(lab, lab.solution, cluster, flavour, progress)
     return flavour
 
@@ -48,8 +62,17 @@ def solve(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = 
 def finish(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> None:
     """Delete exactly what the lab created (its label), the namespaces it owns, and what its
     `cleanup` steps name (e.g. operator Subscriptions a student created)."""
+    flavour = decide_flavour(cluster, flavour)
+    lab = on_control_plane(lab, cluster, flavour, progress)
     _reset(lab, cluster, progress)
-    run_steps(lab, lab.cleanup, cluster, decide_flavour(cluster, flavour), progress)
+    run_steps(lab, lab.cleanup, cluster, flavour, progress)
+
+
+def run_shared(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str, progress: Progress) -> None:
+    """Shared setup steps gathered from several labs (a class's, an exam's), run once on the
+    cluster's control plane."""
+    cp = CP.find(cluster, flavour)
+    run_steps(CP.for_control_plane(lab, cp), CP.steps_for(steps, cp), cluster, flavour, progress)
 
 
 def run_steps(lab: Lab, steps: tuple[Step, ...], cluster: Cluster, flavour: str, progress: Progress) -> None:

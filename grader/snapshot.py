@@ -65,7 +65,17 @@ class Snapshot:
         # A YAML snapshot is complete by definition: every known kind counts as read.
         for k in K.ALL:
             snap.mark_read(k)
+        if "control_plane_namespace" not in kw:
+            snap.settle_control_plane()
         return snap
+
+    def settle_control_plane(self) -> None:
+        """Take the control plane namespace from the snapshot's ServiceMeshControlPlanes (ossm2:
+        grader.controlplane; the guide's istio-system when there is none)."""
+        from grader.controlplane import of_snapshot
+        cp = of_snapshot(self)
+        if cp is not None:
+            self.control_plane_namespace = cp.namespace
 
     # -- reading ----------------------------------------------------------
     def list(self, kind: Kind, namespace: str | None = None) -> list[dict]:

@@ -79,7 +79,8 @@ def rename(value: Any, renames: dict[str, str]) -> Any:
     return walk(value)
 
 
-def _step(step: Step, renames: dict[str, str]) -> Step:
+def rename_step(step: Step, renames: dict[str, str]) -> Step:
+    """A step with the namespaces (or names) in `renames` renamed in its arguments and title."""
     args = dict(step.args)
     if step.type == "apply":
         args["values"] = {k: dataclasses.replace(lk, namespace=rename(lk.namespace, renames), name=rename(lk.name, renames))
@@ -99,20 +100,22 @@ def for_student(lab: Lab, student: str, checked: bool = False) -> Lab:
     return dataclasses.replace(
         lab, namespace=rename(lab.namespace, renames), owns=tuple(renames[n] for n in lab.owns),
         title=rename(lab.title, renames),
-        setup=tuple(_step(s, renames) for s in lab.setup), cleanup=tuple(_step(s, renames) for s in lab.cleanup),
-        solution=tuple(_step(s, renames) for s in lab.solution),
+        setup=tuple(rename_step(s, renames) for s in lab.setup), cleanup=tuple(rename_step(s, renames) for s in lab.cleanup),
+        solution=tuple(rename_step(s, renames) for s in lab.solution),
         checks=tuple(dataclasses.replace(c, params=rename(c.params, renames), description=rename(c.description, renames),
                                          hint=rename(c.hint, renames)) for c in lab.checks),
-        student=student, renames=renames)
+        student=student, renames={**lab.renames, **renames})
 
 
 def prepare(obj: dict, lab: Lab) -> dict:
-    """A manifest as this student applies it: renamed, and labelled with the student."""
-    if not lab.student:
+    """A manifest as this student applies it (or as the lab applies it on the cluster's own
+    control plane, grader.controlplane): renamed, and labelled with the student."""
+    if not lab.renames:
         return obj
     obj = rename(obj, lab.renames)
-    md = obj.setdefault("metadata", {})
-    md["labels"] = {**(md.get("labels") or {}), STUDENT_LABEL: lab.student}
+    if lab.student:
+        md = obj.setdefault("metadata", {})
+        md["labels"] = {**(md.get("labels") or {}), STUDENT_LABEL: lab.student}
     return obj
 
 

@@ -214,7 +214,7 @@ def _route_port_problem(route: dict, svc: dict, pods: list[dict]) -> tuple[str |
 def ingress_endpoint(
     snap: Snapshot,
     *,
-    namespace: str = "istio-system",
+    namespace: str = "",
     service: str = "istio-ingressgateway",
     route: str = "istio-ingressgateway",
     port: int = 80,
@@ -224,6 +224,7 @@ def ingress_endpoint(
     OpenShift Service Mesh: GATEWAY_URL is the host of Route istio-ingressgateway in the
     control plane namespace; upstream Istio: the address of Service istio-ingressgateway.
     """
+    namespace = snap.control_plane_namespace if namespace == "" else namespace  # the default: the control plane's
     bad = str_params(namespace=namespace, service=service, route=route)
     if bad:
         return bad

@@ -7,7 +7,7 @@ lazily so ``import grader.report`` stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from grader.model import LabReport
@@ -51,20 +51,27 @@ def render(reports: LabReport | Sequence[LabReport], fmt: str, *, width: int = 1
 CLASS_FORMATS = ("table", "csv", "json", "junit", "html")
 
 
-def render_class(rows: Sequence[tuple[str, LabReport]], fmt: str, refresh: int | None = None) -> str:
+def render_class(rows: Sequence[tuple[str, LabReport]], fmt: str, refresh: int | None = None,
+                 flags: Mapping[str, str] | None = None) -> str:
     """A class's gradebook for one lab, one row per (student, report): table, csv, json (a list
-    of reports, each with its `student`), junit (a testsuite per student) or html (a heat map)."""
+    of reports, each with its `student`), junit (a testsuite per student) or html (a heat map).
+
+    `flags` (reports handed in as files, `lab class gradebook`): student -> '' when the report
+    is intact, else why it is flagged; every format then shows each report's integrity and
+    never counts an edited report as passed."""
     from grader.report import classbook
     if fmt == "junit":
         from grader.report.junit import to_junit
 
-        return to_junit([r for _, r in rows])
+        if flags is None:
+            return to_junit([r for _, r in rows])
+        return to_junit([r for _, r in rows], students=[s for s, _ in rows], problems=[flags.get(s, "") for s, _ in rows])
     if fmt == "html":
-        return classbook.to_html(rows, refresh)
+        return classbook.to_html(rows, refresh, flags)
     writers = {"table": classbook.to_table, "csv": classbook.to_csv, "json": classbook.to_json}
     if fmt not in writers:
         raise ValueError(f"unknown class report format {fmt!r} (expected one of: {', '.join(CLASS_FORMATS)})")
-    return writers[fmt](rows)
+    return writers[fmt](rows, flags)
 
 
 __all__ = ["CLASS_FORMATS", "FORMATS", "Format", "render", "render_class"]

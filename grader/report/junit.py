@@ -55,27 +55,52 @@ def _summary(reports: Sequence[LabReport]) -> dict[str, str]:
     }
 
 
-def to_junit(reports: LabReport | Sequence[LabReport]) -> str:
+INTACT_CASE = "report-intact"  # the testcase a handed-in report's integrity adds (lab class gradebook)
+
+
+def to_junit(reports: LabReport | Sequence[LabReport], *, students: Sequence[str] | None = None,
+             problems: Sequence[str] | None = None) -> str:
     """Render reports as one JUnit XML document: a testsuite per report (its namespace in the
-    suite's name when there are several), a testcase per check."""
+    suite's name when there are several), a testcase per check.
+
+    With `students` (reports handed in as files), each suite is named for its student and
+    `problems` (one per report, '' when intact) adds a testcase `report-intact` to each
+    suite, failed when the report was edited after grading (and the suite not passed)."""
     many = [reports] if isinstance(reports, LabReport) else list(reports)
     lab = many[0].lab if many else ""
-    root = ET.Element("testsuites", name=_clean(f"lab:{lab}"), **_summary(many))
-    for report in many:
-        name = f"lab:{report.lab}" + (f":{report.namespace}" if len(many) > 1 else "")
-        suite = ET.SubElement(root, "testsuite", name=_clean(name), **_summary([report]))
+    flagged = list(problems) if problems is not None else None
+    summary = _summary(many)
+    if flagged is not None:
+        summary["tests"] = str(int(summary["tests"]) + len(many))
+        summary["failures"] = str(int(summary["failures"]) + sum(bool(p) for p in flagged))
+    root = ET.Element("testsuites", name=_clean(f"lab:{lab}"), **summary)
+    for i, report in enumerate(many):
+        who = students[i] if students is not None else report.namespace
+        name = f"lab:{report.lab}" + (f":{who}" if len(many) > 1 or students is not None else "")
+        problem = flagged[i] if flagged is not None else ""
+        suite_summary = _summary([report])
+        if flagged is not None:
+            suite_summary["tests"] = str(int(suite_summary["tests"]) + 1)
+            suite_summary["failures"] = str(int(suite_summary["failures"]) + bool(problem))
+        suite = ET.SubElement(root, "testsuite", name=_clean(name), **suite_summary)
         props = ET.SubElement(suite, "properties")
         for key, value in (
+            *((("student", who),) if students is not None else ()),
             ("title", report.title),
             ("flavour", report.flavour),
             ("score", str(report.score)),
             ("total", str(report.total)),
             ("pass_mark", str(report.pass_mark)),
-            ("passed", str(report.passed).lower()),
+            ("passed", str(report.passed and not problem).lower()),
+            *((("report", "edited" if problem else "intact"),) if flagged is not None else ()),
         ):
             ET.SubElement(props, "property", name=key, value=_clean(value))
         for r in report.results:
             suite.append(_testcase(report, r))
+        if flagged is not None:
+            case = ET.SubElement(suite, "testcase", classname=_clean(report.lab), name=INTACT_CASE, time="0")
+            if problem:
+                ET.SubElement(case, "failure", message=_clean(f"edited after grading: {problem}"))
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

@@ -85,3 +85,26 @@ def test_exam_commands_without_an_exam(kubeconfig):
     assert code == 2 and "lab member-roll cannot be an exam task" in err
     code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary", "--random", "2")
     assert code == 2 and "exactly one of --labs" in err
+
+
+def test_a_task_the_flavour_cannot_run_is_refused_before_anything_is_set_up(kubeconfig, cluster):
+    code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary,gateway-3", "--minutes", "1")
+    assert code == 2 and err.strip() == ("error: lab gateway-3 cannot be a task on this ossm2 cluster (it supports "
+                                         "ossm3); choose other labs"), err
+    assert exam.current(cluster) is None
+    assert cluster.get("v1", "Namespace", "task1-webapp") is None
+
+
+def test_the_mock_exam_starts_its_five_tasks(kubeconfig, cluster):
+    code, _, err = run(kubeconfig, "exam", "start", "--mock", "--minutes", "1")
+    try:
+        assert code == 0, err
+        assert "Mock EX328 exam: 5 tasks" in err and "pass mark 70 %" in err, err
+        code, out, _ = run(kubeconfig, "exam", "status", "-o", "json")
+        status = json.loads(out)
+        assert status["name"] == "mock-ex328" and status["labs"] == list(exam.MOCK.labs)
+        assert [t["namespace"] for t in status["tasks"]] == [f"task{i}-webapp" for i in range(1, 6)]
+        assert 0 < status["seconds_left"] <= 60
+    finally:
+        code, _, err = run(kubeconfig, "exam", "finish")
+    assert code == 0, err

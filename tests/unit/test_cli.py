@@ -314,3 +314,51 @@ def test_list_order_comes_from_lab_yaml(no_cluster, tmp_path, monkeypatch):
     assert names[0] == "operators" and names[-1] == "review"
     _with_lab_yaml(tmp_path, monkeypatch, "review", order=1)
     assert json.loads(invoke("list", "-o", "json").stdout)[0]["name"] == "review"
+
+
+# -- lab class gradebook: reports handed in as files ---------------------------------
+def test_class_gradebook_merges_handed_in_reports(no_cluster, tmp_path):
+    """Two students grade their own (offline) canary and hand in -o json; a third edits a
+    failed report into a pass. The gradebook flags it on stderr and in the output, exit 1;
+    without it every student passed, exit 0; a report of another lab is exit 2, one line."""
+    solved = ["-f", str(FIXTURES / "cluster"), "-f", str(FIXTURES / "webapp")]
+    wrong = [*solved, "-f", str(FIXTURES / "variants" / "vs-weights-70-30.yaml")]
+    out = tmp_path / "handed-in"
+    out.mkdir()
+    for student, files, lab in (("alice", solved, "canary"), ("bob", solved, "canary"), ("carol", wrong, "canary"),
+                                ("eve", solved, "mtls")):
+        res = invoke("grade", lab, *files, "-o", "json")
+        (out / f"{student}.json").write_text(res.stdout)
+    carol = json.loads((out / "carol.json").read_text())
+    carol["passed"], carol["score"] = True, carol["total"]
+    (out / "carol.json").write_text(json.dumps(carol))
+    class_files = [str(out / f"{s}.json") for s in ("alice", "bob", "carol")]
+
+    res = invoke("class", "gradebook", *class_files[:2])
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+    assert [line.split()[0] for line in res.stdout.splitlines()[1:3]] == ["alice", "bob"]
+
+    res = invoke("class", "gradebook", *class_files, "-o", "csv")
+    assert res.exit_code == 1
+    assert res.stderr.splitlines() == [f"warning: {out / 'carol.json'}: carol's report was edited after grading "
+                                       "(checksum does not match); flagged, not counted as passed"]
+    assert res.stdout.splitlines()[-1].endswith(",false,edited,checksum does not match")
+
+    page = tmp_path / "class.html"
+    res = invoke("class", "gradebook", *class_files, "-o", "html", "--output", str(page))
+    assert res.exit_code == 1 and "<td class='edited'" in page.read_text() and "Wrote" in res.stderr
+
+    res = invoke("class", "gradebook", *class_files, str(out / "eve.json"))
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip() == (f"error: {out / 'eve.json'}: a report of lab mtls, but {out / 'alice.json'} is of "
+                                  "lab canary; one gradebook per lab")
+
+
+@pytest.mark.parametrize("args", [(), ("--mock", "--labs", "canary"), ("--mock", "--random", "2")])
+def test_exam_start_takes_one_way_to_choose(no_cluster, args):
+    res = invoke("exam", "start", *args)
+    assert res.exit_code == 2 and res.stderr.strip() == "error: give exactly one of --labs a,b, --random N or --mock"
+
+
+def test_exam_start_help_names_the_mock():
+    assert "mock EX328 exam" in " ".join(invoke("exam", "start", "--help").stdout.split())

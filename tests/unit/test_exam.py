@@ -61,3 +61,28 @@ def test_random_choice_is_reproducible_and_only_takes_task_labs():
     import pytest
     with pytest.raises(exam.ExamError, match="--random takes 1 to"):
         exam.choose(None, 99, 1)
+
+
+def test_the_mock_ex328_exam():
+    """Five tasks from the catalogue, each a lab that can be a task on every flavour, 120
+    minutes, pass mark 70 %: 403 of its 575 points pass, 402 do not."""
+    from grader.labs import load
+    from grader.student import class_unsafe
+    assert exam.MOCK.name == "mock-ex328" and exam.MOCK.minutes == 120 and exam.PASS_PERCENT == 70
+    assert exam.choose(None, None, None, mock=True) == list(exam.MOCK.labs) == [
+        "injection", "canary", "fault-delay", "resilience", "mtls"]
+    labs = [load(n) for n in exam.MOCK.labs]
+    assert not [lab.name for lab in labs if class_unsafe(lab)]
+    assert all(set(lab.flavours) == {"ossm2", "ossm3", "istio"} for lab in labs)
+    total = sum(lab.total for lab in labs)
+    assert total == 575
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    assert exam.summary([_report("mock", 403, total)], at, late=False)["passed"] is True
+    assert exam.summary([_report("mock", 402, total)], at, late=False)["passed"] is False
+
+
+def test_a_named_exam_is_recorded_with_its_name():
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    e = exam.Exam(labs=exam.MOCK.labs, started=now, deadline=now, final=None, name=exam.MOCK.name)
+    assert [t for t, _ in e.tasks()] == ["task1", "task2", "task3", "task4", "task5"]
+    assert {lab.namespace for _, lab in e.tasks()} == {f"task{i}-webapp" for i in range(1, 6)}

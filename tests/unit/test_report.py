@@ -197,7 +197,7 @@ def test_json_round_trip() -> None:
     report = sample_report()
     data = json.loads(to_json(report))
     assert list(data) == ["lab", "title", "flavour", "namespace", "score", "total", "pass_mark", "passed", "duration_s",
-                          "requests", "checks"]
+                          "requests", "checks", "checksum"]
     assert data["lab"] == "traffic-shifting"
     assert data["flavour"] == "ossm3"
     assert data["duration_s"] == 2.346
