@@ -91,6 +91,30 @@ def test_timeout_wants_504() -> None:
     assert ok.status is Status.PASS and slow.status is Status.FAIL, (ok, slow)
 
 
+@pytest.mark.parametrize(("answer", "status", "said"), [
+    (Answer(504, latency=2.01), Status.PASS, "504 after 2.01 s (expected 504 after 2s to 10s)"),
+    (Answer(504, latency=8.02), Status.PASS, "504 after 8.02 s"),      # retryOn 5xx: four tries of 2 s
+    (Answer(504, latency=1.0), Status.FAIL, "504 after 1.00 s; expected 504 after 2s to 10s: the request was "
+                                            "given up too early"),    # a 1 s route timeout
+    (Answer(504, latency=12.5), Status.FAIL, "expected 504 after 2s to 10s"),
+    (Answer(200, "p", latency=3.0), Status.FAIL, "200 after 3.00 s; expected 504"),   # no perTryTimeout
+    (Answer(503, latency=0.01), Status.FAIL, "503 after 0.01 s"),     # no subset: 503 NC
+    (Answer(200, latency=0.01), Status.SKIP, "the backend is not slow"),   # a real cluster's nginx
+])
+def test_timeout_between_the_per_try_timeout_and_the_route_timeout(answer: Answer, status: Status, said: str) -> None:
+    params = {"timeout": "2s", "at_most": "10s", "path": "/index.html"}
+    out = run("observed-timeout", with_answers("observed-timeout", params, [answer]), **params)
+    assert out.status is status, out.reason
+    assert said in out.reason and "sent 1 request to http://127.0.0.1:1/" in out.reason
+
+
+def test_timeout_probe_waits_for_the_latest_answer() -> None:
+    assert probe_for("observed-timeout", {"timeout": "2s", "at_most": "10s"}).timeout == 15.0
+    assert probe_for("observed-timeout", {"timeout": "2s"}).timeout == 7.0
+    out = run("observed-timeout", snap_of(scenario()), timeout="2s", at_most="1s")
+    assert out.status is Status.FAIL and "check parameter" in out.reason
+
+
 def test_reaches_names_the_wrong_pods_and_statuses() -> None:
     p1, _ = pods()
     params = {"namespace": "webapp", "labels": {"version": "v2"}}
