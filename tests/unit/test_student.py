@@ -111,7 +111,8 @@ def test_roster(tmp_path):
     f = tmp_path / "roster.csv"
     f.write_text("# name,email\nalice,alice@example.com\n\nbob\n")
     assert [(s.name, s.email) for s in read_roster(f)] == [("alice", "alice@example.com"), ("bob", "")]
-    assert student_namespaces(load_all(), "bob") == ["bob-istio-ingress", "bob-webapp"]  # gateway-3 owns istio-ingress
+    # gateway-3 owns istio-ingress; mtls and fix-mtls own no-sidecar
+    assert student_namespaces(load_all(), "bob") == ["bob-istio-ingress", "bob-no-sidecar", "bob-webapp"]
 
 
 @pytest.mark.parametrize(("text", "message"), [
