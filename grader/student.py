@@ -76,7 +76,8 @@ def rename(value: Any, renames: dict[str, str]) -> Any:
 def _step(step: Step, renames: dict[str, str]) -> Step:
     args = dict(step.args)
     if step.type == "apply":
-        args["values"] = {k: dataclasses.replace(lk, namespace=rename(lk.namespace, renames), name=rename(lk.name, renames))
+        args["values"] = {k: dataclasses.replace(lk, namespace=rename(lk.namespace, renames), name=rename(lk.name, renames),
+                                                 promql=rename(lk.promql, renames))
                           for k, lk in args["values"].items()}
         return dataclasses.replace(step, args=args, title=rename(step.title, renames))
     return dataclasses.replace(step, args=rename(args, renames), title=rename(step.title, renames))

@@ -5,14 +5,17 @@ traffic is what the task asks for. Requests are bounded in count and time."""
 from __future__ import annotations
 
 import math
+import re
+import subprocess
 import time
 from collections import Counter
 
 import pytest
 
+from grader.probe import query_range
 from grader.sandbox.dataplane.client import CURL_RESET, CURL_TIMEOUT, CurlError, send, wait
 
-from .helpers import run
+from .helpers import by_id, grade_json, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -120,3 +123,33 @@ def test_mtls_lab_requests_between_sidecars_use_mutual_tls(lab):
     lab("start", "mtls")
     ports = lab("solve", "mtls")
     assert send(ports, "http://web.webapp/", source="webapp/web-v1").status == 200
+
+
+def test_observability_lab_answer_is_what_prometheus_counted(lab, kubeconfig):
+    """Requests through the gateway are counted by web-v1's sidecar and scraped by the sandbox's
+    Prometheus; the number read then is accepted after more requests came in, one never
+    answered is not."""
+    ports = lab("start", "observability")
+    prom = f"http://127.0.0.1:{ports['prometheus']}"
+    query = ('sum(istio_requests_total{reporter="destination", destination_workload="web-v1", '
+             'destination_workload_namespace="webapp"})')
+    before = (query_range(prom, query, 60)[0] or [(0, 0.0)])[-1][1]   # earlier labs' requests to webapp/web-v1
+    for _ in range(7):
+        assert send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/").status == 200
+    deadline = time.monotonic() + 15   # Prometheus scrapes every 2 s
+    while time.monotonic() < deadline and (query_range(prom, query, 60)[0] or [(0, 0.0)])[-1][1] < before + 7:
+        time.sleep(0.5)
+    lab("solve", "observability")
+    for _ in range(3):                 # more requests: the counter moves on, the recorded number stays right
+        send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/")
+    _, report = grade_json(kubeconfig, "observability")
+    answer = by_id(report)["requests-answer"]
+    assert answer["status"] == "pass", answer
+    recorded = re.search(r"data.web-requests is '(\d+)': what Prometheus at (\S+) answered", answer["reason"])
+    assert recorded and int(recorded.group(1)) >= before + 7 and recorded.group(2) == prom, answer
+    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "patch", "configmap", "lab-answers", "-n", "webapp",
+                    "--type", "merge", "-p", '{"data":{"web-requests":"123456789"}}'],
+                   check=True, capture_output=True, timeout=30)
+    _, report = grade_json(kubeconfig, "observability")
+    assert by_id(report)["requests-answer"]["status"] == "fail"
+    assert "never 123456789" in by_id(report)["requests-answer"]["reason"]
