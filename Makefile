@@ -36,8 +36,11 @@ lint: install
 	$(PY) -m ruff check grader tests benchmarks
 	$(VENV)/bin/vermin -q grader tests benchmarks
 
+# run.py: the grader (sandbox, lifecycle, requests per grade, scale); traffic.py: the data plane
+# (requests/s, p50/p99 gateway vs direct, memory) and grading with traffic, each on a sandbox of its own.
 bench: install sandbox-binaries
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/traffic.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

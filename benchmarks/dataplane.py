@@ -4,7 +4,7 @@ backends called directly (64 keep-alive connections, one run), and the data plan
 100 and 2,000 pods.
 
     python benchmarks/dataplane.py            # starts its own sandbox (flavour istio), prints JSON
-run.py calls measure() on its sandbox after `lab solve canary`.
+traffic.py (`make bench`) calls measure() on its solved-canary sandbox, next to the grading traffic.
 """
 
 from __future__ import annotations

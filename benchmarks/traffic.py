@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Grading with traffic: how long the traffic checks' requests take through the sandbox gateway
-(100 and 1,000 requests as grader.probe sends them: one kept-alive connection, one after the
-other), and `lab grade canary` with and without traffic (median of 5 runs).
+"""Traffic through the sandbox, in one solved-canary sandbox of its own (flavour istio):
 
-    python benchmarks/traffic.py        # starts its own sandbox (flavour istio), prints JSON and a table
+- the data plane (benchmarks/dataplane.py): requests/s and p50/p99 through the ingress gateway
+  against the same backends called directly, 64 keep-alive connections, in one run (as fast as
+  it answers, then a fixed 2,000/s); its memory with 100 and 2,000 more pods;
+- grading with traffic: the traffic checks' requests as grader.probe sends them (100 and 1,000,
+  one kept-alive connection, one after the other) and `lab grade canary` with and without
+  traffic (median of 5 runs).
+
+The machine's load average is recorded before and after: the numbers depend on what else runs.
+
+    python benchmarks/traffic.py        # prints JSON and the tables; `make bench` runs it too
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,12 +54,30 @@ def measure(sb: Sandbox, env: dict, runs: int = 5) -> dict:
     return out
 
 
+def render(r: dict) -> list[str]:
+    g = r["grading"]
+    return ["", "Grading with traffic (median of 5 runs):", "", "| measure | seconds |", "|---|---|",
+            f"| 100 requests as `lab grade` sends them | {g['requests_100_s']} |",
+            f"| 1,000 requests | {g['requests_1000_s']} |",
+            f"| `lab grade canary -o json` (1,000 requests) | {g['grade_with_traffic_s']} |",
+            f"| `lab grade canary -o json --no-traffic` | {g['grade_no_traffic_s']} |"]
+
+
 def main() -> int:
-    from dataplane import solved_canary  # the same solved-canary sandbox as the data plane's benchmark
+    from dataplane import measure as dataplane_measure
+    from dataplane import render as dataplane_render
+    from dataplane import solved_canary
+    r: dict = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
     with solved_canary("lab-traffic-bench-") as (sb, env):
-        r = measure(sb, env)
+        r["dataplane"] = dataplane_measure(sb, env)
+        r["grading"] = measure(sb, env)
+    r["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(r, indent=2))
+    print(f"\nMachine: {r['cpus']} cores; load average (1, 5, 15 min) before {r['load_before']}, "
+          f"after {r['load_after']}")
+    print("\n".join(dataplane_render(r["dataplane"]) + render(r)))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -281,22 +281,27 @@ def _step(v: _Validator, where: str, s: Any, base: Path) -> Step:
 @dataclass(frozen=True)
 class Lookup:
     """A value read from the live cluster when a step runs: `field` of one object, a path as
-    the resource-field check reads it (spec.host, spec.ports[0].port, dotted annotation keys)."""
+    the resource-field check reads it (spec.host, spec.ports[0].port, dotted annotation keys);
+    or, with `promql`, the number that query answers now in the mesh's Prometheus (0 without data)."""
 
     api_version: str
     kind: str
     name: str
     namespace: str | None
     field: str
+    promql: str = ""
 
     def describe(self) -> str:
+        if self.promql:
+            return f"Prometheus query {self.promql}"
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
 
 
 def _lookups(v: _Validator, where: str, raw: Any) -> dict[str, Lookup]:
     """`values:` of an apply step: NAME -> {apiVersion, kind, name, namespace, field}; the
     manifests' ${NAME} placeholders get the field's live value (e.g. a Route's spec.host,
-    which differs from cluster to cluster)."""
+    which differs from cluster to cluster). NAME -> {prometheus: QUERY}: what the query
+    answers now (a solution's record of a query result)."""
     if not isinstance(raw, dict):
         v.fail(where, "expected a mapping of NAME: {apiVersion, kind, name, namespace, field}")
     out = {}
@@ -306,6 +311,12 @@ def _lookups(v: _Validator, where: str, raw: Any) -> dict[str, Lookup]:
             v.fail(here, "a value name must be letters, digits and underscores (used as ${NAME})")
         if not isinstance(spec, dict):
             v.fail(here, "expected a mapping with apiVersion, kind, name, namespace and field")
+        if "prometheus" in spec:
+            if set(spec) != {"prometheus"} or not isinstance(spec["prometheus"], str) or not spec["prometheus"].strip():
+                v.fail(f"{here}.prometheus", "expected a PromQL query (a string) and nothing else")
+            out[key] = Lookup(api_version="", kind="", name="", namespace=None, field="",
+                              promql=" ".join(spec["prometheus"].split()))
+            continue
         for req in ("kind", "name", "field"):
             if not isinstance(spec.get(req), str) or not spec[req]:
                 v.fail(f"{here}.{req}", "is required (a string)")

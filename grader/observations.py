@@ -15,7 +15,9 @@ class Probe:
     after `timeout` seconds. With `source` (NS/POD or NS/DEPLOYMENT) the request is sent from
     inside the mesh to `url` as that pod would send it (the sandbox only); else through the
     ingress gateway with Host `host` (default: the gateway's own address). `parallel`: the
-    requests go out at once, each on its own connection (a delay is then waited once)."""
+    requests go out at once, each on its own connection (a delay is then waited once). With
+    `promql`, nothing is sent to the mesh: Prometheus is asked what the query answered over the
+    last `window` seconds."""
 
     path: str = "/"
     host: str | None = None
@@ -25,6 +27,8 @@ class Probe:
     source: str | None = None
     url: str | None = None
     parallel: bool = False      # send the `count` requests at once (slow answers: a delay of seconds)
+    promql: str | None = None   # not a request to the mesh: this PromQL asked of Prometheus over the last
+    window: float = 0.0         # `window` seconds (query_range), what its answers were
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class Observation:
     target: str                        # what was requested, as the reasons show it
     answers: tuple[Answer, ...] = ()
     skipped: str = ""                  # why nothing was sent (the check is then SKIP)
+    samples: tuple[tuple[float, float], ...] = ()   # a PromQL probe: (unix time, value), one a second
+    error: str = ""                    # a PromQL probe: what Prometheus refused (a bad query, several series)
+    until: float = 0.0                 # a PromQL probe: the end of the window asked about (unix time)
 
 
 @dataclass

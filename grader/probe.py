@@ -12,14 +12,23 @@ Where requests go:
   GATEWAY_URL), found from the sandbox state next to the kubeconfig graded;
 - a real cluster: the host of the ingress gateway's Route (`istio-ingressgateway` in the control
   plane namespace, OpenShift), else the ingress Service's load-balancer address.
+
+PromQL probes ask Prometheus instead (its HTTP API, GET /api/v1/query_range): the sandbox's
+(PROMETHEUS_URL of `lab sandbox env`), or on a real cluster the one PROMETHEUS_URL names (the
+mesh's own sits behind OpenShift's OAuth proxy).
 """
 
 from __future__ import annotations
 
 import http.client
+import json
+import math
 import os
 import ssl
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +49,15 @@ INGRESS = "istio-ingressgateway"
 # -- where the requests go ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Destination:
-    """The ingress gateway's address; `mesh_ports` set in the sandbox (requests from pods)."""
+    """The ingress gateway's address; `mesh_ports` set in the sandbox (requests from pods); the
+    Prometheus that PromQL probes ask."""
 
     scheme: str
     host: str
     port: int
     mesh_ports: dict | None = None
+    prometheus: str | None = None      # base URL of a Prometheus to ask (PromQL probes)
+    no_prometheus: str = ""            # else why there is none
 
     @property
     def base(self) -> str:
@@ -66,8 +78,21 @@ def sandbox_destination(kubeconfig: str | None, api_host: str) -> Destination | 
         if not sb.pid("dataplane") or "dataplane-gateway" not in ports:
             return ("the sandbox's data plane is not running (flavour without a mesh, or stopped); "
                     "run 'lab sandbox up' to start it")
-        return Destination("http", "127.0.0.1", int(ports["dataplane-gateway"]), dict(ports))
+        prom = f"http://127.0.0.1:{ports['prometheus']}" if sb.pid("prometheus") and "prometheus" in ports else None
+        return Destination("http", "127.0.0.1", int(ports["dataplane-gateway"]), dict(ports), prom,
+                           "" if prom else "the sandbox's Prometheus is not running (not installed: bash "
+                           "grader/sandbox/install-prometheus.sh, then lab sandbox up)")
     return None
+
+
+NO_CLUSTER_PROMETHEUS = ("no Prometheus to ask: the mesh's own sits behind OpenShift's OAuth proxy; set PROMETHEUS_URL "
+                         "to a Prometheus API that answers without a login (e.g. through oc port-forward) to check "
+                         "the answer")
+
+
+def _cluster_prometheus() -> tuple[str | None, str]:
+    url = os.environ.get("PROMETHEUS_URL", "").strip()
+    return (url, "") if url.startswith(("http://", "https://")) else (None, NO_CLUSTER_PROMETHEUS)
 
 
 def cluster_destination(snap) -> Destination | str:
@@ -80,13 +105,14 @@ def cluster_destination(snap) -> Destination | str:
             to = (spec.get("to") or {}).get("name")
             if (name_of(r) == INGRESS or to == INGRESS) and isinstance(spec.get("host"), str) and spec["host"]:
                 tls = bool(spec.get("tls"))
-                return Destination("https" if tls else "http", spec["host"], 443 if tls else 80)
+                return Destination("https" if tls else "http", spec["host"], 443 if tls else 80, None,
+                                   *_cluster_prometheus())
     if K.SERVICE.kind in snap.read_kinds:
         svc = snap.get(K.SERVICE, INGRESS, ns)
         for ing in (((svc or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
             addr = ing.get("hostname") or ing.get("ip")
             if addr:
-                return Destination("http", addr, 80)
+                return Destination("http", addr, 80, None, *_cluster_prometheus())
     return (f"no address for the ingress gateway: no Route {ns}/{INGRESS} with a host and no load-balancer "
             f"address on Service {ns}/{INGRESS}")
 
@@ -176,6 +202,49 @@ def _from_pod(dest: Destination, probe: Probe) -> Answer:
     return Answer(ans.status, hdrs.get(POD_HEADER), hdrs.get(POD_NS_HEADER), time.perf_counter() - t0)
 
 
+def query_range(base: str, promql: str, window: float, timeout: float = 5.0,
+                end: int | None = None) -> tuple[tuple[tuple[float, float], ...], str]:
+    """What `promql` answered over the `window` seconds up to `end` (default: now), one point a
+    second where the window allows (Prometheus answers at most 11,000 points a series): the
+    (time, value) points of its one series, or () and what Prometheus refused. OSError when it
+    cannot be reached."""
+    end = math.floor(time.time()) if end is None else end
+    step = max(1, math.ceil(window / 11000))
+    query = urllib.parse.urlencode({"query": promql, "start": end - int(window), "end": end, "step": step})
+    req = urllib.request.Request(f"{base.rstrip('/')}/api/v1/query_range?{query}", headers={"User-Agent": "lab-grade"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:   # noqa: S310 - http(s) only, the user's URL
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as e:   # 400 a bad query, 422 it failed to run: the answer says why
+        try:
+            body = json.loads(e.read())
+        except ValueError:
+            return (), f"Prometheus answered HTTP {e.code}"
+    except ValueError:
+        return (), "Prometheus did not answer JSON"
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or body.get("status") != "success" or not isinstance(data, dict):
+        return (), f"Prometheus refused the query: {body.get('error') if isinstance(body, dict) else body}"
+    result = data.get("result") or []
+    if len(result) > 1:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted((result[0].get("metric") or {}).items()))
+        return (), (f"the query answers {len(result)} series (e.g. {{{labels}}}), not one number: wrap it in sum(...)")
+    values = (result[0].get("values") or []) if result else []
+    return tuple((float(t), float(v)) for t, v in values), ""
+
+
+def _ask_prometheus(dest: Destination, probe: Probe) -> Observation:
+    target = f"Prometheus at {dest.prometheus}" if dest.prometheus else "Prometheus"
+    if not dest.prometheus:
+        return Observation(probe, target, skipped=dest.no_prometheus or "no Prometheus to ask")
+    end = math.floor(time.time())
+    try:
+        samples, error = query_range(dest.prometheus, probe.promql or "", probe.window, probe.timeout, end)
+    except (OSError, http.client.HTTPException) as e:   # refused, timed out, name not resolved
+        return Observation(probe, target, skipped=f"{target} is unreachable ({getattr(e, 'reason', None) or e})")
+    return Observation(probe, target, samples=samples, error=error, until=float(end))
+
+
 def gather(probes: Iterable[Probe], dest: Destination | str | None, budget: float = BUDGET_S) -> Traffic:
     """Send every distinct probe once and record the answers. `dest` a string: why the gateway
     cannot be reached (every probe SKIPs with it). A gateway that refuses the first request
@@ -187,6 +256,9 @@ def gather(probes: Iterable[Probe], dest: Destination | str | None, budget: floa
     deadline = time.monotonic() + budget
     unreachable = ""
     for probe in unique:
+        if probe.promql is not None:   # a question to Prometheus, not a request to the mesh (not counted)
+            out.observations[probe] = _ask_prometheus(dest, probe)
+            continue
         mesh = probe.source is not None
         target = (f"{probe.url} from {probe.source}" if mesh else
                   f"{dest.base}{probe.path}" + (f" (Host: {probe.host})" if probe.host else ""))

@@ -83,7 +83,8 @@ def rename_step(step: Step, renames: dict[str, str]) -> Step:
     """A step with the namespaces (or names) in `renames` renamed in its arguments and title."""
     args = dict(step.args)
     if step.type == "apply":
-        args["values"] = {k: dataclasses.replace(lk, namespace=rename(lk.namespace, renames), name=rename(lk.name, renames))
+        args["values"] = {k: dataclasses.replace(lk, namespace=rename(lk.namespace, renames), name=rename(lk.name, renames),
+                                                 promql=rename(lk.promql, renames))
                           for k, lk in args["values"].items()}
         return dataclasses.replace(step, args=args, title=rename(step.title, renames))
     return dataclasses.replace(step, args=rename(args, renames), title=rename(step.title, renames))

@@ -16,18 +16,20 @@ SKIP with the reason, and grading leaves its points out of the total (grader.gra
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from grader import kinds as K
-from grader.checks.framework import bad_param, check, int_param
+from grader.checks.framework import bad_param, check, cli_name, int_param, str_params
 from grader.mesh.durations import parse_duration
 from grader.model import Outcome, failed, passed, skipped
+from grader.objects import ref
 from grader.observations import Answer, Observation, Probe
 from grader.snapshot import Snapshot, labels_of
-from grader.text import format_labels
+from grader.text import format_labels, short
 
 CONFIDENCE = 0.99
 PROBES: dict[str, Callable[..., Probe]] = {}
@@ -300,31 +302,55 @@ def observed_abort(snap: Snapshot, *, status: int, percent: float, path: str = "
 
 # -- a timeout observed ---------------------------------------------------------------------------
 @observes("observed-timeout")
-def _timeout_probe(*, timeout: str = "", path: str = "/", host: str | None = None, headers: Any = None,
-                   **_: Any) -> Probe:
+def _timeout_probe(*, timeout: str = "", at_most: str | None = None, path: str = "/", host: str | None = None,
+                   headers: Any = None, **_: Any) -> Probe:
     seconds = parse_duration(timeout)
-    if seconds is None:
+    latest = parse_duration(at_most) if at_most is not None else seconds
+    if seconds is None or latest is None:
         raise ValueError("timeout")
-    return Probe(path=path, host=host or None, headers=_headers(headers), count=1, timeout=float(seconds) + 5.0)
+    return Probe(path=path, host=host or None, headers=_headers(headers), count=1,
+                 timeout=float(max(seconds, latest)) + 5.0)
 
 
 @check("observed-timeout", reads=READS, needs=NEEDS)
-def observed_timeout(snap: Snapshot, *, timeout: str, path: str = "/", host: str | None = None,
-                     headers: dict | None = None) -> Outcome:
-    """One request to a slow backend is answered 504 by the gateway after about ``timeout``
-    (Envoy's `upstream request timeout`)."""
+def observed_timeout(snap: Snapshot, *, timeout: str, at_most: str | None = None, path: str = "/",
+                     host: str | None = None, headers: dict | None = None) -> Outcome:
+    """One request to a slow backend is answered 504 by the gateway (Envoy's `upstream request
+    timeout`) after ``timeout``, and no later than ``at_most`` (default: ``timeout``).
+
+    A route with a ``perTryTimeout`` shorter than its ``timeout`` gives up on a slow pod after
+    the per-try timeout, or after a few tries when ``retryOn`` retries timeouts, never after the
+    route's timeout: ``timeout`` is then the per-try timeout and ``at_most`` the route's. 5 % of
+    slack below, 2 s above. A quick 200 from an app that does not name its pod (a real
+    cluster's: only the sandbox's apps obey the `lab.grader/delay` annotation) is SKIP: there
+    was no slow backend to time out.
+    """
     seconds = parse_duration(timeout)
     if seconds is None:
         return bad_param("timeout", timeout, "a duration such as 2s")
-    obs = _observation(snap, probe_for("observed-timeout", dict(timeout=timeout, path=path, host=host,
-                                                               headers=headers)))
+    latest = parse_duration(at_most) if at_most is not None else seconds
+    if latest is None or latest < seconds:
+        return bad_param("at_most", at_most, f"a duration no shorter than timeout {timeout}")
+    obs = _observation(snap, probe_for("observed-timeout", dict(timeout=timeout, at_most=at_most, path=path,
+                                                               host=host, headers=headers)))
     if isinstance(obs, Outcome):
         return obs
     a = obs.answers[0]
     said = f"sent 1 request to {obs.target}: {_answer_word(a)} after {a.latency:.2f} s"
-    if a.status == 504 and a.latency < float(seconds) + 2.0:
-        return passed(f"{said} (expected 504 after the route's {timeout} timeout)")
-    return failed(f"{said}; expected 504 after about {timeout}", "set the route's timeout (spec.http[].timeout)")
+    window = timeout if at_most is None or latest == seconds else f"{timeout} to {at_most}"
+    if a.status == 200 and not a.pod and a.latency < float(seconds):
+        return skipped(f"{said}, from an app that does not name its pod: the backend is not slow (only the "
+                       "sandbox's apps obey the lab.grader/delay annotation), so there is nothing to time out; "
+                       "the configuration check judges the timeout")
+    if a.status == 504 and float(seconds) * 0.95 <= a.latency < float(latest) + 2.0:
+        return passed(f"{said} (expected 504 after {window})")
+    if a.status == 504 and a.latency < float(seconds) * 0.95:
+        return failed(f"{said}; expected 504 after {window}: the request was given up too early",
+                      "a timeout (or perTryTimeout) shorter than asked gives up on requests the backend would "
+                      "still answer in time")
+    return failed(f"{said}; expected 504 after {window}",
+                  "set the route's timeout (spec.http[].timeout) and retries.perTryTimeout on every route the "
+                  "requests can take")
 
 
 # -- requests from inside the mesh (sandbox) ------------------------------------------------------
@@ -375,3 +401,104 @@ def observed_strict(snap: Snapshot, *, source: str, url: str) -> Outcome:
         return passed(f"{said} (STRICT mTLS refuses plaintext)")
     return failed(f"{said}; expected the connection to be reset (STRICT refuses plaintext)",
                   "set PeerAuthentication mtls.mode STRICT for the namespace (no PERMISSIVE or DISABLE override)")
+
+
+# -- a query result from Prometheus ---------------------------------------------------------------
+@observes("prometheus-answer")
+def _prometheus_probe(*, query: str = "", window: str = "3h", **_: Any) -> Probe:
+    seconds = parse_duration(window)
+    if not isinstance(query, str) or not query.strip() or seconds is None or not 0 < seconds <= 7 * 86400:
+        raise ValueError("query")
+    return Probe(promql=" ".join(query.split()), window=float(seconds), timeout=5.0)
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+
+
+def _utc(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%H:%M:%S UTC")
+
+
+def _written_at(cm: dict, key: str) -> float | None:
+    """When data.KEY was last written, by the API server's clock (whole seconds): the latest
+    managedFields entry that owns it (its time moves whenever that manager changes a field it
+    owns), else the ConfigMap's creationTimestamp."""
+    md = cm.get("metadata") or {}
+    stamps = [mf.get("time") for mf in md.get("managedFields") or [] if isinstance(mf, dict)
+              and f"f:{key}" in (((mf.get("fieldsV1") or {}).get("f:data")) or {})]
+    stamps = [t for t in stamps if isinstance(t, str)] or ([md["creationTimestamp"]] if isinstance(
+        md.get("creationTimestamp"), str) else [])
+    times = []
+    for t in stamps:
+        try:
+            times.append(dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            continue
+    return max(times) if times else None
+
+
+@check("prometheus-answer", reads=(K.CONFIG_MAP,))
+def prometheus_answer(snap: Snapshot, *, namespace: str, configmap: str, key: str, query: str,
+                      window: str = "3h") -> Outcome:
+    """A ConfigMap key holds what a PromQL query answered: a value Prometheus gave for it in the
+    ``window`` before grading, no later than the key was written (``0`` when it had no data then).
+
+    The student reads the number in Prometheus and writes it down; counters keep growing after
+    that, so the grader asks Prometheus what the query answered over the window (one point a
+    second) and accepts any value it had up to 2 s after the key's write time (the ConfigMap's
+    managedFields, else its creationTimestamp). The sandbox's Prometheus (PROMETHEUS_URL of `lab
+    sandbox env`) is asked; on a cluster the one PROMETHEUS_URL names, else SKIP.
+    """
+    bad = str_params(namespace=namespace, configmap=configmap, key=key, query=query)
+    if bad:
+        return bad
+    probe = probe_for("prometheus-answer", dict(query=query, window=window))
+    if probe is None:
+        return bad_param("window", window, "a duration up to 7 days, such as 3h")
+    cli = cli_name(snap)
+    how = (f"run the query in Prometheus (in the sandbox at $PROMETHEUS_URL) and record its number: {cli} create "
+           f"configmap {configmap} -n {namespace} --from-literal={key}=<number> (or {cli} edit)")
+    cm = snap.get(K.CONFIG_MAP, configmap, namespace)
+    if cm is None:
+        return failed(f"ConfigMap {namespace}/{configmap} not found; expected data.{key} with the number {query} "
+                      "answers", how)
+    data = cm.get("data")
+    if not isinstance(data, dict) or key not in data:
+        keys = sorted(str(k) for k in (data or {})) if isinstance(data, dict) else []
+        return failed(f"{ref(cm)} has no key {key} in data (keys: {', '.join(keys) or 'none'}); expected the number "
+                      f"{query} answers", how)
+    raw = data[key]
+    try:
+        answer = float(str(raw).strip())
+        if not math.isfinite(answer):
+            raise ValueError
+    except ValueError:
+        return failed(f"{ref(cm)} data.{key} is {short(raw)}: not a number; expected the number {query} answers "
+                      "(the value Prometheus shows, without units)", how)
+    obs = _observation(snap, probe)
+    if isinstance(obs, Outcome):
+        return obs
+    if obs.error:
+        return failed(f"{obs.target} could not answer {query}: {obs.error}", "fix the query in the lab definition")
+    said = f"{ref(cm)} data.{key} is {short(raw)}"
+    written = _written_at(cm, key)
+    start = obs.until - probe.window
+    if written is not None and written < start:
+        return failed(f"{said}, written at {_utc(written)}, before the last {window} that the grader asks "
+                      f"{obs.target} about", "run the query again and record what it answers now")
+    limit = (written if written is not None else obs.until) + 2.0
+    seen = [(t, v) for t, v in obs.samples if t <= limit]
+    now = f"; it answers {_number(obs.samples[-1][1])} now" if obs.samples else ""
+    when = f" when the key was written ({_utc(written)})" if written is not None else ""
+    if not seen:
+        if answer == 0:
+            return passed(f"{said}: {obs.target} had no data for {query}{when} (0 requests)")
+        return failed(f"{said}; {obs.target} had no data for {query}{when}{now}", how)
+    match = next((t for t, v in seen if math.isclose(v, answer, rel_tol=1e-9, abs_tol=1e-9)), None)
+    if match is not None:
+        return passed(f"{said}: what {obs.target} answered for {query} at {_utc(match)}{now}")
+    values = sorted({v for _, v in seen})
+    span = _number(values[0]) if len(values) == 1 else f"from {_number(values[0])} to {_number(values[-1])}"
+    return failed(f"{said}; {obs.target} answered {query} with {span} in the last {window} up to{when or ' now'}"
+                  f"{now}, never {_number(answer)}", how)

@@ -5,15 +5,17 @@ traffic is what the task asks for. Requests are bounded in count and time."""
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import time
 from collections import Counter
 
 import pytest
 
+from grader.probe import query_range
 from grader.sandbox.dataplane.client import CURL_RESET, CURL_TIMEOUT, CurlError, send, wait
 
-from .helpers import run
+from .helpers import by_id, grade_json, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -84,14 +86,16 @@ def test_fault_abort_lab_aborts_about_half_with_500(lab):
     assert set(codes) == {200, 500} and _within_binomial(codes[500], 100, 0.5), codes
 
 
-def test_resilience_lab_per_try_timeout_answers_504_for_a_slow_pod(lab, kubeconfig, sandbox):
-    lab("start", "resilience")
-    ports = lab("solve", "resilience")
+def test_resilience_lab_per_try_timeout_answers_504_for_the_slow_web(lab):
+    """The lab's setup makes web-v1 slow (lab.grader/delay: 3s): 200 after 3 s until the route has
+    its timeouts, then 504 after the 2 s perTryTimeout."""
+    ports = lab("start", "resilience")
     gw = f"http://127.0.0.1:{ports['dataplane-gateway']}/"
-    assert send(ports, gw).status == 200
-    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "annotate", "pod", "-n", "webapp", "-l", "app=web",
-                    "lab.grader/delay=3s", "--overwrite"], check=True, capture_output=True, timeout=30)
-    assert wait(ports["dataplane-admin"], 10)
+    t0 = time.monotonic()
+    ans = send(ports, gw, timeout=8)
+    took = time.monotonic() - t0
+    assert ans.status == 200 and _pod(ans).startswith("web-v1-") and 2.9 < took < 4.0, (ans.status, took)
+    ports = lab("solve", "resilience")
     t0 = time.monotonic()
     ans = send(ports, gw, timeout=8)
     took = time.monotonic() - t0
@@ -119,3 +123,33 @@ def test_mtls_lab_requests_between_sidecars_use_mutual_tls(lab):
     lab("start", "mtls")
     ports = lab("solve", "mtls")
     assert send(ports, "http://web.webapp/", source="webapp/web-v1").status == 200
+
+
+def test_observability_lab_answer_is_what_prometheus_counted(lab, kubeconfig):
+    """Requests through the gateway are counted by web-v1's sidecar and scraped by the sandbox's
+    Prometheus; the number read then is accepted after more requests came in, one never
+    answered is not."""
+    ports = lab("start", "observability")
+    prom = f"http://127.0.0.1:{ports['prometheus']}"
+    query = ('sum(istio_requests_total{reporter="destination", destination_workload="web-v1", '
+             'destination_workload_namespace="webapp"})')
+    before = (query_range(prom, query, 60)[0] or [(0, 0.0)])[-1][1]   # earlier labs' requests to webapp/web-v1
+    for _ in range(7):
+        assert send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/").status == 200
+    deadline = time.monotonic() + 15   # Prometheus scrapes every 2 s
+    while time.monotonic() < deadline and (query_range(prom, query, 60)[0] or [(0, 0.0)])[-1][1] < before + 7:
+        time.sleep(0.5)
+    lab("solve", "observability")
+    for _ in range(3):                 # more requests: the counter moves on, the recorded number stays right
+        send(ports, f"http://127.0.0.1:{ports['dataplane-gateway']}/")
+    _, report = grade_json(kubeconfig, "observability")
+    answer = by_id(report)["requests-answer"]
+    assert answer["status"] == "pass", answer
+    recorded = re.search(r"data.web-requests is '(\d+)': what Prometheus at (\S+) answered", answer["reason"])
+    assert recorded and int(recorded.group(1)) >= before + 7 and recorded.group(2) == prom, answer
+    subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "patch", "configmap", "lab-answers", "-n", "webapp",
+                    "--type", "merge", "-p", '{"data":{"web-requests":"123456789"}}'],
+                   check=True, capture_output=True, timeout=30)
+    _, report = grade_json(kubeconfig, "observability")
+    assert by_id(report)["requests-answer"]["status"] == "fail"
+    assert "never 123456789" in by_id(report)["requests-answer"]["reason"]

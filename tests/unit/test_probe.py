@@ -87,7 +87,7 @@ def test_a_cluster_is_reached_through_the_ingress_route() -> None:
              "spec": {"host": "istio-ingressgateway-istio-system.apps.example.com",
                       "to": {"kind": "Service", "name": "istio-ingressgateway"}}}
     dest = cluster_destination(snap_of([route]))
-    assert dest == Destination("http", "istio-ingressgateway-istio-system.apps.example.com", 80)
+    assert (dest.scheme, dest.host, dest.port) == ("http", "istio-ingressgateway-istio-system.apps.example.com", 80)
     assert dest.base == "http://istio-ingressgateway-istio-system.apps.example.com"
     assert "no Route istio-system/istio-ingressgateway with a host" in cluster_destination(snap_of([]))
 
@@ -118,3 +118,19 @@ def test_offline_grading_sends_nothing(tmp_path) -> None:
     split = next(r for r in report.results if r.id == "split-observed")
     assert split.status is Status.SKIP and "graded offline from files" in split.reason
     assert K.POD.kind in graded.snapshot.read_kinds
+
+
+def test_a_cluster_s_prometheus_is_the_one_prometheus_url_names(monkeypatch) -> None:
+    """The mesh's Prometheus on OpenShift wants a login: only PROMETHEUS_URL is asked, else the
+    PromQL probes are skipped with the reason (and nothing is counted as sent)."""
+    route = {"apiVersion": "route.openshift.io/v1", "kind": "Route",
+             "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+             "spec": {"host": "gw.apps.example.com", "to": {"kind": "Service", "name": "istio-ingressgateway"}}}
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    dest = cluster_destination(snap_of([route]))
+    assert dest.prometheus is None and "set PROMETHEUS_URL" in dest.no_prometheus
+    probe = Probe(promql="sum(up)", window=60.0)
+    traffic = gather([probe], dest)
+    assert traffic.sent == 0 and "behind OpenShift's OAuth proxy" in traffic.observed(probe).skipped
+    monkeypatch.setenv("PROMETHEUS_URL", "http://127.0.0.1:9")
+    assert cluster_destination(snap_of([route])).prometheus == "http://127.0.0.1:9"

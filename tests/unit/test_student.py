@@ -111,7 +111,8 @@ def test_roster(tmp_path):
     f = tmp_path / "roster.csv"
     f.write_text("# name,email\nalice,alice@example.com\n\nbob\n")
     assert [(s.name, s.email) for s in read_roster(f)] == [("alice", "alice@example.com"), ("bob", "")]
-    assert student_namespaces(load_all(), "bob") == ["bob-istio-ingress", "bob-webapp"]  # gateway-3 owns istio-ingress
+    # gateway-3 owns istio-ingress; mtls and fix-mtls own no-sidecar
+    assert student_namespaces(load_all(), "bob") == ["bob-istio-ingress", "bob-no-sidecar", "bob-webapp"]
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -132,3 +133,11 @@ def test_for_student_is_a_copy():
     S.for_student(lab, "alice")
     assert lab.namespace == "webapp" and lab.student is None
     assert dataclasses.replace(lab).renames == {}
+
+
+def test_a_prometheus_lookup_is_renamed_for_the_student():
+    """The observability solution records what a PromQL query answers: its namespace label is the student's."""
+    lab = S.for_student(load("observability"), "alice")
+    (lookup,) = [lk for s in lab.solution if s.type == "apply" for lk in s.args["values"].values() if lk.promql]
+    assert 'destination_workload_namespace="alice-webapp"' in lookup.promql
+    assert lookup.describe().startswith("Prometheus query sum(istio_requests_total{")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from harness import find_prefix, run, scenario, snap_of
 
@@ -91,6 +93,30 @@ def test_timeout_wants_504() -> None:
     assert ok.status is Status.PASS and slow.status is Status.FAIL, (ok, slow)
 
 
+@pytest.mark.parametrize(("answer", "status", "said"), [
+    (Answer(504, latency=2.01), Status.PASS, "504 after 2.01 s (expected 504 after 2s to 10s)"),
+    (Answer(504, latency=8.02), Status.PASS, "504 after 8.02 s"),      # retryOn 5xx: four tries of 2 s
+    (Answer(504, latency=1.0), Status.FAIL, "504 after 1.00 s; expected 504 after 2s to 10s: the request was "
+                                            "given up too early"),    # a 1 s route timeout
+    (Answer(504, latency=12.5), Status.FAIL, "expected 504 after 2s to 10s"),
+    (Answer(200, "p", latency=3.0), Status.FAIL, "200 after 3.00 s; expected 504"),   # no perTryTimeout
+    (Answer(503, latency=0.01), Status.FAIL, "503 after 0.01 s"),     # no subset: 503 NC
+    (Answer(200, latency=0.01), Status.SKIP, "the backend is not slow"),   # a real cluster's nginx
+])
+def test_timeout_between_the_per_try_timeout_and_the_route_timeout(answer: Answer, status: Status, said: str) -> None:
+    params = {"timeout": "2s", "at_most": "10s", "path": "/index.html"}
+    out = run("observed-timeout", with_answers("observed-timeout", params, [answer]), **params)
+    assert out.status is status, out.reason
+    assert said in out.reason and "sent 1 request to http://127.0.0.1:1/" in out.reason
+
+
+def test_timeout_probe_waits_for_the_latest_answer() -> None:
+    assert probe_for("observed-timeout", {"timeout": "2s", "at_most": "10s"}).timeout == 15.0
+    assert probe_for("observed-timeout", {"timeout": "2s"}).timeout == 7.0
+    out = run("observed-timeout", snap_of(scenario()), timeout="2s", at_most="1s")
+    assert out.status is Status.FAIL and "check parameter" in out.reason
+
+
 def test_reaches_names_the_wrong_pods_and_statuses() -> None:
     p1, _ = pods()
     params = {"namespace": "webapp", "labels": {"version": "v2"}}
@@ -134,3 +160,86 @@ def test_no_traffic_is_a_skip_with_the_reason(check: str, params: dict) -> None:
 def test_bad_parameters_are_the_lab_definition_s(params: dict) -> None:
     out = run("observed-split", snap_of(scenario()), **params)
     assert out.status is Status.FAIL and "check parameter" in out.reason
+
+
+# -- prometheus-answer: a number the student read in Prometheus ------------------------------------
+QUERY = 'sum(istio_requests_total{reporter="destination", destination_workload="web-v1"})'
+ANSWER = {"namespace": "webapp", "configmap": "lab-answers", "key": "web-requests", "query": QUERY}
+T0 = 1_800_000_000.0       # the ConfigMap's write time in these tests (2027-01-15T08:00:00Z)
+
+
+def answered(value: str | None, samples: list[tuple[float, float]], written: float = T0, error: str = "",
+             until: float = T0 + 600, configmap: bool = True) -> Snapshot:
+    """A snapshot with ConfigMap lab-answers (data.web-requests written at `written`) and what
+    Prometheus answered for the query."""
+    objs = scenario()
+    if configmap:
+        stamp = dt.datetime.fromtimestamp(written, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        objs.append({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "lab-answers", "namespace": "webapp", "creationTimestamp": "2027-01-01T00:00:00Z",
+                                  "managedFields": [{"manager": "kubectl-patch", "operation": "Update", "time": stamp,
+                                                     "fieldsV1": {"f:data": {"f:web-requests": {}}}},
+                                                    {"manager": "kubectl-create", "operation": "Update",
+                                                     "time": "2027-01-01T00:00:00Z",
+                                                     "fieldsV1": {"f:data": {".": {}, "f:kiali": {}}}}]},
+                     "data": {"kiali": "k"} | ({"web-requests": value} if value is not None else {})})
+    snap = snap_of(objs)
+    probe = probe_for("prometheus-answer", ANSWER)
+    assert probe is not None and probe.promql == QUERY and probe.window == 3 * 3600
+    snap.traffic = Traffic(where="http://127.0.0.1:1", observations={probe: Observation(
+        probe, "Prometheus at http://127.0.0.1:9", samples=tuple(samples), error=error, until=until)})
+    return snap
+
+
+COUNTER = [(T0 - 30, 5.0), (T0 - 10, 12.0), (T0 + 1, 12.0), (T0 + 60, 40.0)]
+
+
+@pytest.mark.parametrize(("value", "samples", "status", "said"), [
+    ("12", COUNTER, Status.PASS, "data.web-requests is '12': what Prometheus at http://127.0.0.1:9 answered for "
+                                 f"{QUERY} at 07:59:50 UTC; it answers 40 now"),
+    ("5.0", COUNTER, Status.PASS, "at 07:59:30 UTC"),        # read a while before it was written
+    ("40", COUNTER, Status.FAIL, "answered sum(istio_requests_total{reporter=\"destination\", "
+                                 "destination_workload=\"web-v1\"}) with from 5 to 12 in the last 3h up to when the "
+                                 "key was written (08:00:00 UTC); it answers 40 now, never 40"),   # after it was written
+    ("7", COUNTER, Status.FAIL, "never 7"),
+    ("0", [(T0 + 60, 40.0)], Status.PASS, "had no data for"),   # the first requests came after it was written
+    ("0", [], Status.PASS, "had no data for"),
+    ("3", [], Status.FAIL, "had no data for"),
+    ("12 requests", COUNTER, Status.FAIL, "data.web-requests is '12 requests': not a number"),
+    (None, COUNTER, Status.FAIL, "has no key web-requests in data (keys: kiali)"),
+])
+def test_prometheus_answer_is_a_value_the_query_had_when_it_was_written(value, samples, status, said) -> None:
+    out = run("prometheus-answer", answered(value, samples), **ANSWER)
+    assert out.status is status, out.reason
+    assert said in out.reason, out.reason
+
+
+def test_prometheus_answer_written_before_the_window_asks_again() -> None:
+    out = run("prometheus-answer", answered("12", COUNTER, until=T0 + 4 * 3600), **ANSWER)
+    assert out.status is Status.FAIL and "written at 08:00:00 UTC, before the last 3h" in out.reason
+    assert "run the query again" in out.hint
+
+
+def test_prometheus_answer_names_a_query_prometheus_refused() -> None:
+    out = run("prometheus-answer", answered("12", [], error="the query answers 2 series"), **ANSWER)
+    assert out.status is Status.FAIL and "could not answer" in out.reason and "2 series" in out.reason
+
+
+def test_prometheus_answer_without_prometheus_is_a_skip_but_a_missing_answer_fails() -> None:
+    snap = answered("12", COUNTER)
+    snap.traffic = not_sent("--no-traffic given: no requests sent")
+    assert run("prometheus-answer", snap, **ANSWER).status is Status.SKIP
+    probe = probe_for("prometheus-answer", ANSWER)
+    snap.traffic = Traffic(where="http://127.0.0.1:1", observations={probe: Observation(
+        probe, "Prometheus", skipped="the sandbox's Prometheus is not running")})
+    out = run("prometheus-answer", snap, **ANSWER)
+    assert out.status is Status.SKIP and out.reason == "the sandbox's Prometheus is not running"
+    missing = answered(None, COUNTER, configmap=False)
+    missing.traffic = not_sent("--no-traffic given: no requests sent")
+    out = run("prometheus-answer", missing, **ANSWER)
+    assert out.status is Status.FAIL and "ConfigMap webapp/lab-answers not found; expected data.web-requests" in out.reason
+
+
+def test_prometheus_answer_bad_window_is_the_lab_definition_s() -> None:
+    out = run("prometheus-answer", answered("12", COUNTER), **ANSWER, window="forever")
+    assert out.status is Status.FAIL and "check parameter window" in out.reason
