@@ -153,6 +153,18 @@ class SailOperator:
         for istio in istios:
             self._istio(istio, revisions)
 
+    def _namespace_exists(self, name: str, namespaces: dict) -> bool:
+        """In the pass's list, or (created since that list was read, e.g. just before the Istio
+        that names it) on the server: Helm's install asks the server, so the real operator
+        reports "not found" only for a namespace that really is missing."""
+        if name in namespaces:
+            return True
+        live = rest.get(self.api, f"/api/v1/namespaces/{name}")
+        if live is None or live["metadata"].get("deletionTimestamp"):
+            return False
+        namespaces[name] = live
+        return True
+
     # -- IstioCNI --------------------------------------------------------------------------
     def _cni(self, cni: dict, namespaces: dict) -> None:
         md = cni["metadata"]
@@ -163,7 +175,7 @@ class SailOperator:
             msg = "metadata.name must be 'default'"
             conds = [condition("Reconciled", False, "ReconcileError", msg, prev),
                      condition("Ready", False, "ReconcileError", msg, prev)]
-        elif ns not in namespaces:
+        elif not self._namespace_exists(ns, namespaces):
             msg = f'failed to install/update Helm chart "istio-cni": namespaces "{ns}" not found'
             conds = [condition("Reconciled", False, "ReconcileError", msg, prev),
                      condition("Ready", False, "ReconcileError", msg, prev)]
@@ -227,7 +239,7 @@ class SailOperator:
         prev = old.get("conditions")
         used = name in in_use or any(dig(t, "status", "istioRevision") == name and t["metadata"]["name"] in in_use
                                      for t in tags)
-        if ns not in namespaces:
+        if not self._namespace_exists(ns, namespaces):
             msg = f'failed to install/update Helm chart "istiod": namespaces "{ns}" not found'
             conds = [condition("Reconciled", False, "ReconcileError", msg, prev),
                      condition("Ready", False, "ReconcileError", msg, prev)]
