@@ -142,3 +142,16 @@ def test_lab_lifecycle(lab: str, flavour: str, request):
 def _cluster(kubeconfig: str):
     from grader.cluster import Cluster, Target
     return Cluster(Target(kubeconfig, None))
+
+
+def test_readme_states_the_istioctl_agreement():
+    """Offline: the README's agreement figures are the case files' (the sandbox test asserts each case)."""
+    from pathlib import Path
+    cases = [(lab, name) for lab in istioctl_labs() for name in load_case(lab)["istioctl"] if name != "solved"]
+    finds = {(lab, name): istioctl_expected(lab, name)[0] for lab, name in cases}
+    reported = [c for c in cases if finds[c]]
+    agree = [c for c in reported if all(f.get("check") for f in finds[c])]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    figures = (f"**{len(agree)} of {len(reported)}** wrong answers istioctl reports something about agree with the "
+               f"grader; it says nothing about the other {len(cases) - len(reported)} of the {len(cases)}")
+    assert figures in " ".join(readme.split()), figures
