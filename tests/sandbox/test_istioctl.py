@@ -1,7 +1,9 @@
 """The real istioctl (built by install-k8s.sh beside the control plane) against the sandbox: analyze reports the
 fix-gateway lab's broken gateway reference (upstream-Istio flavour: the istioctl the module proxy serves reads
-networking.istio.io/v1, which OSSM 2.x does not serve), kube-inject injects from the ConfigMaps the ossm2
-sandbox provides as istiod's chart does, and what needs live proxies fails with istioctl's own message."""
+networking.istio.io/v1, which OSSM 2.x does not serve) and, as an outside referee, agrees with the grader on
+every wrong answer of every lab of that flavour (the case files' `istioctl` entries); kube-inject injects from
+the ConfigMaps the ossm2 sandbox provides as istiod's chart does, and what needs live proxies fails with
+istioctl's own message."""
 
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class IstioLabs:
     def __init__(self, kubeconfig: str, istioctl: Path) -> None:
         self.kubeconfig, self.istioctl = kubeconfig, istioctl
         self.current: str | None = None
+        self.recorded: str | None = None  # the lab whose start and reference answer are recorded
         self.start: tuple[dict, set] = ({}, set())  # (grade report, findings) of the current lab as set up
         self.solved: tuple[dict, set] = ({}, set())  # ... and with its reference answer
 
@@ -52,16 +55,17 @@ class IstioLabs:
         """The lab as set up, started anew."""
         self.finish()
         assert run(self.kubeconfig, "start", lab)[0] == 0
-        self.current = lab
+        self.current, self.recorded = lab, None
 
     def ready(self, lab: str) -> None:
         """The lab started and solved, its start state and reference answer recorded."""
-        if self.current == lab:
+        if self.recorded == lab:
             return
         self.fresh(lab)
         self.start = (self.grade(), self.analyze())
         self.solve()
         self.solved = (self.grade(), self.analyze())
+        self.recorded = lab
 
     def solve(self) -> None:
         code, _, err = run(self.kubeconfig, "solve", self.current)
