@@ -121,6 +121,26 @@ def _injection_diagnosis(snap: Snapshot, dep: dict, bare: list[dict]) -> tuple[s
     return diagnose(snap, dep, name_list(bare), ns_obj is not None, ns_labels, restart)
 
 
+def _with_namespace_injection(snap: Snapshot, namespace: str, missing: Outcome) -> Outcome:
+    """A missing Deployment's verdict, plus, where the webhook selects namespaces by label (upstream Istio,
+    OSSM 3), that its namespace injects no pod either: what `istioctl analyze` reports as IST0102
+    NamespaceNotInjected (istio/istio pkg/config/analysis/analyzers/injection/injection.go), before any pod."""
+    if snap.flavour not in ("istio", "ossm3"):
+        return missing
+    ns_obj = snap.get(K.NAMESPACE, namespace)
+    ns_labels = labels_of(ns_obj) if ns_obj else {}
+    inj = ns_labels.get("istio-injection")
+    if ns_obj is None or inj == "enabled" or (inj is None and ns_labels.get("istio.io/rev")):
+        return missing
+    why = (f"label istio-injection={label_str(inj)}" if inj is not None
+           else "neither label istio-injection=enabled nor istio.io/rev")
+    return failed(
+        f"{missing.reason}; and Namespace {namespace} has {why}, so pods created there get no sidecar unless "
+        "their template carries label sidecar.istio.io/inject=true (IST0102)",
+        f"{missing.hint}; {cli_name(snap)} label namespace {namespace} istio-injection=enabled --overwrite",
+    )
+
+
 def _diagnose_istio(
     snap: Snapshot, dep: dict, pods: str, ns_known: bool, ns_labels: dict, restart: str
 ) -> tuple[str, str]:
@@ -278,7 +298,7 @@ def workload_sidecar(
         return bad_param("image", image, "an image reference string")
     dep, missing = find_deployment(snap, namespace, deployment)
     if missing:
-        return missing
+        return _with_namespace_injection(snap, namespace, missing)
     problems = _template_problems(dep, labels, image)
     hints = ["fix the Deployment's pod template"] if problems else []
     pods = deployment_pods(snap, dep)

@@ -4,6 +4,10 @@
 start → grade fails with exactly the expected checks → solve → full score → each wrong
 answer fails exactly its expected checks, with reasons naming object and field → solve
 repairs it → finish leaves nothing.
+
+The same case files drive istioctl as an outside referee (tests/sandbox/test_istioctl.py):
+their `istioctl` block says, case by case, what `istioctl analyze` reports on the
+upstream-Istio flavour and which check of the grader fails on the same object.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import yaml
 
 from grader import kinds as K
+from grader.checks.observed import PROBES
 from grader.cluster import Cluster
 from grader.labs import Lab, data_root, load
 from grader.lifecycle import rollout_complete
@@ -46,6 +51,49 @@ def lifecycle_params() -> list[tuple[str, str]]:
     the others start their own sandbox once, after it)."""
     pairs = [(name, flavour) for name in case_files() for flavour in load_case(name).get("flavours", {})]
     return sorted(pairs, key=lambda p: (p[1] != "ossm2", p[1], p[0]))
+
+
+# -- istioctl as an outside referee (tests/sandbox/test_istioctl.py) ----------------------------------
+ISTIOCTL_FLAVOUR = "istio"  # the istioctl the module proxy serves reads networking.istio.io/v1: not OSSM 2.x
+ISTIOCTL_CASES = ("start", "solved")  # besides the wrong answers, by name
+
+
+def istioctl_labs() -> list[str]:
+    """The labs that run on the upstream-Istio flavour, where istioctl can read the mesh's objects."""
+    return [name for name in case_files() if ISTIOCTL_FLAVOUR in load(name).flavours]
+
+
+def istioctl_params() -> list[tuple[str, str]]:
+    """(lab, case) for every such lab: the lab as set up, the reference answer, then each wrong answer
+    of its case file in order (all of them, whatever flavours they name: istioctl sees the istio one)."""
+    return [(name, case) for name in istioctl_labs()
+            for case in (*ISTIOCTL_CASES, *(w["name"] for w in load_case(name).get("wrong_answers") or []))]
+
+
+def istioctl_expected(lab_name: str, case_name: str) -> tuple[list[dict], set[str]]:
+    """What the case file says of one case: istioctl's findings (each {code, object, check?}) and the
+    grader checks, traffic checks aside, that fail on the upstream-Istio flavour (`fails` there, else
+    the case's own: the flavour's start, none for the reference answer, a wrong answer's fails)."""
+    case = load_case(lab_name)
+    entry = (case.get("istioctl") or {})[case_name]
+    if isinstance(entry, list):
+        entry = {"finds": entry}
+    if "fails" in entry:
+        fails = set(entry["fails"] or [])
+    elif case_name == "start":
+        flavours = case["flavours"]
+        fails = set(((flavours.get(ISTIOCTL_FLAVOUR) or flavours["ossm2"]) or {}).get("start") or {})
+    elif case_name == "solved":
+        fails = set()
+    else:
+        wrong = next(w for w in case["wrong_answers"] if w["name"] == case_name)
+        fails = set(wrong.get("fails") or {})
+    traffic = {c.id for c in load(lab_name).checks if c.check in PROBES}
+    return list(entry.get("finds") or []), fails - traffic
+
+
+def istioctl_wrong_answer(lab_name: str, case_name: str) -> dict:
+    return next(w for w in load_case(lab_name)["wrong_answers"] if w["name"] == case_name)
 
 
 # -- paths into objects (spec.http[0].fault.abort) -------------------------------------------------------

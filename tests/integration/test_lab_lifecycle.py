@@ -40,15 +40,38 @@ Case file format (adding a wrong answer is adding an entry to `wrong_answers`):
     after_finish:              # optional, checked after finish (ossm2): objects gone / still there
       absent: [{apiVersion: ..., kind: ..., name: ..., namespace: ...}]
       present: [...]
+    istioctl:                  # labs that run on the upstream-Istio flavour: istioctl as an outside referee
+                               #   (tests/sandbox/test_istioctl.py), one entry per case: start, solved and
+                               #   each wrong answer by name, applied on that flavour
+      start:                   # what `istioctl analyze -n webapp` reports beyond the reference answer
+        - {code: IST0101, object: VirtualService webapp/web, check: some-check}  # the failing check naming it
+      solved: []               # [] is istioctl saying nothing (for solved: on the reference answer itself)
+      some wrong answer:       # a mapping when the grader's failing checks on that flavour are not the
+        finds: []              #   case's own (start there, none when solved, the wrong answer's fails;
+        fails: [some-check]    #   traffic checks aside)
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from grader.labs import load, load_all
 
-from .lab_harness import ACTIONS, WAIT_TESTS, assert_lab_lifecycle, case_files, documents, lifecycle_params, load_case
+from .lab_harness import (
+    ACTIONS,
+    ISTIOCTL_CASES,
+    ISTIOCTL_FLAVOUR,
+    WAIT_TESTS,
+    assert_lab_lifecycle,
+    case_files,
+    documents,
+    istioctl_expected,
+    istioctl_labs,
+    lifecycle_params,
+    load_case,
+)
 
 
 def test_every_lab_has_a_case_file():
@@ -61,7 +84,7 @@ def test_case_file_names_real_checks_and_documents(lab_name: str):
     every document it applies exists, so a typo fails here before a sandbox run."""
     lab, case = load(lab_name), load_case(lab_name)
     ids = {c.id for c in lab.checks}
-    assert set(case) <= {"flavours", "wrong_answers", "after_finish"}, set(case)
+    assert set(case) <= {"flavours", "wrong_answers", "after_finish", "istioctl"}, set(case)
     for flavour, expected in case["flavours"].items():
         assert flavour in lab.flavours, flavour
         for key in ("start", "start_skips", "solved", "always_skips"):
@@ -81,6 +104,32 @@ def test_case_file_names_real_checks_and_documents(lab_name: str):
                     assert test.partition("=")[0] in WAIT_TESTS, (wrong["name"], test)
 
 
+@pytest.mark.parametrize("lab_name", sorted(case_files()))
+def test_case_file_says_what_istioctl_reports(lab_name: str):
+    """Offline: a lab that runs on the upstream-Istio flavour says, for its start, its reference answer and
+    every wrong answer (each applicable there), what istioctl reports and which check names the object."""
+    lab, case = load(lab_name), load_case(lab_name)
+    if lab_name not in istioctl_labs():
+        assert "istioctl" not in case, "istioctl is only run on the upstream-Istio flavour"
+        return
+    wrong = [w["name"] for w in case.get("wrong_answers") or []]
+    assert list(case.get("istioctl") or {}) == [*ISTIOCTL_CASES, *wrong], "one entry per case, in order"
+    ids = {c.id for c in lab.checks}
+    for name in (*ISTIOCTL_CASES, *wrong):
+        entry = case["istioctl"][name]
+        assert isinstance(entry, list) or set(entry) <= {"finds", "fails"}, name
+        finds, fails = istioctl_expected(lab_name, name)
+        assert fails <= ids, (name, fails - ids)
+        for f in finds:
+            assert set(f) <= {"code", "object", "check"} and re.fullmatch(r"IST\d{4}", f["code"]), (name, f)
+            assert re.fullmatch(r"[A-Za-z]+ ([a-z0-9-]+/)?[a-z0-9.-]+", f["object"]), (name, f)
+            assert f.get("check") is None or f["check"] in fails, (name, f, "the check must fail")
+    for w in case.get("wrong_answers") or []:
+        for action in w["do"]:
+            if "apply" in action:
+                assert documents(lab, action, ISTIOCTL_FLAVOUR), (w["name"], action)
+
+
 @pytest.mark.sandbox
 @pytest.mark.parametrize(("lab", "flavour"), lifecycle_params(), ids=lambda v: v)
 def test_lab_lifecycle(lab: str, flavour: str, request):
@@ -93,3 +142,16 @@ def test_lab_lifecycle(lab: str, flavour: str, request):
 def _cluster(kubeconfig: str):
     from grader.cluster import Cluster, Target
     return Cluster(Target(kubeconfig, None))
+
+
+def test_readme_states_the_istioctl_agreement():
+    """Offline: the README's agreement figures are the case files' (the sandbox test asserts each case)."""
+    from pathlib import Path
+    cases = [(lab, name) for lab in istioctl_labs() for name in load_case(lab)["istioctl"] if name != "solved"]
+    finds = {(lab, name): istioctl_expected(lab, name)[0] for lab, name in cases}
+    reported = [c for c in cases if finds[c]]
+    agree = [c for c in reported if all(f.get("check") for f in finds[c])]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    figures = (f"**{len(agree)} of {len(reported)}** wrong answers istioctl reports something about agree with the "
+               f"grader; it says nothing about the other {len(cases) - len(reported)} of the {len(cases)}")
+    assert figures in " ".join(readme.split()), figures

@@ -53,6 +53,28 @@ def test_sidecar_missing_deployment(variant, check):
     assert "web-v1" in out.reason and "web-v2" in out.reason
 
 
+@pytest.mark.parametrize(("flavour", "ns_labels", "says"), [
+    ("istio", {}, "has neither label istio-injection=enabled nor istio.io/rev"),
+    ("ossm3", {"istio-injection": "disabled"}, "has label istio-injection=disabled"),
+    ("istio", {"istio-injection": "enabled"}, None),
+    ("istio", {"istio.io/rev": "default"}, None),
+    ("ossm2", {}, None),  # OSSM 2.x: the pod asks, the namespace label neither needed nor enough
+])
+def test_sidecar_missing_deployment_namespace_not_injected(load_scenario, get, make_snap, check, flavour, ns_labels,
+                                                           says):
+    """istioctl analyze's IST0102 NamespaceNotInjected names the namespace before any pod exists (the injection
+    lab as set up on upstream Istio): the missing Deployment's verdict names it too, where the label decides."""
+    objs = load_scenario("v2-no-sidecar-injection-label.yaml")
+    get(objs, "Namespace", "webapp", "")["metadata"]["labels"] = ns_labels
+    out = check("workload-sidecar", make_snap(objs, flavour=flavour), namespace="webapp", deployment="web-v3")
+    assert out.status is Status.FAIL and out.reason.startswith("Deployment webapp/web-v3 not found")
+    if says:
+        assert f"Namespace webapp {says}" in out.reason and "(IST0102)" in out.reason, out.reason
+        assert "label namespace webapp istio-injection=enabled" in out.hint
+    else:
+        assert "IST0102" not in out.reason and "Namespace webapp" not in out.reason, out.reason
+
+
 def test_sidecar_v2_without_sidecar_ossm_injection_label(variant, check):
     """Canary: namespace labelled istio-injection=enabled, template without the annotation."""
     out = check("workload-sidecar", variant("v2-no-sidecar-injection-label.yaml"), **V2)
