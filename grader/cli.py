@@ -700,9 +700,12 @@ def sandbox_install(app: App) -> None:
               help="Simulated mesh: OpenShift Service Mesh 2.x (default), upstream Istio, or none (kubernetes).")
 @click.option("--crds", type=click.Path(exists=True, file_okay=False), default=None,
               help="Load your own CRD files from this folder instead of the project's.")
+@click.option("--with-ossm2", is_flag=True, default=False,
+              help="With --flavour ossm3: also run the OSSM 2.x operator and serve maistra.io, as a cluster "
+                   "migrating from OSSM 2.6 to 3 does (the migrate-3 lab).")
 @click.option("--timeout", type=float, default=90.0, show_default=True)
 @click.pass_obj
-def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, timeout: float) -> None:
+def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, with_ossm2: bool, timeout: float) -> None:
     """Start the sandbox (idempotent)."""
     from pathlib import Path
 
@@ -713,9 +716,10 @@ def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, timeout: floa
         import time
         t0 = time.monotonic()
         with _progress(app) as progress:
-            st = sb.up(flavour=flavour, crds=Path(crds) if crds else None, progress=progress, timeout=timeout)
+            st = sb.up(flavour=flavour, crds=Path(crds) if crds else None, progress=progress, timeout=timeout,
+                       with_ossm2=with_ossm2)
         app.err.print(f"[bold green]Sandbox ready[/bold green] in {time.monotonic() - t0:.1f}s "
-                      f"({st['flavour']}, Kubernetes {st['kubernetes_version']}). Use it with kubectl: "
+                      f"({st['flavour']}{' with the OSSM 2.x operator' if st.get('with_ossm2') else ''}, Kubernetes {st['kubernetes_version']}). Use it with kubectl: "
                       f"eval $(lab sandbox env)")
 
 
@@ -769,7 +773,8 @@ def sandbox_status(app: App, fmt: str) -> None:
         table.add_row(name, state, str(c["pid"] or "-"), str(c["port"] or "-"), c["log"])
     out = app.out()
     out.print(table)
-    out.print(f"running: {st['running']}  flavour: {st['flavour'] or '-'}  kubernetes: "
+    with2 = " (with the OSSM 2.x operator)" if st.get("with_ossm2") else ""
+    out.print(f"running: {st['running']}  flavour: {st['flavour'] or '-'}{with2}  kubernetes: "
               f"{st['kubernetes_version'] or '-'}\nkubeconfig: {st['kubeconfig']}\naudit log: {st['audit_log']}")
     for var, value in Sandbox().urls().items():
         out.print(f"{var}: {value}", highlight=False)

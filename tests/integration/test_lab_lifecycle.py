@@ -84,8 +84,10 @@ def test_case_file_names_real_checks_and_documents(lab_name: str):
 @pytest.mark.sandbox
 @pytest.mark.parametrize(("lab", "flavour"), lifecycle_params(), ids=lambda v: v)
 def test_lab_lifecycle(lab: str, flavour: str, request):
-    kubeconfig = request.getfixturevalue(
-        {"ossm2": "kubeconfig", "ossm3": "ossm3_kubeconfig"}.get(flavour, "istio_kubeconfig"))
+    fixture = {"ossm2": "kubeconfig", "ossm3": "ossm3_kubeconfig"}.get(flavour, "istio_kubeconfig")
+    if flavour == "ossm3" and "maistra.io" in load(lab).requires:
+        fixture = "ossm3_with_ossm2_kubeconfig"  # a migration lab: both operators side by side
+    kubeconfig = request.getfixturevalue(fixture)
     cluster = request.getfixturevalue("cluster") if flavour == "ossm2" else _cluster(kubeconfig)
     assert_lab_lifecycle(kubeconfig, cluster, lab, flavour)
 
