@@ -95,3 +95,17 @@ def test_lab_lifecycle(lab: str, flavour: str, request):
 def _cluster(kubeconfig: str):
     from grader.cluster import Cluster, Target
     return Cluster(Target(kubeconfig, None))
+
+
+@pytest.mark.sandbox
+def test_migration_lab_needs_the_2x_operator_beside_ossm3(ossm3_kubeconfig):
+    """migrate-3 requires maistra.io: on an ossm3 cluster without the 2.x operator `lab start`
+    stops with one line naming the API and the sandbox option, and changes nothing."""
+    from .helpers import run
+    code, _, err = run(ossm3_kubeconfig, "start", "migrate-3")
+    assert code == 2, err
+    assert err.strip().splitlines() == [
+        "error: lab migrate-3 needs the maistra.io API, which this ossm3 cluster does not serve; maistra.io: the "
+        "OpenShift Service Mesh 2.x operator beside OSSM 3 (on the sandbox: lab sandbox down, then lab sandbox up "
+        "--flavour ossm3 --with-ossm2)"], err
+    assert _cluster(ossm3_kubeconfig).get("v1", "Namespace", "webapp") is None

@@ -154,3 +154,11 @@ def test_missing_binaries_message(tmp_path, monkeypatch):
     res = lab(tmp_path / "sb", "sandbox", "up")
     assert res.exit_code == 2
     assert "lab sandbox install" in res.stderr and "KUBEBUILDER_ASSETS" in res.stderr
+
+
+def test_with_ossm2_needs_the_ossm3_flavour(tmp_path):
+    """--with-ossm2 (the 2.x operator beside OSSM 3, a migration) is refused on another flavour, in one line."""
+    res = lab(tmp_path / "sb", "sandbox", "up", "--flavour", "ossm2", "--with-ossm2")
+    assert res.exit_code == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: --with-ossm2 runs the OSSM 2.x operator beside OSSM 3; it needs flavour ossm3, not ossm2"]
