@@ -97,7 +97,7 @@ def ossm3_migrated_namespace(snap: Snapshot, *, namespace: str, istio: str) -> O
     if problems:
         return failed(join(problems), "; ".join(hints) + f"; then restart the workloads in {namespace}")
     ignore = label_str(labels.get(IGNORE_NAMESPACE_LABEL))
-    note = "" if ignore == "true" else f" (the webhook only asks that the label exists; Red Hat's steps set \"true\")"
+    note = "" if ignore == "true" else " (the webhook only asks that the label exists; Red Hat's steps set \"true\")"
     return passed(f"Namespace {namespace} is injected by revision {active} of {ref(mesh)} ({why}) and has "
                   f"{IGNORE_NAMESPACE_LABEL}={ignore}{note}, so the 2.x injector ignores it")
 
