@@ -718,6 +718,10 @@ def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, with_ossm2: b
         with _progress(app) as progress:
             st = sb.up(flavour=flavour, crds=Path(crds) if crds else None, progress=progress, timeout=timeout,
                        with_ossm2=with_ossm2)
+        # The sandbox keeps its address and CA across `down` and `up`, so a discovery cached for its
+        # previous run (another flavour: no sailoperator.io, or no maistra.io) would decide the flavour.
+        from grader.cluster import Cluster, DiscoveryCache, Target
+        DiscoveryCache.default().forget(Cluster(Target(str(sb.kubeconfig), None)).transport.identity)
         with2 = " with the OSSM 2.x operator" if st.get("with_ossm2") else ""
         app.err.print(f"[bold green]Sandbox ready[/bold green] in {time.monotonic() - t0:.1f}s "
                       f"({st['flavour']}{with2}, Kubernetes {st['kubernetes_version']}). Use it with kubectl: "

@@ -162,3 +162,17 @@ def test_with_ossm2_needs_the_ossm3_flavour(tmp_path):
     assert res.exit_code == 2
     assert res.stderr.strip().splitlines() == [
         "error: --with-ossm2 runs the OSSM 2.x operator beside OSSM 3; it needs flavour ossm3, not ossm2"]
+
+
+def test_up_forgets_the_discovery_cached_for_the_sandbox(own_sandbox):
+    """The sandbox keeps its address and CA across down/up: a discovery cached for an earlier run
+    (another flavour, other API groups) must not decide the flavour of the new one. (The user's
+    cache folder: XDG_CACHE_HOME also locates the sandbox binaries; the entry is this sandbox's own.)"""
+    from grader.cluster import Cluster, DiscoveryCache, Target
+    assert lab(own_sandbox, "sandbox", "up").exit_code == 0
+    identity = Cluster(Target(str(Sandbox(root=own_sandbox).kubeconfig), None)).transport.identity
+    cache = DiscoveryCache.default()
+    cache.save(identity, {"maistra.io": {"versions": ["v1"], "preferred": "v1"}})
+    assert cache.load(identity) is not None
+    assert lab(own_sandbox, "sandbox", "up").exit_code == 0
+    assert cache.load(identity) is None
