@@ -87,8 +87,9 @@ def ossm3_migrated_namespace(snap: Snapshot, *, namespace: str, istio: str) -> O
         problems.append(f"Namespace {namespace} has no label {IGNORE_NAMESPACE_LABEL} (expected \"true\"): the 2.x "
                         f"injector's webhook selects namespaces without it, so while the namespace is a 2.x member "
                         "the 2.x control plane still injects pods that ask with sidecar.istio.io/inject")
-        hints.append(f"{cli} label namespace {namespace} {IGNORE_NAMESPACE_LABEL}=\"true\" (keep it until the 2.x "
-                     "control plane is uninstalled)")
+        if not hints:  # the relabel command above sets it already
+            hints.append(f"{cli} label namespace {namespace} {IGNORE_NAMESPACE_LABEL}=\"true\" (keep it until the "
+                         "2.x control plane is uninstalled)")
     sels = discovery_selectors(mesh)
     if sels is not None and not discovered(mesh, labels):
         problems.append(f"{ref(mesh)} spec.values.meshConfig.discoverySelectors {short(sels)} do not select "
@@ -127,14 +128,14 @@ def pods_on_revision(snap: Snapshot, *, namespace: str, istio: str) -> Outcome:
         return bad
     cli = cli_name(snap)
     mesh, missing = _istio_or_fail(snap, istio)
-    if mesh is None:
-        return missing  # type: ignore[return-value]
-    active = revision_name(mesh)
+    active = revision_name(mesh) if mesh is not None else None
     names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG))
     smcps = {name_of(s) for s in snap.list(K.SMCP)}
     pods = [p for p in snap.list(K.POD, namespace) if not is_terminating(p)
             and label_str(as_dict(p.get("status")).get("phase")) not in ("Succeeded", "Failed")]
     if not pods:
+        if missing is not None:
+            return missing
         return failed(f"Namespace {namespace} has no running pods", f"{cli} get deployments,pods -n {namespace}")
     on_old, no_sidecar, other, unready, good = [], [], [], [], []
     for p in pods:
@@ -150,6 +151,10 @@ def pods_on_revision(snap: Snapshot, *, namespace: str, istio: str) -> Outcome:
             unready.append(p)
         else:
             good.append(p)
+    if mesh is None:  # nothing can be on its revision yet: say where the pods are
+        where = (f"; pods {name_list(on_old)} run the 2.x proxy" if on_old else "") + \
+            (f"; pods {name_list(no_sidecar)} have no sidecar" if no_sidecar else "")
+        return failed(missing.reason + where, missing.hint)  # type: ignore[union-attr]
     if not (on_old or no_sidecar or other or unready):
         return passed(f"all {len(good)} pods in {namespace} ({name_list(good)}) run a ready sidecar injected by "
                       f"revision {active} of {ref(mesh)}")

@@ -1,6 +1,7 @@
 """Migration checks (OSSM 2.x -> OSSM 3, one namespace): ossm3-migrated-namespace, pods-on-revision,
 ossm2-member-removed, on the migrate-3 lab solved (tests/fixtures/checks/ossm3/migration.yaml) and
-its wrong answers: labels missing or both set, pods not restarted, the old member left."""
+its wrong answers: labels missing or both set, pods not restarted, the old member left. The fixture
+was captured from `lab sandbox up --flavour ossm3 --with-ossm2` with the lab solved."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ def label(objs: list[dict], key: str, value: str | None) -> list[dict]:
 
 
 def pods(objs: list[dict]) -> list[dict]:
-    return [o for o in objs if o["kind"] == "Pod"]
+    """web-v1's pod, then web-v2's."""
+    return sorted((o for o in objs if o["kind"] == "Pod"), key=lambda p: p["metadata"]["name"])
+
+
+V1, V2 = (p["metadata"]["name"] for p in pods(docs("ossm3/migration.yaml")))
 
 
 def on_maistra(pod: dict) -> None:
@@ -96,13 +101,28 @@ def test_istio_missing():
         assert out.status is Status.FAIL and "Istio ossm-3 not found" in out.reason
 
 
+def test_before_the_istio_exists_the_pods_are_described():
+    objs = [o for o in solved() if o["kind"] != "Istio"]
+    on_maistra(pods(objs)[0])
+    out = check("pods-on-revision", objs, **MIGRATE)
+    assert out.status is Status.FAIL
+    assert out.reason.startswith("Istio ossm-3 not found")
+    assert out.reason.endswith(f"; pods {V1} run the 2.x proxy")
+
+
+def test_relabel_hint_is_given_once():
+    objs = label(label(solved(), "istio.io/rev", None), "maistra.io/ignore-namespace", None)
+    out = check("ossm3-migrated-namespace", objs, **MIGRATE)
+    assert out.status is Status.FAIL and out.hint.count("oc label namespace webapp") == 1
+
+
 def test_pods_not_restarted_keep_the_2x_proxy():
     objs = solved()
     for p in pods(objs):
         on_maistra(p)
     out = check("pods-on-revision", objs, **MIGRATE)
     assert out.status is Status.FAIL
-    assert "pods web-v1-7d9f8c6b5-abcde, web-v2-5f6d7c8b9-fghij still run the 2.x proxy" in out.reason
+    assert f"pods {V1}, {V2} still run the 2.x proxy" in out.reason
     assert "revision basic" in out.reason
     assert out.hint == "oc rollout restart deployment/web-v1 deployment/web-v2 -n webapp"
 
@@ -116,8 +136,8 @@ def test_one_pod_left_behind_and_one_without_sidecar():
     web_v2["spec"]["containers"] = web_v2["spec"]["containers"][:1]
     out = check("pods-on-revision", objs, **MIGRATE)
     assert out.status is Status.FAIL
-    assert "pods web-v1-7d9f8c6b5-abcde still run the 2.x proxy" in out.reason
-    assert "pods web-v2-5f6d7c8b9-fghij have no sidecar" in out.reason
+    assert f"pods {V1} still run the 2.x proxy" in out.reason
+    assert f"pods {V2} have no sidecar" in out.reason
     assert "deployment/web-v1 deployment/web-v2" in out.hint
 
 
@@ -128,8 +148,8 @@ def test_pod_of_another_revision_and_unready_sidecar():
     web_v2["status"]["containerStatuses"][1]["ready"] = False
     out = check("pods-on-revision", objs, **MIGRATE)
     assert out.status is Status.FAIL
-    assert "pod web-v1-7d9f8c6b5-abcde was injected by revision default, expected ossm-3-v1-30-3" in out.reason
-    assert "the sidecars of pods web-v2-5f6d7c8b9-fghij (revision ossm-3-v1-30-3) are not ready" in out.reason
+    assert f"pod {V1} was injected by revision default, expected ossm-3-v1-30-3" in out.reason
+    assert f"the sidecars of pods {V2} (revision ossm-3-v1-30-3) are not ready" in out.reason
 
 
 def test_no_pods():
