@@ -207,7 +207,7 @@ def list_cmd(app: App, fmt: str) -> None:
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
                  "status": started.get(lab.name, "-") if started is not None else "unknown",
                  "class": "refused: " + class_unsafe(lab) if class_unsafe(lab) else "per student",
-                 "flavours": list(lab.flavours)} for lab in labs]
+                 "flavours": list(lab.flavours), "requires": list(lab.requires)} for lab in labs]
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
             return
@@ -216,7 +216,8 @@ def list_cmd(app: App, fmt: str) -> None:
         for col in ("Lab", "Title", "Guide step", "Flavours", "Points", "Status", "In a class"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["title"], r["step"], ", ".join(r["flavours"]), str(r["points"]), r["status"],
+            flavours = ", ".join(r["flavours"]) + "".join(f" + {g}" for g in r["requires"])  # migrate-3: + maistra.io
+            table.add_row(r["name"], r["title"], r["step"], flavours, str(r["points"]), r["status"],
                           "per student" if r["class"] == "per student" else "refused")
         app.out().print(table)
 
