@@ -196,7 +196,7 @@ def list_cmd(app: App, fmt: str) -> None:
         rows = [{"name": lab.name, "title": lab.title, "step": lab.step, "points": lab.total,
                  "status": started.get(lab.name, "-") if started is not None else "unknown",
                  "class": "refused: " + class_unsafe(lab) if class_unsafe(lab) else "per student",
-                 "flavours": list(lab.flavours)} for lab in labs]
+                 "flavours": list(lab.flavours), "requires": list(lab.requires)} for lab in labs]
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
             return
@@ -205,7 +205,8 @@ def list_cmd(app: App, fmt: str) -> None:
         for col in ("Lab", "Title", "Guide step", "Flavours", "Points", "Status", "In a class"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], r["title"], r["step"], ", ".join(r["flavours"]), str(r["points"]), r["status"],
+            flavours = ", ".join(r["flavours"]) + "".join(f" + {g}" for g in r["requires"])  # migrate-3: + maistra.io
+            table.add_row(r["name"], r["title"], r["step"], flavours, str(r["points"]), r["status"],
                           "per student" if r["class"] == "per student" else "refused")
         app.out().print(table)
 
@@ -744,9 +745,12 @@ def sandbox_install(app: App) -> None:
               help="Simulated mesh: OpenShift Service Mesh 2.x (default), upstream Istio, or none (kubernetes).")
 @click.option("--crds", type=click.Path(exists=True, file_okay=False), default=None,
               help="Load your own CRD files from this folder instead of the project's.")
+@click.option("--with-ossm2", is_flag=True, default=False,
+              help="With --flavour ossm3: also run the OSSM 2.x operator and serve maistra.io, as a cluster "
+                   "migrating from OSSM 2.6 to 3 does (the migrate-3 lab).")
 @click.option("--timeout", type=float, default=90.0, show_default=True)
 @click.pass_obj
-def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, timeout: float) -> None:
+def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, with_ossm2: bool, timeout: float) -> None:
     """Start the sandbox (idempotent)."""
     from pathlib import Path
 
@@ -757,9 +761,15 @@ def sandbox_up(app: App, sb_flavour: str | None, crds: str | None, timeout: floa
         import time
         t0 = time.monotonic()
         with _progress(app) as progress:
-            st = sb.up(flavour=flavour, crds=Path(crds) if crds else None, progress=progress, timeout=timeout)
+            st = sb.up(flavour=flavour, crds=Path(crds) if crds else None, progress=progress, timeout=timeout,
+                       with_ossm2=with_ossm2)
+        # The sandbox keeps its address and CA across `down` and `up`, so a discovery cached for its
+        # previous run (another flavour: no sailoperator.io, or no maistra.io) would decide the flavour.
+        from grader.cluster import Cluster, DiscoveryCache, Target
+        DiscoveryCache.default().forget(Cluster(Target(str(sb.kubeconfig), None)).transport.identity)
+        with2 = " with the OSSM 2.x operator" if st.get("with_ossm2") else ""
         app.err.print(f"[bold green]Sandbox ready[/bold green] in {time.monotonic() - t0:.1f}s "
-                      f"({st['flavour']}, Kubernetes {st['kubernetes_version']}). Use it with kubectl: "
+                      f"({st['flavour']}{with2}, Kubernetes {st['kubernetes_version']}). Use it with kubectl: "
                       f"eval $(lab sandbox env)")
 
 
@@ -813,7 +823,8 @@ def sandbox_status(app: App, fmt: str) -> None:
         table.add_row(name, state, str(c["pid"] or "-"), str(c["port"] or "-"), c["log"])
     out = app.out()
     out.print(table)
-    out.print(f"running: {st['running']}  flavour: {st['flavour'] or '-'}  kubernetes: "
+    with2 = " (with the OSSM 2.x operator)" if st.get("with_ossm2") else ""
+    out.print(f"running: {st['running']}  flavour: {st['flavour'] or '-'}{with2}  kubernetes: "
               f"{st['kubernetes_version'] or '-'}\nkubeconfig: {st['kubeconfig']}\naudit log: {st['audit_log']}")
     for var, value in Sandbox().urls().items():
         out.print(f"{var}: {value}", highlight=False)

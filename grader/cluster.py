@@ -83,6 +83,10 @@ class DiscoveryCache:
         groups = data.get("groups") if isinstance(data, dict) else None
         return groups if isinstance(groups, dict) else None
 
+    def forget(self, identity: str) -> None:
+        """Drop a cluster's entry (a sandbox brought up again, maybe with other APIs: another flavour)."""
+        (self.folder / f"{identity}.json").unlink(missing_ok=True)
+
     def save(self, identity: str, groups: dict[str, dict]) -> None:
         """Best effort (a read-only home only costs the next run a request)."""
         try:

@@ -9,6 +9,12 @@ what the cluster serves, else what a set of YAML objects carries.
   (Istio, IstioRevision, IstioCNI, IstioRevisionTag; istio-ecosystem/sail-operator api/v1);
   there is no member roll: istiod sees every namespace its discoverySelectors allow.
 - ``istio``: upstream Istio, which serves ``networking.istio.io`` without ``maistra.io``.
+
+A cluster that serves both ``maistra.io`` and ``sailoperator.io`` is migrating from OSSM 2.6 to
+OSSM 3: Red Hat runs the two operators side by side only for that ("Migrating from Service Mesh 2
+to Service Mesh 3", https://docs.redhat.com/en/documentation/red_hat_openshift_service_mesh/3.0/
+html-single/migrating_from_service_mesh_2_to_service_mesh_3/index), whose end state is OSSM 3, so
+it is ``ossm3`` (``--flavour ossm2`` still picks the 2.x labs there).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ def of_cluster(requested: str | None, cluster: Cluster) -> tuple[str, bool]:
     when given. Raises NoMesh when no mesh API is served at all.
 
     Discovery may come from the cache (grader.cluster.DiscoveryCache), which is trusted for
-    what it holds: maistra.io in it means ossm2. An answer that rests on something the cache
+    what it holds: maistra.io in it (without sailoperator.io) means ossm2. An answer that rests on something the cache
     lacks (no maistra.io: istio, or no mesh at all) is checked with the server first."""
     decided = _from_groups(requested, set(cluster.groups()))
     if decided[0] != "ossm2" and not requested and cluster.refresh_discovery():
@@ -55,18 +61,18 @@ def _from_groups(requested: str | None, served: set[str]) -> tuple[str | None, b
     openshift = "route.openshift.io" in served
     if requested:
         return requested, openshift
+    if SAIL_GROUP in served:  # with maistra.io too: a migration from 2.6 to 3 (see above)
+        return "ossm3", openshift
     if "maistra.io" in served:
         return "ossm2", openshift
-    if SAIL_GROUP in served:
-        return "ossm3", openshift
     if "networking.istio.io" in served:
         return "istio", openshift
     return None, openshift
 
 
 def of_objects(requested: str | None, objects: Iterable[dict]) -> tuple[str, bool]:
-    """(flavour, openshift) for YAML objects (grade -f): Maistra's objects, or its labels,
-    mean ossm2; sailoperator.io objects ossm3; anything else is istio. `requested` wins when given."""
+    """(flavour, openshift) for YAML objects (grade -f): sailoperator.io objects mean ossm3 (with
+    Maistra's too: a migration); else Maistra's objects, or its labels, ossm2; anything else is istio. `requested` wins when given."""
     groups: set[str] = set()
     maistra_labels = False
     for o in objects:
@@ -78,6 +84,8 @@ def of_objects(requested: str | None, objects: Iterable[dict]) -> tuple[str, boo
     openshift = bool(groups & OPENSHIFT_GROUPS)
     if requested:
         return requested, openshift
+    if SAIL_GROUP in groups:  # with Maistra's objects too: a migration from 2.6 to 3 (see above)
+        return "ossm3", openshift
     if "maistra.io" in groups or maistra_labels:
         return "ossm2", openshift
-    return ("ossm3" if SAIL_GROUP in groups else "istio"), openshift
+    return "istio", openshift

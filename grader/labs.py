@@ -74,6 +74,7 @@ class Lab:
     solution: tuple[Step, ...]
     checks: tuple[CheckSpec, ...]
     task_file: Path
+    requires: tuple[str, ...] = ()  # API groups the cluster must serve beyond the flavour's (e.g. maistra.io)
     student: str | None = None  # set by grader.student.for_student: the lab as one student of a class runs it
     renames: dict[str, str] = field(default_factory=dict)  # owned namespace -> the student's
 
@@ -139,6 +140,10 @@ def load(name: str, root: Path | None = None) -> Lab:
         if f not in FLAVOURS:
             v.fail("flavours", f"unknown flavour {f!r}; use {', '.join(FLAVOURS)}")
 
+    requires = meta.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(g, str) and g for g in requires):
+        v.fail("requires", "expected a list of API groups the cluster must serve, e.g. [maistra.io]")
+
     if (lab_dir / "checks.py").exists():
         raise LabError(f"{lab_dir / 'checks.py'}: a lab cannot bring its own check types; add the check type to "
                        "the library (grader/checks, documented in CHECKS.md) and use it from lab.yaml")
@@ -170,7 +175,7 @@ def load(name: str, root: Path | None = None) -> Lab:
         raise LabError(f"{task_file}: missing; every lab needs a task description")
     return Lab(name=name, title=meta["title"], step=str(step), order=order, namespace=namespace, owns=tuple(owns),
                pass_mark=pass_mark, flavours=flavours, setup=setup, cleanup=cleanup, solution=solution, checks=checks,
-               task_file=task_file)
+               task_file=task_file, requires=tuple(requires))
 
 
 def _read_yaml(path: Path) -> Any:

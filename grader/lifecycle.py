@@ -46,11 +46,30 @@ def start(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = 
     if flavour not in lab.flavours:
         raise ClusterError(f"lab {lab.name} does not support the {flavour} flavour (it supports "
                            f"{', '.join(lab.flavours)})")
+    check_requires(lab, cluster, flavour)
     lab = on_control_plane(lab, cluster, flavour, progress)
     _reset(lab, cluster, progress, empty_first=True)
     run_steps(lab, lab.cleanup, cluster, flavour, progress)
     run_steps(lab, lab.setup, cluster, flavour, progress)
     return flavour
+
+
+# What serves an API group a lab `requires`, and how to get it.
+REQUIRED_GROUPS = {
+    "maistra.io": "the OpenShift Service Mesh 2.x operator beside OSSM 3 (on the sandbox: lab sandbox down, "
+                  "then lab sandbox up --flavour ossm3 --with-ossm2)",
+}
+
+
+def check_requires(lab: Lab, cluster: Cluster, flavour: str) -> None:
+    """The API groups a lab needs beyond its flavour's (migrate-3: maistra.io beside sailoperator.io)."""
+    missing = [g for g in lab.requires if g not in cluster.groups()]
+    if missing and cluster.refresh_discovery():
+        missing = [g for g in lab.requires if g not in cluster.groups()]
+    if missing:
+        what = "; ".join(f"{g}: {REQUIRED_GROUPS.get(g, 'install the operator that serves it')}" for g in missing)
+        raise ClusterError(f"lab {lab.name} needs the {', '.join(missing)} API, which this {flavour} cluster does "
+                           f"not serve; {what}")
 
 
 def solve(lab: Lab, cluster: Cluster, progress: Progress, flavour: str | None = None) -> str:
@@ -155,6 +174,11 @@ def _wait(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progre
     elif target.startswith("phase="):
         phase = target.split("=", 1)[1]
         until, what = (lambda o: ((o or {}).get("status") or {}).get("phase") == phase), phase
+    elif target.startswith("label-absent="):
+        # e.g. an operator taking its label away (Maistra's maistra.io/member-of once the member is gone)
+        key = target.split("=", 1)[1]
+        until, what = (lambda o: o is not None and key not in ((o.get("metadata") or {}).get("labels") or {})), \
+            f"without label {key}"
     else:
         raise ClusterError(f"unknown wait target {target!r}")
     ns = a.get("namespace")

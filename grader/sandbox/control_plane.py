@@ -29,6 +29,10 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 MESH_COMPONENTS = ("dataplane", "prometheus")  # flavours with a mesh; prometheus only when installed
 DATAPLANE_PORTS = ("dataplane-gateway", "dataplane-mesh", "dataplane-pods", "dataplane-admin")
 FLAVOURS = ("ossm2", "ossm3", "istio", "kubernetes")  # kubernetes: no mesh at all
+# ossm3 with the 2.x (Maistra) operator beside it, as a cluster mid-migration from OSSM 2.6 to 3 runs
+# them (Red Hat "Migrating from Service Mesh 2 to Service Mesh 3": both operators and control planes
+# side by side while namespaces move over).
+WITH_OSSM2_FLAVOURS = ("ossm3",)
 # What the sandbox relies on: CRD validation rules (CEL, on by default since 1.25, GA in 1.29), native
 # sidecars (SidecarContainers, on by default since 1.29) and no insecure ports (gone since 1.24).
 MIN_VERSION = (1, 29)
@@ -171,6 +175,7 @@ class Sandbox:
             "audit_log": str(self.audit_log),
             "server": self.apiserver_url(),
             "flavour": st.get("flavour"),
+            "with_ossm2": bool(st.get("with_ossm2")),
             "kubernetes_version": st.get("kubernetes_version"),
             "binaries": st.get("binaries"),
             "components": self.components(),
@@ -186,15 +191,21 @@ class Sandbox:
 
     # -- up ----------------------------------------------------------------------
     def up(self, flavour: str = "ossm2", crds: Path | None = None, progress: Progress = _noop,
-           timeout: float = 90.0) -> dict:
-        """Start whatever is not running; returns status(). Idempotent."""
+           timeout: float = 90.0, with_ossm2: bool = False) -> dict:
+        """Start whatever is not running; returns status(). Idempotent. `with_ossm2`: the ossm3
+        flavour also runs the OSSM 2.x (Maistra) operator and serves maistra.io (a migration)."""
         if flavour not in FLAVOURS:
             raise SandboxError(f"unknown flavour {flavour!r}; use one of {', '.join(FLAVOURS)}")
+        if with_ossm2 and flavour not in WITH_OSSM2_FLAVOURS:
+            raise SandboxError(f"--with-ossm2 runs the OSSM 2.x operator beside OSSM 3; it needs flavour "
+                               f"{' or '.join(WITH_OSSM2_FLAVOURS)}, not {flavour}")
         st = self.state()
         if self.running():
-            if st.get("flavour") != flavour:
-                progress("sandbox", f"already running with flavour {st.get('flavour')}; "
-                                    f"run 'lab sandbox down' first to switch to {flavour}")
+            if st.get("flavour") != flavour or bool(st.get("with_ossm2")) != with_ossm2:
+                wanted = flavour + (" with the OSSM 2.x operator" if with_ossm2 else "")
+                running = st.get("flavour", "?") + (" with the OSSM 2.x operator" if st.get("with_ossm2") else "")
+                progress("sandbox", f"already running with flavour {running}; "
+                                    f"run 'lab sandbox down' first to switch to {wanted}")
             else:
                 progress("sandbox", "already running")
             return self.status()
@@ -218,7 +229,7 @@ class Sandbox:
             if name in ports and (self.pid(running_name) or port_free(ports[name])):
                 continue
             ports[name] = free_port()
-        st.update(ports=ports, flavour=flavour, binaries=bins.source,
+        st.update(ports=ports, flavour=flavour, with_ossm2=with_ossm2, binaries=bins.source,
                   kubernetes_version=version, bin_dir=str(bins.bin_dir),
                   crds=str(crds.resolve()) if crds else st.get("crds") if st.get("flavour") == flavour else None)
         if crds is None and st.get("flavour") != flavour:
@@ -360,6 +371,8 @@ class Sandbox:
         ]
         sim = [sys.executable, "-m", "grader.sandbox.simulators", f"--state-dir={r}",
                f"--flavour={flavour}", f"--webhook-port={ports['webhook']}"]
+        if self.state().get("with_ossm2"):
+            sim.append("--with-ossm2")
         return {"etcd": etcd, "kube-apiserver": api, "kube-controller-manager": cm,
                 "kube-scheduler": sched, "simulators": sim}
 

@@ -133,8 +133,10 @@ def test_case_file_says_what_istioctl_reports(lab_name: str):
 @pytest.mark.sandbox
 @pytest.mark.parametrize(("lab", "flavour"), lifecycle_params(), ids=lambda v: v)
 def test_lab_lifecycle(lab: str, flavour: str, request):
-    kubeconfig = request.getfixturevalue(
-        {"ossm2": "kubeconfig", "ossm3": "ossm3_kubeconfig"}.get(flavour, "istio_kubeconfig"))
+    fixture = {"ossm2": "kubeconfig", "ossm3": "ossm3_kubeconfig"}.get(flavour, "istio_kubeconfig")
+    if flavour == "ossm3" and "maistra.io" in load(lab).requires:
+        fixture = "ossm3_with_ossm2_kubeconfig"  # a migration lab: both operators side by side
+    kubeconfig = request.getfixturevalue(fixture)
     cluster = request.getfixturevalue("cluster") if flavour == "ossm2" else _cluster(kubeconfig)
     assert_lab_lifecycle(kubeconfig, cluster, lab, flavour)
 
@@ -155,3 +157,17 @@ def test_readme_states_the_istioctl_agreement():
     figures = (f"**{len(agree)} of {len(reported)}** wrong answers istioctl reports something about agree with the "
                f"grader; it says nothing about the other {len(cases) - len(reported)} of the {len(cases)}")
     assert figures in " ".join(readme.split()), figures
+
+
+@pytest.mark.sandbox
+def test_migration_lab_needs_the_2x_operator_beside_ossm3(ossm3_kubeconfig):
+    """migrate-3 requires maistra.io: on an ossm3 cluster without the 2.x operator `lab start`
+    stops with one line naming the API and the sandbox option, and changes nothing."""
+    from .helpers import run
+    code, _, err = run(ossm3_kubeconfig, "start", "migrate-3")
+    assert code == 2, err
+    assert err.strip().splitlines() == [
+        "error: lab migrate-3 needs the maistra.io API, which this ossm3 cluster does not serve; maistra.io: the "
+        "OpenShift Service Mesh 2.x operator beside OSSM 3 (on the sandbox: lab sandbox down, then lab sandbox up "
+        "--flavour ossm3 --with-ossm2)"], err
+    assert _cluster(ossm3_kubeconfig).get("v1", "Namespace", "webapp") is None

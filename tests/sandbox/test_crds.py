@@ -204,6 +204,17 @@ def test_project_crds_are_well_formed(flavour: str) -> None:
             assert names_v == (["v1beta1"] if pa_only_v1beta1 else ["v1beta1", "v1"])
 
 
+def test_ossm3_with_ossm2_adds_maistra_and_keeps_the_ossm3_istio_crds() -> None:
+    """--with-ossm2 (a migration): the ossm3 CRDs plus maistra.io; networking.istio.io still serves v1."""
+    plain = {c["metadata"]["name"]: c for c in bootstrap.project_crds("ossm3")}
+    both = {c["metadata"]["name"]: c for c in bootstrap.project_crds("ossm3", with_ossm2=True)}
+    assert set(both) - set(plain) == {"servicemeshcontrolplanes.maistra.io", "servicemeshmemberrolls.maistra.io",
+                                      "servicemeshmembers.maistra.io"}
+    assert [v["name"] for v in both["virtualservices.networking.istio.io"]["spec"]["versions"]] == \
+        ["v1alpha3", "v1beta1", "v1"]
+    assert bootstrap.project_crds("ossm2", with_ossm2=True) == bootstrap.project_crds("ossm2")
+
+
 # -- the sandbox (the session's, from tests/conftest.py) -------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -154,3 +154,25 @@ def test_missing_binaries_message(tmp_path, monkeypatch):
     res = lab(tmp_path / "sb", "sandbox", "up")
     assert res.exit_code == 2
     assert "lab sandbox install" in res.stderr and "KUBEBUILDER_ASSETS" in res.stderr
+
+
+def test_with_ossm2_needs_the_ossm3_flavour(tmp_path):
+    """--with-ossm2 (the 2.x operator beside OSSM 3, a migration) is refused on another flavour, in one line."""
+    res = lab(tmp_path / "sb", "sandbox", "up", "--flavour", "ossm2", "--with-ossm2")
+    assert res.exit_code == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: --with-ossm2 runs the OSSM 2.x operator beside OSSM 3; it needs flavour ossm3, not ossm2"]
+
+
+def test_up_forgets_the_discovery_cached_for_the_sandbox(own_sandbox):
+    """The sandbox keeps its address and CA across down/up: a discovery cached for an earlier run
+    (another flavour, other API groups) must not decide the flavour of the new one. (The user's
+    cache folder: XDG_CACHE_HOME also locates the sandbox binaries; the entry is this sandbox's own.)"""
+    from grader.cluster import Cluster, DiscoveryCache, Target
+    assert lab(own_sandbox, "sandbox", "up").exit_code == 0
+    identity = Cluster(Target(str(Sandbox(root=own_sandbox).kubeconfig), None)).transport.identity
+    cache = DiscoveryCache.default()
+    cache.save(identity, {"maistra.io": {"versions": ["v1"], "preferred": "v1"}})
+    assert cache.load(identity) is not None
+    assert lab(own_sandbox, "sandbox", "up").exit_code == 0
+    assert cache.load(identity) is None

@@ -21,6 +21,7 @@ def _obj(api_version: str, kind: str, labels: dict | None = None) -> dict:
     ([], ("istio", False)),
     ([_obj("sailoperator.io/v1", "Istio")], ("ossm3", False)),
     ([_obj("sailoperator.io/v1", "IstioCNI"), _obj("route.openshift.io/v1", "Route")], ("ossm3", True)),
+    ([_obj("maistra.io/v1", "ServiceMeshMember"), _obj("sailoperator.io/v1", "Istio")], ("ossm3", True)),
 ])
 def test_of_objects(objs, expected):
     assert F.of_objects(None, objs) == expected
@@ -33,6 +34,8 @@ def test_requested_flavour_wins():
 @pytest.mark.parametrize("groups, expected", [
     ({"sailoperator.io", "networking.istio.io", "route.openshift.io"}, ("ossm3", True)),
     ({"maistra.io", "networking.istio.io"}, ("ossm2", False)),
+    # both operators: a cluster migrating from OSSM 2.6 to 3 (the migrate-3 lab) is judged as ossm3
+    ({"maistra.io", "sailoperator.io", "networking.istio.io", "route.openshift.io"}, ("ossm3", True)),
     ({"networking.istio.io"}, ("istio", False)),
     (set(), (None, False)),
 ])

@@ -1,7 +1,8 @@
 """Entry point of the sandbox's simulator process: `python -m grader.sandbox.simulators`.
 
 Loads the CRDs, starts the kubelet stand-in, the sidecar injector, OLM-lite and the
-Service Mesh operator (OSSM 2: Maistra; OSSM 3: Sail), then writes run/simulators.ready and runs until SIGTERM.
+Service Mesh operator (OSSM 2: Maistra; OSSM 3: Sail; with --with-ossm2 both, as a cluster migrating
+from OSSM 2.6 to 3 runs them), then writes run/simulators.ready and runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flavour", choices=("ossm2", "ossm3", "istio", "kubernetes"), default="ossm2")
     ap.add_argument("--webhook-port", type=int, required=True)
     ap.add_argument("--nodes", type=int, default=1)
+    ap.add_argument("--with-ossm2", action="store_true",
+                    help="ossm3: also serve maistra.io and run the OSSM 2.x (Maistra) operator")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
     log = logging.getLogger("sandbox")
@@ -42,14 +45,19 @@ def main(argv: list[str] | None = None) -> int:
 
     state = json.loads((root / "state.json").read_text())
     crd_dir = Path(state["crds"]) if state.get("crds") else None
-    bootstrap.install_crds(api, args.flavour, crd_dir)
+    bootstrap.install_crds(api, args.flavour, crd_dir, with_ossm2=args.with_ossm2)
     injector = InjectorServer(args.flavour, args.webhook_port, root / "pki" / "webhook.crt", root / "pki" / "webhook.key")
     injector.start()
     ca = (root / "pki" / "ca.crt").read_bytes()
     kubelet = Kubelet(api, stop, nodes=args.nodes)
     kubelet.start()
     OLM(api, stop).start()
-    ServiceMeshOperator(api, stop, args.flavour, injector.url, ca).start()
+    if args.with_ossm2 and args.flavour == "ossm3":
+        # The 2.x operator beside OSSM 3: its webhook asks this server for the ossm2 decision
+        # (path /inject/ossm2), the Sail revisions' webhooks for theirs (/inject/ossm3/<revision>).
+        ServiceMeshOperator(api, stop, "ossm2", injector.url + "/ossm2", ca).start()
+    else:
+        ServiceMeshOperator(api, stop, args.flavour, injector.url, ca).start()
     if args.flavour == "ossm3":
         from grader.sandbox.simulators.sail.operator import SailOperator
         SailOperator(api, stop, injector.url, ca).start()

@@ -29,9 +29,12 @@ def load_docs(path: Path) -> list[dict]:
     return docs
 
 
-def project_crds(flavour: str) -> list[dict]:
+def project_crds(flavour: str, with_ossm2: bool = False) -> list[dict]:
+    """The CRDs of a flavour; `with_ossm2` (ossm3 mid-migration) adds the maistra.io ones, the
+    Istio CRDs staying OSSM 3's (the newer operator's, serving v1)."""
     crds: list[dict] = []
-    for name in FLAVOUR_FILES[flavour]:
+    files = FLAVOUR_FILES[flavour] + (("maistra.yaml",) if with_ossm2 and flavour == "ossm3" else ())
+    for name in files:
         for crd in load_docs(CRD_DIR / name):
             # Maistra 2.5 serves networking.istio.io and PeerAuthentication without v1, but
             # AuthorizationPolicy and RequestAuthentication with v1 (its istio-init CRDs).
@@ -54,8 +57,8 @@ def _without_v1(crd: dict) -> dict:
     return crd
 
 
-def install_crds(api: client.ApiClient, flavour: str, user_dir: Path | None) -> None:
-    crds = project_crds(flavour)
+def install_crds(api: client.ApiClient, flavour: str, user_dir: Path | None, with_ossm2: bool = False) -> None:
+    crds = project_crds(flavour, with_ossm2)
     if user_dir:
         user = [d for d in load_docs(user_dir) if d.get("kind") == "CustomResourceDefinition"]
         user_names = {d["metadata"]["name"] for d in user}

@@ -188,6 +188,9 @@ class InjectorServer:
                     parts = self.path.split("?")[0].strip("/").split("/")
                     if len(parts) == 3 and parts[1] == "ossm3":
                         out = json.dumps(review_response("ossm3", body, parts[2])).encode()
+                    elif len(parts) == 2 and parts[1] == "ossm2":
+                        # /inject/ossm2: the 2.x control plane's webhook beside OSSM 3 (a migration)
+                        out = json.dumps(review_response("ossm2", body)).encode()
                     else:
                         out = json.dumps(review_response(flav, body)).encode()
                     self.send_response(200)
