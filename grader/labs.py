@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from grader import checks as C
 from grader import yamlio
 from grader.errors import UserError
@@ -180,10 +178,14 @@ def load(name: str, root: Path | None = None) -> Lab:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yamlio.load(path.read_text())
+        return yamlio.load_file(path)
     except FileNotFoundError:
         raise LabError(f"{path}: missing") from None
-    except yaml.YAMLError as e:
+    except Exception as e:
+        import yaml  # here only: a cached parse needs no PyYAML at all
+
+        if not isinstance(e, yaml.YAMLError):
+            raise
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise LabError(f"{path}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
