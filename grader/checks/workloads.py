@@ -9,6 +9,7 @@ from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, int_param, not_found, port_param, str_params
 from grader.checks.lookup import find_deployment
 from grader.mesh.membership import IGNORE_NAMESPACE_LABEL, MEMBER_OF_LABEL
+from grader.mesh.sail import INJECTION_LABEL, REV_LABEL, injector_names, namespace_injection, revision_name, strategy
 from grader.mesh.selectors import map_selector_matches
 from grader.mesh.services import HTTP_PROTOCOLS, describe_service_ports, istio_protocol
 from grader.mesh.workloads import (
@@ -166,6 +167,9 @@ def _diagnose_istio(
             f"{pods}",
             f"{cli} label namespace {ns} istio-injection=enabled --overwrite, then {restart}",
         )
+    no_injector = _ossm3_no_injector(snap, dep, pods, ns_labels, restart)
+    if no_injector is not None:
+        return no_injector
     webhook_applies = (
         ns_inj == "enabled"
         or (ns_inj is None and bool(ns_labels.get("istio.io/rev")))
@@ -198,6 +202,37 @@ def _diagnose_istio(
         why + f"; pods without sidecar: {pods}",
         f"{cli} label namespace {ns} istio-injection=enabled, then {restart}",
     )
+
+
+def _ossm3_no_injector(snap: Snapshot, dep: dict, pods: str, ns_labels: dict, restart: str) -> tuple[str, str] | None:
+    """OSSM 3: the namespace's labels ask for injection, but no revision's webhook honours them, so
+    restarting does not help (None when one does, or when the snapshot has no Istio to judge by).
+
+    Which labels reach which revision: grader/mesh/sail.py. `istio-injection=enabled` reaches only
+    a revision or IstioRevisionTag named `default` (a RevisionBased Istio's revision is
+    `default-v1-30-3`), `istio-injection` wins over `istio.io/rev`, and with either label on the
+    namespace the pod's own labels are not looked at (the webhooks' namespaceSelectors, istio/istio
+    manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml)."""
+    if snap.flavour != "ossm3" or K.ISTIO.kind not in snap.read_kinds:
+        return None
+    istios = snap.list(K.ISTIO)
+    if not istios or (INJECTION_LABEL not in ns_labels and REV_LABEL not in ns_labels):
+        return None
+    rev, why = namespace_injection(ns_labels, injector_names(istios, snap.list(K.ISTIO_REVISION_TAG)))
+    if rev is not None:
+        return None
+    ns, cli = namespace_of(dep), cli_name(snap)
+    based = [i for i in istios if strategy(i) == "RevisionBased"]
+    if len(istios) == 1 and based:
+        name, active = name_of(based[0]), revision_name(based[0])
+        hint = (f"{cli} label namespace {ns} istio.io/rev={active} istio-injection- (Istio {name} is RevisionBased: "
+                f"its revision is {active}), or create an IstioRevisionTag default with spec.targetRef "
+                f"{{kind: Istio, name: {name}}} so that istio-injection=enabled reaches it; then {restart}")
+    else:
+        revisions = ", ".join(sorted({revision_name(i) for i in istios}))
+        hint = f"{cli} label namespace {ns} istio.io/rev=<revision> istio-injection- (revisions: {revisions}); then {restart}"
+    return (f"Namespace {ns}: {why}, so pods {pods} of {ref(dep)} get no sidecar however often they are restarted",
+            hint)
 
 
 def _diagnose_ossm2(
@@ -278,7 +313,8 @@ def _diagnose_ossm2(
     return join(problems) + f"; pods without sidecar: {pods}", "; ".join(hints)
 
 
-@check("workload-sidecar", reads=[K.DEPLOYMENT, K.REPLICA_SET, K.POD, K.NAMESPACE], needs=[K.DEPLOYMENT, K.POD])
+@check("workload-sidecar", reads=[K.DEPLOYMENT, K.REPLICA_SET, K.POD, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG],
+       needs=[K.DEPLOYMENT, K.POD])
 def workload_sidecar(
     snap: Snapshot,
     *,
@@ -352,7 +388,7 @@ def workload_ready(snap: Snapshot, *, namespace: str, deployment: str, min_ready
 
 @check(
     "namespace-sidecars",
-    reads=[K.POD, K.DEPLOYMENT, K.REPLICA_SET, K.NAMESPACE],
+    reads=[K.POD, K.DEPLOYMENT, K.REPLICA_SET, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG],
     needs=[K.POD, K.DEPLOYMENT],
 )
 def namespace_sidecars(snap: Snapshot, *, namespace: str, deployments: list | None = None) -> Outcome:

@@ -34,8 +34,9 @@ Case file format (adding a wrong answer is adding an entry to `wrong_answers`):
               # generation) | condition=TYPE (status True) | reason=REASON | label-absent=KEY;
               # where: paths that must have these values
           - absent: {apiVersion: v1, kind: Pod, name: x, namespace: webapp}         # must not exist
-        fails:                 # check id -> strings its reason (with hint) must contain (at least one)
-          some-check: ["Kind ns/name", "spec.field is X; expected Y"]
+        fails:                 # check id -> strings its reason (with hint) must contain (at least one);
+          some-check: ["Kind ns/name", "spec.field is X; expected Y"]   # a check in the flavour's
+                               #   always_skips is expected skipped there instead
         skips: {}              # optional: checks that must be skipped (an optional operator), same form
     after_finish:              # optional, checked after finish (ossm2): objects gone / still there
       absent: [{apiVersion: ..., kind: ..., name: ..., namespace: ...}]

@@ -536,3 +536,42 @@ def test_namespace_sidecars_empty_namespace(objs):
 def test_namespace_sidecars_bad_params(objs, value):
     out = check("namespace-sidecars", objs, namespace=NS, deployments=value)
     assert out.status is Status.FAIL and "check parameter deployments" in out.reason
+
+
+# OSSM 3: which revision the namespace's labels reach (grader/mesh/sail.py); a RevisionBased Istio
+# `default` has the revision default-v1-30-3, so istio-injection=enabled reaches no webhook.
+def _istio(name: str = "default", strategy: str = "RevisionBased") -> dict:
+    return {"apiVersion": "sailoperator.io/v1", "kind": "Istio", "metadata": {"name": name},
+            "spec": {"namespace": "istio-system", "version": "v1.30-latest", "updateStrategy": {"type": strategy}}}
+
+
+@pytest.mark.parametrize(("ns_labels", "extra", "says"), [
+    ({"istio-injection": "enabled"}, [],
+     "label istio-injection=enabled, but no revision or IstioRevisionTag is named default"),
+    ({"istio-injection": "enabled", "istio.io/rev": "default-v1-30-3"}, [], "istio-injection wins"),
+    ({"istio.io/rev": "default"}, [], "label istio.io/rev=default names no revision or tag"),
+    # restarting helps once a label reaches a revision
+    ({"istio.io/rev": "default-v1-30-3"}, [], None),
+    ({"istio-injection": "enabled"}, [{"apiVersion": "sailoperator.io/v1", "kind": "IstioRevisionTag",
+                                       "metadata": {"name": "default"},
+                                       "spec": {"targetRef": {"kind": "Istio", "name": "default"}}}], None),
+])
+def test_sidecar_ossm3_labels_reach_no_revision(load_scenario, get, make_snap, check, ns_labels, extra, says):
+    objs = load_scenario("v2-no-sidecar-injection-label.yaml") + [_istio(), *extra]
+    get(objs, "Namespace", "webapp", "")["metadata"]["labels"] = ns_labels
+    out = check("workload-sidecar", make_snap(objs, flavour="ossm3"), **V2)
+    assert out.status is Status.FAIL
+    if says:
+        assert out.reason.startswith("Namespace webapp: label ") and says in out.reason, out.reason
+        assert "Deployment webapp/web-v2 get no sidecar however often they are restarted" in out.reason
+        assert "oc label namespace webapp istio.io/rev=default-v1-30-3 istio-injection-" in out.hint
+        assert "IstioRevisionTag default" in out.hint and "rollout restart deployment/web-v2" in out.hint
+    else:
+        assert "created before injection was enabled" in out.reason, out.reason
+
+
+def test_sidecar_ossm3_inplace_default_means_restart(load_scenario, make_snap, check):
+    """InPlace Istio default: its revision is default, so istio-injection=enabled injects new pods."""
+    objs = load_scenario("v2-no-sidecar-injection-label.yaml") + [_istio(strategy="InPlace")]
+    out = check("workload-sidecar", make_snap(objs, flavour="ossm3"), **V2)
+    assert out.status is Status.FAIL and "created before injection was enabled" in out.reason
