@@ -35,13 +35,16 @@ class Probe:
 class Answer:
     """One request's outcome: the HTTP status (0 when none came back), the pod that answered
     (from x-lab-pod, when the app names itself), seconds taken, and the transport error if any:
-    `reset` (connection reset, as Envoy does for plaintext under STRICT), `refused`, `timeout`."""
+    `reset` (connection reset, as Envoy does for plaintext under STRICT), `refused`, `timeout`.
+    `overflow`: a 503 the proxy's circuit breaker answered (Envoy's x-envoy-overloaded header, or
+    its body "... reset reason: overflow")."""
 
     status: int
     pod: str | None = None
     pod_namespace: str | None = None
     latency: float = 0.0
     error: str = ""
+    overflow: bool = False
 
 
 @dataclass(frozen=True)

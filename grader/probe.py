@@ -42,6 +42,9 @@ __all__ = ["Answer", "Destination", "Observation", "Probe", "Traffic", "cluster_
 
 POD_HEADER = "x-lab-pod"             # the sandbox's apps name the answering pod (grader.sandbox.dataplane)
 POD_NS_HEADER = "x-lab-pod-namespace"
+# a request Envoy's circuit breaker dropped: 503 with this header and body (envoyproxy.io, HTTP router filter)
+OVERLOADED_HEADER = "x-envoy-overloaded"
+OVERFLOW_BODY = b"reset reason: overflow"
 BUDGET_S = 30.0                      # the whole round of requests stops after this long
 INGRESS = "istio-ingressgateway"
 
@@ -154,10 +157,13 @@ class _Gateway:
             conn.putheader("User-Agent", "lab-grade")
             conn.endheaders()
             r = conn.getresponse()
-            r.read()
+            body = r.read()
             if r.will_close:
                 self.close()
-            return Answer(r.status, r.getheader(POD_HEADER), r.getheader(POD_NS_HEADER), time.perf_counter() - t0)
+            overflow = r.status == 503 and (r.getheader(OVERLOADED_HEADER, "").lower() == "true"
+                                            or body.rstrip().endswith(OVERFLOW_BODY))
+            return Answer(r.status, r.getheader(POD_HEADER), r.getheader(POD_NS_HEADER), time.perf_counter() - t0,
+                          overflow=overflow)
         except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
             self.close()
             return Answer(0, latency=time.perf_counter() - t0, error="reset")

@@ -25,8 +25,9 @@ from typing import Any
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, int_param, str_params
 from grader.mesh.durations import parse_duration
+from grader.mesh.workloads import pod_ready
 from grader.model import Outcome, failed, passed, skipped
-from grader.objects import ref
+from grader.objects import name_of, ref
 from grader.observations import Answer, Observation, Probe
 from grader.snapshot import Snapshot, labels_of
 from grader.text import format_labels, short
@@ -86,6 +87,8 @@ def _observation(snap: Snapshot, probe: Probe | None) -> Observation | Outcome:
 
 
 def _answer_word(a: Answer) -> str:
+    if a.overflow:
+        return "503 overflow"
     if a.status:
         return str(a.status)
     return {"reset": "connection reset", "timeout": "no answer (timed out)"}.get(a.error, a.error or "no answer")
@@ -351,6 +354,155 @@ def observed_timeout(snap: Snapshot, *, timeout: str, at_most: str | None = None
     return failed(f"{said}; expected 504 after {window}",
                   "set the route's timeout (spec.http[].timeout) and retries.perTryTimeout on every route the "
                   "requests can take")
+
+
+def _ingress_pods(snap: Snapshot) -> int:
+    """Ready ingress gateway pods (each is its own Envoy, with its own circuit breakers and outlier
+    detector: envoyproxy.io, "Envoy's circuit breakers are distributed"); 1 when none is seen."""
+    pods = [p for p in snap.list(K.POD, snap.control_plane_namespace)
+            if labels_of(p).get("istio") == "ingressgateway" and pod_ready(p)]
+    return max(1, len(pods))
+
+
+# -- outlier ejection observed --------------------------------------------------------------------
+RESPOND_ANNOTATION = "lab.grader/respond"   # the sandbox's apps answer this status (grader.sandbox.dataplane)
+
+
+def _failing_pods(snap: Snapshot, namespace: str) -> list[str]:
+    out = []
+    for p in snap.list(K.POD, namespace):
+        raw = str(((p.get("metadata") or {}).get("annotations") or {}).get(RESPOND_ANNOTATION, "")).strip()
+        if raw.isdigit() and 500 <= int(raw) <= 599:
+            out.append(name_of(p))
+    return sorted(out)
+
+
+def _unpicked_tail(pool: int) -> int:
+    """Requests after which a pod still in a load-balancing pool of `pool` pods would have been picked
+    at least once, at CONFIDENCE (round robin picks it every `pool` requests; a random pick misses it
+    with probability (1 - 1/pool) per request)."""
+    pool = max(pool, 2)
+    return math.ceil(math.log(1 - CONFIDENCE) / math.log(1 - 1 / pool))
+
+
+@observes("observed-ejection")
+def _ejection_probe(*, namespace: str = "", consecutive_5xx: int = 5, path: str = "/", host: str | None = None,
+                    headers: Any = None, count: int = 60, **_: Any) -> Probe:
+    return _gateway_probe(path, host, headers, count)
+
+
+@check("observed-ejection", reads=READS, needs=NEEDS)
+def observed_ejection(snap: Snapshot, *, namespace: str, consecutive_5xx: int = 5, path: str = "/",
+                      host: str | None = None, headers: dict | None = None, count: int = 60) -> Outcome:
+    """Outlier detection ejects a failing pod: of ``count`` requests sent one after another, the pod
+    set to fail (annotation ``lab.grader/respond: "5xx"``, which the sandbox's apps obey) answers
+    at most ``consecutive_5xx`` errors (per ingress gateway pod: each Envoy counts its own), then
+    none of the requests that follow reach it.
+
+    The answers must show the failing pod: a status the route does not retry (Istio's default
+    retryOn retries 503 on another host, pilot route/retry/retry.go DefaultPolicy, so the lab's
+    failing pod answers 500). A failing pod that answers none of the requests had been ejected
+    before (by earlier requests, within baseEjectionTime). A failing pod that answers 200 (a real
+    app ignores the annotation) makes the check SKIP.
+    """
+    bad = int_param("consecutive_5xx", consecutive_5xx, 1) or int_param("count", count, 1)
+    if bad:
+        return bad
+    obs = _observation(snap, probe_for("observed-ejection", dict(namespace=namespace, consecutive_5xx=consecutive_5xx,
+                                                                path=path, host=host, headers=headers, count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    said = f"sent {n} request{'s' if n > 1 else ''} to {obs.target}: {_tally(obs.answers)}"
+    failing = _failing_pods(snap, namespace)
+    if not failing:
+        return failed(f"{said}; no pod in {namespace} is set to fail (annotation {RESPOND_ANNOTATION}: 5xx), so no "
+                      "ejection can be seen", "restore the lab's failing pod (its Deployment in the lab's setup): "
+                      "outlier detection, not removing the pod, is what must keep requests away from it")
+    if not any(a.pod for a in obs.answers):
+        return skipped(f"{said}; no answer names its pod (header x-lab-pod), so the failing pod's answers cannot "
+                       "be told apart; the configuration check judges outlier detection")
+    allowed = consecutive_5xx * _ingress_pods(snap)
+    seen_pods = {a.pod for a in obs.answers if a.pod}
+    need_tail = _unpicked_tail(len(seen_pods | set(failing)))
+    notes, problems = [], []
+    for f in failing:
+        mine = [(i, a) for i, a in enumerate(obs.answers) if a.pod == f]
+        if any(a.status < 500 for _, a in mine):
+            return skipped(f"{said}; {f} answered {_tally(tuple(a for _, a in mine))}: it does not fail (only the "
+                           f"sandbox's apps obey {RESPOND_ANNOTATION}), so there is nothing to eject; the "
+                           "configuration check judges outlier detection")
+        if not mine:
+            notes.append(f"{f} answered none of them: outlier detection had already ejected it (earlier requests, "
+                         "within baseEjectionTime)")
+            continue
+        e, last = len(mine), mine[-1][0]
+        tail = n - 1 - last
+        word = _tally(tuple(a for _, a in mine))
+        if tail < need_tail:
+            problems.append(f"{f} answered {word}, the last at request {last + 1} of {n}: it was not ejected")
+        elif e > allowed:
+            problems.append(f"{f} answered {word} before it was ejected, more than the {allowed} consecutive 5xx "
+                            "errors that should eject it")
+        else:
+            notes.append(f"{f} answered {word}, then was ejected: none of the last {tail} requests reached it")
+    want = f"(expected ejection after {allowed} consecutive 5xx errors)"
+    if problems:
+        return failed(f"{said}; {'; '.join(problems + notes)} {want}",
+                      f"eject a failing pod after {consecutive_5xx} consecutive 5xx errors: outlierDetection."
+                      "consecutive5xxErrors in the DestinationRule policy that applies to the route's subset "
+                      "(a subset's own outlierDetection replaces the top-level one)")
+    return passed(f"{said}; {'; '.join(notes)} {want}")
+
+
+# -- circuit breaking observed ----------------------------------------------------------------------
+@observes("observed-overflow")
+def _overflow_probe(*, accepted: int = 2, path: str = "/", host: str | None = None, headers: Any = None,
+                    count: int = 6, **_: Any) -> Probe:
+    return Probe(path=path, host=host or None, headers=_headers(headers), count=int(count), timeout=15.0,
+                 parallel=True)
+
+
+@check("observed-overflow", reads=READS, needs=NEEDS)
+def observed_overflow(snap: Snapshot, *, accepted: int, path: str = "/", host: str | None = None,
+                      headers: dict | None = None, count: int = 6) -> Outcome:
+    """Circuit breaking: ``count`` requests sent at once to a slow backend are more than the
+    connection pool takes (``accepted`` = tcp.maxConnections + http.http1MaxPendingRequests, per
+    ingress gateway pod); the rest are turned away at once with Envoy's overflow: 503 with
+    ``x-envoy-overloaded`` (response flag UO). As in Istio's circuit-breaking task (maxConnections
+    1, http1MaxPendingRequests 1: istio.io/latest/docs/tasks/traffic-management/circuit-breaking/).
+
+    The requests must overlap, so the backend must be slow (the sandbox's apps obey the
+    ``lab.grader/delay`` annotation); quick 200s from an app that does not name its pod make the
+    check SKIP. Each request is given up after 15 s.
+    """
+    bad = int_param("accepted", accepted, 1) or int_param("count", count, 2)
+    if bad:
+        return bad
+    obs = _observation(snap, probe_for("observed-overflow", dict(accepted=accepted, path=path, host=host,
+                                                                headers=headers, count=count)))
+    if isinstance(obs, Outcome):
+        return obs
+    n = len(obs.answers)
+    over = [a for a in obs.answers if a.overflow]
+    taken = [a for a in obs.answers if not a.overflow]
+    expected = min(accepted * _ingress_pods(snap), n)
+    times = ", ".join(f"{_answer_word(a)} after {a.latency:.1f} s" for a in sorted(taken, key=lambda a: a.latency))
+    said = (f"sent {n} requests at once to {obs.target}: {len(over)} turned away (503 overflow), {len(taken)} taken"
+            + (f" ({times})" if times else ""))
+    want = f"expected the pool to take {expected} and turn away the rest with 503 overflow"
+    how = ("limit the connection pool in the DestinationRule's trafficPolicy: connectionPool.tcp.maxConnections and "
+           "connectionPool.http.http1MaxPendingRequests (unset, each is unlimited)")
+    if not over and not any(a.pod for a in obs.answers) and all(a.status == 200 for a in obs.answers) \
+            and max((a.latency for a in obs.answers), default=0) < 1.0:
+        return skipped(f"{said}, quickly, from an app that does not name its pod: the backend is not slow (only the "
+                       "sandbox's apps obey lab.grader/delay), so the requests never overlap; the configuration "
+                       "check judges the connection pool")
+    if not over:
+        return failed(f"{said}; {want}", how)
+    if len(taken) != expected:
+        return failed(f"{said}; {want}: the limits are not the ones asked", how)
+    return passed(f"{said} ({want})")
 
 
 # -- requests from inside the mesh (sandbox) ------------------------------------------------------

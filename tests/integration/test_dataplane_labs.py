@@ -94,12 +94,36 @@ def test_resilience_lab_per_try_timeout_answers_504_for_the_slow_web(lab):
     t0 = time.monotonic()
     ans = send(ports, gw, timeout=8)
     took = time.monotonic() - t0
-    assert ans.status == 200 and _pod(ans).startswith("web-v1-") and 2.9 < took < 4.0, (ans.status, took)
+    # web-v1 answers 200, web-v1-bad 500 (not yet ejected: no outlier detection at start)
+    assert (ans.status, _pod(ans).startswith("web-v1-bad-")) in ((200, False), (500, True)) and 2.9 < took < 4.0, \
+        (ans.status, took)
     ports = lab("solve", "resilience")
     t0 = time.monotonic()
     ans = send(ports, gw, timeout=8)
     took = time.monotonic() - t0
     assert (ans.status, ans.body) == (504, b"upstream request timeout") and 1.9 < took < 3.0, (ans.status, took)
+
+
+def test_resilience_lab_ejects_web_v1_bad_and_overflows_the_pool(lab):
+    """Solved: web-v1-bad's 500s (quick path /healthz) stop after 5, outlier detection ejects it; six
+    requests at once to the slow / find a pool of 1 connection + 1 pending request: 4 turned away with
+    503 overflow (x-envoy-overloaded), 2 answered 504 by the perTryTimeout (bounded: 6 requests, 8 s)."""
+    import concurrent.futures
+    lab("start", "resilience")
+    ports = lab("solve", "resilience")
+    gw = f"http://127.0.0.1:{ports['dataplane-gateway']}"
+    t0 = time.monotonic()
+    answers = [send(ports, f"{gw}/healthz", timeout=2) for _ in range(60)]
+    assert time.monotonic() - t0 < 3
+    bad = [i for i, a in enumerate(answers) if _pod(a).startswith("web-v1-bad-")]
+    assert len(bad) == 5 and bad[-1] < 20 and all(answers[i].status == 500 for i in bad), bad
+    assert {a.status for i, a in enumerate(answers) if i not in bad} == {200}
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        burst = list(pool.map(lambda _: send(ports, f"{gw}/", timeout=8), range(6)))
+    over = [("x-envoy-overloaded", "true") in [(k.lower(), v) for k, v in a.headers] for a in burst]
+    assert over.count(True) == 4
+    assert all(a.status == 503 and a.body.endswith(b"reset reason: overflow") for a, o in zip(burst, over, strict=True) if o)
+    assert sorted(a.status for a, o in zip(burst, over, strict=True) if not o) == [504, 504]
 
 
 def test_fix_gateway_lab_serves_www_example_com_only_once_fixed(lab):

@@ -441,6 +441,49 @@ def test_outlier_detection_defaults(od, ejected):
         assert later == {200: 5, 503: 5}
 
 
+def test_delay_paths_delay_only_those_paths():
+    w = _resilience_world({"lab.grader/delay": "0.3s", "lab.grader/delay-paths": "/, /index.html"})
+    w.objects["Pod"].pop(("webapp", "web-v1-a"))
+    dp = w.dataplane()
+    for path, slow in (("/", True), ("/index.html?x=1", True), ("/healthz", False), ("/index", False)):
+        t0 = time.monotonic()
+        assert from_pod(dp, "webapp", "client", "web", path=path).status == 200
+        assert (time.monotonic() - t0 >= 0.28) is slow, path
+
+
+def test_overflow_names_itself_in_x_envoy_overloaded():
+    w = _resilience_world({"lab.grader/delay": "0.2s"})
+    w.objects["Pod"].pop(("webapp", "web-v1-a"))
+    w.add("DestinationRule", "webapp", "web", {"host": "web", "trafficPolicy": {"connectionPool": {
+        "tcp": {"maxConnections": 1}, "http": {"http1MaxPendingRequests": 1}}}})
+    dp = w.dataplane()
+    src = dp.snap.pods[("webapp", "client")]
+
+    async def burst():
+        return await asyncio.gather(*[dp.mesh(Request("GET", "/", {"host": "web"}, "web", 80), src) for _ in range(3)])
+    over = [r for r in run(burst()) if r.flags == "UO"]
+    assert len(over) == 1 and ("x-envoy-overloaded", "true") in over[0].headers
+    assert over[0].body.endswith(b"reset reason: overflow")
+
+
+def test_a_changed_destination_rule_is_a_new_cluster_with_fresh_outlier_state():
+    """Envoy replaces a cluster whose configuration changed (CDS update): a pod ejected under the old
+    policy receives requests again under the new one."""
+    w = _resilience_world({"lab.grader/respond": "503"})
+    w.add("VirtualService", "webapp", "web", {"hosts": ["web"], "http": [
+        {"retries": {"attempts": 0}, "route": [{"destination": {"host": "web"}}]}]})
+    w.add("DestinationRule", "webapp", "web", {"host": "web", "trafficPolicy": {"outlierDetection": {
+        "consecutive5xxErrors": 2, "baseEjectionTime": "30s"}}})
+    dp = w.dataplane()
+    for _ in range(6):
+        from_pod(dp, "webapp", "client", "web")
+    assert {from_pod(dp, "webapp", "client", "web").status for _ in range(6)} == {200}   # ejected for 30 s
+    w.add("DestinationRule", "webapp", "web", {"host": "web", "trafficPolicy": {"outlierDetection": {
+        "consecutive5xxErrors": 0}}})
+    dp.snap = w.snapshot()
+    assert Counter(from_pod(dp, "webapp", "client", "web").status for _ in range(6)) == {200: 3, 503: 3}
+
+
 def test_durations():
     assert parse_duration("7s") == 7 and parse_duration("100ms") == 0.1 and parse_duration("1m30s") == 90
     assert parse_duration("5") is None and parse_duration("abc") is None and parse_duration(None) is None

@@ -65,7 +65,7 @@ def test_random_choice_is_reproducible_and_only_takes_task_labs():
 
 def test_the_mock_ex328_exam():
     """Five tasks from the catalogue, each a lab that can be a task on every flavour, 120
-    minutes, pass mark 70 %: 420 of its 600 points pass, 419 do not."""
+    minutes, pass mark 70 %: 434 of its 620 points pass, 433 do not."""
     from grader.labs import load
     from grader.student import class_unsafe
     assert exam.MOCK.name == "mock-ex328" and exam.MOCK.minutes == 120 and exam.PASS_PERCENT == 70
@@ -75,10 +75,10 @@ def test_the_mock_ex328_exam():
     assert not [lab.name for lab in labs if class_unsafe(lab)]
     assert all(set(lab.flavours) == {"ossm2", "ossm3", "istio"} for lab in labs)
     total = sum(lab.total for lab in labs)
-    assert total == 600
+    assert total == 620
     at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    assert exam.summary([_report("mock", 420, total)], at, late=False)["passed"] is True
-    assert exam.summary([_report("mock", 419, total)], at, late=False)["passed"] is False
+    assert exam.summary([_report("mock", 434, total)], at, late=False)["passed"] is True
+    assert exam.summary([_report("mock", 433, total)], at, late=False)["passed"] is False
 
 
 def test_a_named_exam_is_recorded_with_its_name():

@@ -25,7 +25,11 @@ class _App(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         _App.seen.append(self.headers.get("Host", ""))
         body = b"ok\n"
-        self.send_response(200 if self.path != "/missing" else 404)
+        if self.path.startswith("/overflow"):   # Envoy's circuit breaker: header (or only the body) says so
+            body = b"upstream connect error or disconnect/reset before headers. reset reason: overflow"
+        self.send_response(200 if self.path in ("/", "/ok") else 503 if self.path.startswith("/overflow") else 404)
+        if self.path == "/overflow":
+            self.send_header("x-envoy-overloaded", "true")
         self.send_header("x-lab-pod", f"web-v{1 + len(_App.seen) % 2}-abc")
         self.send_header("x-lab-pod-namespace", "webapp")
         self.send_header("Content-Length", str(len(body)))
@@ -60,6 +64,12 @@ def test_every_probe_is_sent_once_and_recorded(app: Destination) -> None:
     assert [a.status for a in traffic.observed(missing).answers] == [404] * 3
     assert _App.seen[-1] == "www.example.com"
     assert _App.seen[0] == f"127.0.0.1:{app.port}"
+
+
+def test_an_overflow_503_is_told_from_other_answers(app: Destination) -> None:
+    probes = [Probe(path="/overflow"), Probe(path="/overflow-body-only"), Probe(path="/missing")]
+    traffic = gather(probes, app, budget=10)
+    assert [traffic.observed(p).answers[0].overflow for p in probes] == [True, True, False]
 
 
 def test_an_unreachable_gateway_skips_every_gateway_probe() -> None:

@@ -9,7 +9,8 @@ Conventions (documented in the README):
 - every response from an app names the pod that answered in the `x-lab-pod` header
   (and `x-lab-pod-namespace`);
 - a pod's app can be told to misbehave with annotations: `lab.grader/respond: "503"` (answer that
-  status), `lab.grader/delay: "2s"` (answer after that long);
+  status), `lab.grader/delay: "2s"` (answer after that long), `lab.grader/delay-paths: "/ /index.html"`
+  (only requests for these paths are delayed; others are answered at once);
 - the app's body is what its image serves: nginx's welcome page for nginx images, the helloworld
   sample's line for its images, otherwise one line naming the pod.
 """
@@ -19,3 +20,4 @@ POD_NS_HEADER = "x-lab-pod-namespace"
 FROM_HEADER = "x-lab-from"          # lab sandbox curl --from NS/POD (mesh listener only)
 RESPOND_ANNOTATION = "lab.grader/respond"
 DELAY_ANNOTATION = "lab.grader/delay"
+DELAY_PATHS_ANNOTATION = "lab.grader/delay-paths"

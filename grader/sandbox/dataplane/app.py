@@ -5,11 +5,13 @@ sample answers "Hello version: vN, instance: POD", anything else one line naming
 Annotations make an app misbehave for the resilience labs (documented in the README):
   lab.grader/respond: "503"   answer every request with that status
   lab.grader/delay:   "2s"    answer after that long (Go/protobuf duration)
+  lab.grader/delay-paths: "/ /index.html"   delay only requests for these paths (query string
+                              ignored; separated by spaces or commas); without it every path waits
 """
 
 from __future__ import annotations
 
-from grader.sandbox.dataplane import DELAY_ANNOTATION, POD_HEADER, POD_NS_HEADER, RESPOND_ANNOTATION
+from grader.sandbox.dataplane import DELAY_ANNOTATION, DELAY_PATHS_ANNOTATION, POD_HEADER, POD_NS_HEADER, RESPOND_ANNOTATION
 from grader.sandbox.dataplane.routing import Pod, parse_duration
 
 NGINX_PAGE = (b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n"
@@ -27,10 +29,18 @@ def reason(status: int) -> str:
 
 
 class AppAnswer:
-    __slots__ = ("status", "headers", "body", "delay")
+    __slots__ = ("status", "headers", "body", "delay", "slow_paths")
 
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes, delay: float) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes, delay: float,
+                 slow_paths: frozenset[str] | None = None) -> None:
         self.status, self.headers, self.body, self.delay = status, headers, body, delay
+        self.slow_paths = slow_paths
+
+    def delay_for(self, path: str) -> float:
+        """How long the app takes to answer a request for `path` (path and query)."""
+        if not self.delay or self.slow_paths is None:
+            return self.delay
+        return self.delay if path.split("?", 1)[0] in self.slow_paths else 0.0
 
 
 _cache: dict[tuple, AppAnswer] = {}
@@ -40,7 +50,7 @@ def answer(pod: Pod) -> AppAnswer:
     """The pod's answer to any request (cached per pod and its annotations/image)."""
     ann = pod.annotations
     key = (pod.namespace, pod.name, pod.image, ann.get(RESPOND_ANNOTATION), ann.get(DELAY_ANNOTATION),
-           pod.labels.get("version"))
+           ann.get(DELAY_PATHS_ANNOTATION), pod.labels.get("version"))
     a = _cache.get(key)
     if a is not None:
         return a
@@ -49,6 +59,9 @@ def answer(pod: Pod) -> AppAnswer:
     if isinstance(raw, str) and raw.strip().isdigit() and 100 <= int(raw.strip()) <= 599:
         status = int(raw.strip())
     delay = parse_duration(ann.get(DELAY_ANNOTATION)) or 0.0
+    raw_paths = ann.get(DELAY_PATHS_ANNOTATION)
+    slow_paths = frozenset(p for p in raw_paths.replace(",", " ").split() if p.startswith("/")) \
+        if isinstance(raw_paths, str) else None
     image = pod.image.lower()
     headers = [(POD_HEADER, pod.name), (POD_NS_HEADER, pod.namespace)]
     if status != 200:
@@ -62,7 +75,7 @@ def answer(pod: Pod) -> AppAnswer:
     else:
         body, ctype = f"{pod.name} ({pod.namespace}) served by {pod.image or 'its app'}\n".encode(), "text/plain"
     headers.append(("content-type", ctype))
-    a = AppAnswer(status, headers, body, delay)
+    a = AppAnswer(status, headers, body, delay, slow_paths)
     if len(_cache) > 10000:
         _cache.clear()
     _cache[key] = a

@@ -11,6 +11,7 @@ DI delay injected, FI fault injected.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -86,8 +87,8 @@ class DataPlane:
         self.rnd = rnd or random.random
         self.gateway = gateway
         self._rr: dict[Any, int] = {}
-        self._pools: dict[Any, Pool] = {}
-        self._health: dict[Any, dict[tuple, Host]] = {}
+        self._pools: dict[Any, tuple[str, Pool]] = {}          # cluster -> (its policy version, pool)
+        self._health: dict[Any, tuple[str, dict[tuple, Host]]] = {}   # cluster -> (policy version, hosts)
         self._labels: dict[tuple, tuple] = {}
         self._labels_gen: Snapshot | None = None
 
@@ -205,8 +206,9 @@ class DataPlane:
         if pod.sidecar and snap.mtls_mode(pod, target) == "STRICT":
             return RESET      # STRICT: the server sidecar only accepts mutual TLS
         ans = app.answer(pod)
-        if ans.delay:
-            await asyncio.sleep(ans.delay)
+        delay = ans.delay_for(req.path)
+        if delay:
+            await asyncio.sleep(delay)
         if pod.sidecar:
             self._record("destination", src, pod, svc, svc.fqdn, ans.status, "-", False, t0)
         return Resp(ans.status, ans.body, list(ans.headers))
@@ -289,7 +291,8 @@ class DataPlane:
         tried: set = set()
         n = 0
         while True:
-            resp, kind, pod, mtls = await self._attempt(proxy, svc, sp, plan, cluster, per_try, deadline, tried)
+            resp, kind, pod, mtls = await self._attempt(proxy, svc, sp, plan, cluster, per_try, deadline, tried,
+                                                        req.path)
             if kind == "deadline":
                 break
             if n < attempts and kind != "ok" and self._retriable(kind, resp.status, retry_on, codes) and \
@@ -339,10 +342,18 @@ class DataPlane:
 
     # -- one upstream attempt -------------------------------------------------------------------
     async def _attempt(self, proxy: Pod, svc: Service, sp: dict, plan: ClusterPlan, cluster: tuple,
-                       per_try: float | None, deadline: float | None, tried: set) -> tuple[Resp, str, Pod | None, bool]:
+                       per_try: float | None, deadline: float | None, tried: set,
+                       path: str = "/") -> tuple[Resp, str, Pod | None, bool]:
         t0 = time.monotonic()
         eps = plan.eps
-        table = self._health.setdefault(cluster, {}) if plan.od is not None else None
+        # A cluster whose policy changed is a new Envoy cluster (a CDS update replaces it): its outlier
+        # detector and connection pools start afresh, so the state is kept per policy version.
+        table = None
+        if plan.od is not None:
+            held = self._health.get(cluster)
+            if held is None or held[0] != plan.version:
+                held = self._health[cluster] = (plan.version, {})
+            table = held[1]
         healthy = eps if not table else [p for p in eps if (h := table.get(p.key)) is None or h.until <= t0]
         if not healthy:
             return local_reply(503, "UH", b"no healthy upstream"), "uh", None, False
@@ -350,12 +361,17 @@ class DataPlane:
             healthy = [p for p in healthy if p.key not in tried] or healthy
         pod = healthy[self._next(cluster, len(healthy))]
         tried.add(pod.key)
-        pool = self._pools.get(cluster)
-        if pool is None:
-            pool = self._pools[cluster] = Pool()
+        held_pool = self._pools.get(cluster)
+        if held_pool is None or held_pool[0] != plan.version:
+            held_pool = self._pools[cluster] = (plan.version, Pool())
+        pool = held_pool[1]
         if pool.active >= plan.max_active:
             if len(pool.waiting) >= plan.max_pending:
-                return local_reply(503, "UO", CONNECT_BODY + b"overflow"), "overflow", None, False
+                # Envoy's router adds x-envoy-overloaded to a request dropped by a circuit breaker
+                # (envoyproxy.io docs, HTTP router filter, "x-envoy-overloaded")
+                resp = local_reply(503, "UO", CONNECT_BODY + b"overflow")
+                resp.headers.append(("x-envoy-overloaded", "true"))
+                return resp, "overflow", None, False
             loop = asyncio.get_running_loop()
             fut = loop.create_future()
             pool.waiting.append(fut)
@@ -373,7 +389,7 @@ class DataPlane:
         else:
             pool.active += 1
         try:
-            return await self._exchange(proxy, svc, sp, pod, plan, per_try, deadline, table, len(eps))
+            return await self._exchange(proxy, svc, sp, pod, plan, per_try, deadline, table, len(eps), path)
         finally:
             while pool.waiting:
                 fut = pool.waiting.pop(0)
@@ -385,7 +401,7 @@ class DataPlane:
 
     async def _exchange(self, proxy: Pod, svc: Service, sp: dict, pod: Pod, plan: ClusterPlan,
                         per_try: float | None, deadline: float | None, table: dict | None,
-                        n_eps: int) -> tuple[Resp, str, Pod | None, bool]:
+                        n_eps: int, path: str = "/") -> tuple[Resp, str, Pod | None, bool]:
         od = plan.od
         t0 = time.monotonic()
         target = svc.target_port(sp, pod)
@@ -408,17 +424,18 @@ class DataPlane:
             return local_reply(503, fail[1], CONNECT_BODY + fail[2]), fail[0], pod, False
         mtls = sent == "mtls"
         ans = app.answer(pod)
+        delay = ans.delay_for(path)
         limit = per_try
         if deadline is not None:
             left = max(deadline - t0, 0.0)
             limit = left if limit is None else min(limit, left)
-        if limit is not None and ans.delay >= limit:
+        if limit is not None and delay >= limit:
             await asyncio.sleep(limit)
             self._observe(table, od, pod, n_eps, 504)
             kind = "deadline" if deadline is not None and time.monotonic() >= deadline - 1e-4 else "timeout"
             return local_reply(504, "UT", b"upstream request timeout"), kind, pod, mtls
-        if ans.delay:
-            await asyncio.sleep(ans.delay)
+        if delay:
+            await asyncio.sleep(delay)
         self._observe(table, od, pod, n_eps, ans.status)
         if pod.sidecar:
             self._record("destination", proxy, pod, svc, svc.fqdn, ans.status, "-", mtls, t0)
@@ -533,10 +550,11 @@ def compile_route(rt: dict, vs_ns: str) -> RouteAction:
 
 class ClusterPlan:
     """One client proxy namespace's view of one cluster (service, port, subset): endpoints and policy."""
-    __slots__ = ("eps", "max_active", "max_pending", "od", "tls_mode")
+    __slots__ = ("eps", "max_active", "max_pending", "od", "tls_mode", "version")
 
     def __init__(self, eps: list[Pod], policy: dict) -> None:
         self.eps = eps
+        self.version = json.dumps(policy, sort_keys=True, default=str)   # the cluster's identity for Envoy
         cp = _d(policy.get("connectionPool"))
         tcp, http = _d(cp.get("tcp")), _d(cp.get("http"))
         # Istio: maxConnections -> max_connections, http2MaxRequests -> max_requests, http1MaxPendingRequests ->

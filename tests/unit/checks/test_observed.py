@@ -13,6 +13,7 @@ from grader.observations import Answer, Observation, Traffic, not_sent
 from grader.snapshot import Snapshot
 
 SPLIT = {"namespace": "webapp", "weights": {"v1": 80, "v2": 20}}
+EJECT_PARAMS = {"namespace": "webapp", "consecutive_5xx": 5}
 
 
 def with_answers(check: str, params: dict, answers: list[Answer], objs: list[dict] | None = None) -> Snapshot:
@@ -144,7 +145,8 @@ def test_mesh_request_reports_a_reset() -> None:
 
 @pytest.mark.parametrize("check,params", [("observed-split", SPLIT), ("observed-delay", {"delay": "5s"}),
                                           ("observed-abort", {"status": 500, "percent": 50}),
-                                          ("observed-strict", {"source": "webapp/legacy", "url": "http://web.webapp/"})])
+                                          ("observed-strict", {"source": "webapp/legacy", "url": "http://web.webapp/"}),
+                                          ("observed-ejection", EJECT_PARAMS), ("observed-overflow", {"accepted": 2})])
 def test_no_traffic_is_a_skip_with_the_reason(check: str, params: dict) -> None:
     offline = snap_of(scenario())
     out = run(check, offline, **params)
@@ -160,6 +162,105 @@ def test_no_traffic_is_a_skip_with_the_reason(check: str, params: dict) -> None:
 def test_bad_parameters_are_the_lab_definition_s(params: dict) -> None:
     out = run("observed-split", snap_of(scenario()), **params)
     assert out.status is Status.FAIL and "check parameter" in out.reason
+
+
+# -- observed-ejection: a failing pod stops receiving requests --------------------------------------
+EJECT = {"namespace": "webapp", "consecutive_5xx": 5, "count": 60, "path": "/healthz"}
+BAD = "web-v1-bad-6f7d9-x2k4q"
+
+
+def with_failing_pod(respond: str = "500") -> list[dict]:
+    import copy
+    objs = scenario()
+    bad = copy.deepcopy(find_prefix(objs, "Pod", "web-v1"))
+    bad["metadata"]["name"] = BAD
+    bad["metadata"].setdefault("annotations", {})["lab.grader/respond"] = respond
+    return [*objs, bad]
+
+
+def round_robin(n: int, bad_until: int | None, bad_status: int = 500, skip_bad: bool = False) -> list[Answer]:
+    """n requests over web-v1, web-v2 and the failing pod in turn; the failing pod answers until it
+    has answered `bad_until` times (None: never ejected), then leaves the rotation."""
+    p1, p2 = pods()
+    out, bad_seen, i = [], 0, 0
+    while len(out) < n:
+        pool = [p1, p2] if skip_bad or (bad_until is not None and bad_seen >= bad_until) else [p1, p2, BAD]
+        pod = pool[i % len(pool)]
+        i += 1
+        if pod == BAD:
+            bad_seen += 1
+            out.append(Answer(bad_status, BAD, "webapp", 0.001))
+        else:
+            out.append(Answer(200, pod, "webapp", 0.001))
+    return out
+
+
+@pytest.mark.parametrize(("answers", "status", "said"), [
+    (round_robin(60, 5), Status.PASS, f"{BAD} answered 500 ×5, then was ejected: none of the last 45 requests"),
+    (round_robin(60, 3), Status.PASS, f"{BAD} answered 500 ×3, then was ejected"),    # errors counted before grading
+    (round_robin(60, 0, skip_bad=True), Status.PASS, f"{BAD} answered none of them: outlier detection had already"),
+    (round_robin(60, 10), Status.FAIL, f"{BAD} answered 500 ×10 before it was ejected, more than the 5 consecutive"),
+    (round_robin(60, None), Status.FAIL, f"{BAD} answered 500 ×20, the last at request 60 of 60: it was not ejected"),
+])
+def test_ejection_judges_how_many_errors_the_failing_pod_answered(answers, status, said) -> None:
+    out = run("observed-ejection", with_answers("observed-ejection", EJECT, answers, with_failing_pod()), **EJECT)
+    assert out.status is status, out.reason
+    assert said in out.reason and "sent 60 requests to http://127.0.0.1:1/: 200 ×" in out.reason
+    assert "(expected ejection after 5 consecutive 5xx errors)" in out.reason
+
+
+def test_ejection_counts_per_ingress_gateway_pod() -> None:
+    """Each ingress gateway pod is its own Envoy with its own outlier detector: two let 10 errors through."""
+    import copy
+    objs = with_failing_pod()
+    gw = copy.deepcopy(find_prefix(objs, "Pod", "istio-ingressgateway", ns="istio-system"))
+    gw["metadata"]["name"] += "-second"
+    out = run("observed-ejection", with_answers("observed-ejection", EJECT, round_robin(60, 10), [*objs, gw]), **EJECT)
+    assert out.status is Status.PASS and "(expected ejection after 10 consecutive 5xx errors)" in out.reason
+
+
+def test_ejection_skips_when_the_failing_pod_does_not_fail_and_fails_when_it_is_gone() -> None:
+    out = run("observed-ejection", with_answers("observed-ejection", EJECT, round_robin(60, None, bad_status=200),
+                                                with_failing_pod()), **EJECT)
+    assert out.status is Status.SKIP and f"{BAD} answered 200 ×20: it does not fail" in out.reason
+    out = run("observed-ejection", with_answers("observed-ejection", EJECT, [Answer(200)] * 60, with_failing_pod()),
+              **EJECT)
+    assert out.status is Status.SKIP and "no answer names its pod" in out.reason
+    out = run("observed-ejection", with_answers("observed-ejection", EJECT, round_robin(60, 0, skip_bad=True)), **EJECT)
+    assert out.status is Status.FAIL and "no pod in webapp is set to fail (annotation lab.grader/respond: 5xx)" in out.reason
+
+
+# -- observed-overflow: requests beyond the connection pool are turned away ----------------------------
+OVERFLOW = {"accepted": 2, "count": 6, "path": "/"}
+
+
+def burst(taken: list[tuple[int, float]], overflowed: int) -> list[Answer]:
+    p1, _ = pods()
+    return [Answer(503, latency=0.01, overflow=True)] * overflowed + [Answer(s, p1 if s == 200 else None, "webapp", t)
+                                                                     for s, t in taken]
+
+
+@pytest.mark.parametrize(("answers", "status", "said"), [
+    (burst([(504, 2.0), (504, 4.0)], 4), Status.PASS,
+     "sent 6 requests at once to http://127.0.0.1:1/: 4 turned away (503 overflow), 2 taken (504 after 2.0 s, 504 after "
+     "4.0 s) (expected the pool to take 2 and turn away the rest with 503 overflow)"),
+    (burst([(504, 2.0)] * 6, 0), Status.FAIL, "0 turned away (503 overflow), 6 taken"),
+    (burst([(504, 2.0)] * 3, 3), Status.FAIL, "3 taken (504 after 2.0 s, 504 after 2.0 s, 504 after 2.0 s); expected "
+                                              "the pool to take 2 and turn away the rest with 503 overflow: the limits"),
+    (burst([(503, 0.01)] * 6, 0), Status.FAIL, "6 taken (503 after 0.0 s"),     # a 503 that is no overflow
+])
+def test_overflow_wants_the_pool_to_take_exactly_its_limit(answers, status, said) -> None:
+    out = run("observed-overflow", with_answers("observed-overflow", OVERFLOW, answers), **OVERFLOW)
+    assert out.status is status, out.reason
+    assert said in out.reason
+
+
+def test_overflow_skips_a_backend_that_answers_at_once_and_probes_at_once() -> None:
+    out = run("observed-overflow", with_answers("observed-overflow", OVERFLOW, [Answer(200, latency=0.01)] * 6),
+              **OVERFLOW)
+    assert out.status is Status.SKIP and "the backend is not slow" in out.reason
+    probe = probe_for("observed-overflow", OVERFLOW)
+    assert probe.parallel and probe.count == 6 and probe.timeout == 15.0
 
 
 # -- prometheus-answer: a number the student read in Prometheus ------------------------------------
