@@ -57,6 +57,14 @@ def of_cluster(requested: str | None, cluster: Cluster) -> tuple[str, bool]:
     return decided  # type: ignore[return-value]
 
 
+def ruled_out_groups(detected: str) -> frozenset[str]:
+    """API groups a cluster detected as this flavour cannot serve, by the rules of `_from_groups`
+    (sailoperator.io makes a cluster ossm3; maistra.io without it ossm2): their kinds are missing
+    without a request, and asking for them must not send a cached discovery back to the server
+    on every grade (a check that reads the Sail kinds only on ossm3 would do so on ossm2)."""
+    return {"ossm2": frozenset({SAIL_GROUP}), "istio": frozenset({SAIL_GROUP, "maistra.io"})}.get(detected, frozenset())
+
+
 def _from_groups(requested: str | None, served: set[str]) -> tuple[str | None, bool]:
     openshift = "route.openshift.io" in served
     if requested:

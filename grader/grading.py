@@ -167,7 +167,13 @@ def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = Non
         # ossm2 decided from a cached discovery: reading the control planes (in parallel with the
         # rest) proves maistra.io is still served, or finds it gone (404) and refreshes discovery
         proof = [K.SMCP] if decided == "ossm2" and cluster.discovery_cached and K.SMCP not in kinds else []
-        snap = cluster.snapshot([*kinds, *proof], [*targets, "istio-system"], decided, openshift)
+        ruled_out = F.ruled_out_groups(decided) if flavour is None else frozenset()
+        snap = cluster.snapshot([*(k for k in kinds if k.group not in ruled_out), *proof],
+                                [*targets, "istio-system"], decided, openshift)
+        for k in kinds:
+            if k.group in ruled_out:  # the flavour detected rules the group out: not served, no request
+                snap.mark_read(k)
+                snap.missing_kinds.add(k.kind)
         if cluster.discovery_reads == seen:
             break  # else a cached discovery proved out of date while reading: decide and read again
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:

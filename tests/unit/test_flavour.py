@@ -42,3 +42,19 @@ def test_requested_flavour_wins():
 def test_from_served_groups(groups, expected):
     """A cluster that serves sailoperator.io (the OSSM 3 operator's API) is ossm3."""
     assert F._from_groups(None, groups) == expected
+
+
+def test_groups_ruled_out_by_the_detected_flavour_are_never_served():
+    """Whatever set of groups a cluster serves, the flavour detected from it rules out none of
+    them: grading may then skip those kinds without asking the server."""
+    from itertools import combinations
+
+    groups = ["maistra.io", "sailoperator.io", "networking.istio.io", "route.openshift.io"]
+    for n in range(len(groups) + 1):
+        for served in combinations(groups, n):
+            detected, _ = F._from_groups(None, set(served))
+            if detected is not None:
+                assert not F.ruled_out_groups(detected) & set(served), (served, detected)
+    assert F.ruled_out_groups("ossm2") == {"sailoperator.io"}
+    assert F.ruled_out_groups("istio") == {"sailoperator.io", "maistra.io"}
+    assert F.ruled_out_groups("ossm3") == frozenset()
