@@ -181,6 +181,8 @@ def create(cluster: Cluster, students: list[Student], out_dir: Path, labs: list[
         for obj in student_objects(s, student_namespaces(labs, s.name), shared_ns):
             md = obj["metadata"]
             where = f" in {md['namespace']}" if md.get("namespace") else ""
+            if obj["kind"] == "Namespace":  # a class deleted just before: its namespaces may still be going
+                lifecycle.wait_namespace_free(cluster, md["name"], progress)
             with progress.step(f"Ensuring {obj['kind']} {md['name']}{where}"):
                 cluster.apply(obj, manager=MANAGER)
         with progress.step(f"Writing {out_dir / (s.name + '.kubeconfig')}"):

@@ -10,6 +10,7 @@ ConfigMap and every later `lab exam grade` reports it. During an exam `lab solve
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -115,17 +116,37 @@ def start(cluster: Cluster, labs: list[str], minutes: float, flavour: str | None
     shared = _shared_steps([lab for lab in chosen if decided in lab.flavours])
     if shared:
         lifecycle.run_shared(shared[0], shared[1], cluster, decided, progress)
-    for _, lab in Exam(tuple(labs), _now(), _now(), None).tasks():
-        for ns in lab.owns:  # a task's namespaces exist before its lab runs in them, as a student's do
-            cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {EXAM_LABEL: "true"}}},
-                          manager="lab-exam")
-        lifecycle.start(lab, cluster, progress, decided)
-    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {EXAM_LABEL: "true"}}},
-                  manager="lab-exam")
-    exam = Exam(labs=tuple(labs), started=_now(), deadline=_now() + dt.timedelta(minutes=minutes), final=None,
-                name=name)
-    _save(cluster, exam)
+    begun: list[Lab] = []
+    try:
+        for _, lab in Exam(tuple(labs), _now(), _now(), None).tasks():
+            begun.append(lab)
+            for ns in lab.owns:  # a task's namespaces exist before its lab runs in them, as a student's do
+                lifecycle.wait_namespace_free(cluster, ns, progress)
+                cluster.apply({"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": ns, "labels": {EXAM_LABEL: "true"}}}, manager="lab-exam")
+            lifecycle.start(lab, cluster, progress, decided)
+        lifecycle.wait_namespace_free(cluster, NAMESPACE, progress)
+        cluster.apply({"apiVersion": "v1", "kind": "Namespace",
+                       "metadata": {"name": NAMESPACE, "labels": {EXAM_LABEL: "true"}}}, manager="lab-exam")
+        exam = Exam(labs=tuple(labs), started=_now(), deadline=_now() + dt.timedelta(minutes=minutes), final=None,
+                    name=name)
+        _save(cluster, exam)
+    except (UserError, OSError):
+        _undo(cluster, begun, decided, progress)
+        raise
     return exam
+
+
+def _undo(cluster: Cluster, begun: list[Lab], flavour: str, progress: lifecycle.Progress) -> None:
+    """A start that failed half-way takes back the tasks it set up (no exam record points at
+    them, so `lab exam finish` could not); the error that stopped it is the one reported."""
+    for lab in reversed(begun):
+        with contextlib.suppress(UserError, OSError):
+            lifecycle.finish(lab, cluster, progress, flavour)
+            for ns in lab.owns:
+                lifecycle.delete_namespace(cluster, ns, progress)
+    with contextlib.suppress(UserError, OSError):
+        lifecycle.delete_namespace(cluster, NAMESPACE, progress)
 
 
 def _save(cluster: Cluster, exam: Exam) -> None:
@@ -229,8 +250,6 @@ def finish(cluster: Cluster, flavour: str | None, progress: lifecycle.Progress) 
     for _, lab in exam.tasks():
         lifecycle.finish(lab, cluster, progress, flavour)
         for ns in lab.owns:
-            with progress.step(f"Deleting namespace {ns}"):
-                cluster.delete("v1", "Namespace", ns)
-    with progress.step(f"Deleting namespace {NAMESPACE}"):
-        cluster.delete("v1", "ConfigMap", CONFIG_MAP, NAMESPACE)  # the exam ends now, not with its namespace
-        cluster.delete("v1", "Namespace", NAMESPACE)
+            lifecycle.delete_namespace(cluster, ns, progress)
+    cluster.delete("v1", "ConfigMap", CONFIG_MAP, NAMESPACE)  # the exam ends now, not with its namespace
+    lifecycle.delete_namespace(cluster, NAMESPACE, progress)

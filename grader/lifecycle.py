@@ -282,22 +282,38 @@ def _reset(lab: Lab, cluster: Cluster, progress: Progress, empty_first: bool = F
             with progress.step(f"Deleting {M.describe(obj)}"):
                 cluster.delete(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
     for ns in lab.owns:
-        existing = cluster.get("v1", "Namespace", ns)
-        if existing is None:
-            continue
-        with progress.step(f"Deleting namespace {ns}"):
-            deleted_at = time.monotonic()
-            cluster.delete("v1", "Namespace", ns)
-            if empty_first:
-                _empty_deleted(cluster, ns, deleted_at)
-            cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
+        delete_namespace(cluster, ns, progress, empty_first)
+
+
+def delete_namespace(cluster: Cluster, ns: str, progress: Progress, empty_first: bool = True) -> None:
+    """Delete a namespace and wait until it is gone (one still Terminating refuses new content:
+    the next start could not create anything in it). With `empty_first`, `lab` empties it
+    itself instead of waiting for the namespace controller (`_empty_deleted`)."""
+    existing = cluster.get("v1", "Namespace", ns)
+    if existing is None:
+        return
+    with progress.step(f"Deleting namespace {ns}"):
+        deleted_at = time.monotonic()
+        cluster.delete("v1", "Namespace", ns)
+        if empty_first:
+            _empty_deleted(cluster, ns, deleted_at)
+        cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
+
+
+def wait_namespace_free(cluster: Cluster, ns: str, progress: Progress) -> None:
+    """Before a namespace is created again: wait out an earlier deletion still in progress."""
+    existing = cluster.get("v1", "Namespace", ns)
+    if existing is None or not (existing.get("metadata") or {}).get("deletionTimestamp"):
+        return
+    with progress.step(f"Waiting for the earlier namespace {ns} to be deleted"):
+        cluster.wait("v1", "Namespace", ns, None, _namespace_gone(ns), timeout=180, what="deleted")
 
 
 SETTLE_S = 1.0  # after the delete, before a namespace seen empty is finalized
 EMPTY_WITHIN_S = 10.0
 
 
-def _empty_deleted(cluster: Cluster, ns: str, deleted_at: float) -> bool:
+def _empty_deleted(cluster: Cluster, ns: str, deleted_at: float) -> None:
     """Do the namespace controller's work for a terminating namespace, without its delay.
 
     The controller starts on a deleted namespace only 5 s after the deletion
@@ -310,7 +326,7 @@ def _empty_deleted(cluster: Cluster, ns: str, deleted_at: float) -> bool:
     SETTLE_S after the deletion, and only then is it finalized, as the controller would. The end
     state is the controller's: the namespace and everything in it are gone. Whatever does not
     go (an object held by a finalizer past EMPTY_WITHIN_S, a verb RBAC forbids) leaves the
-    namespace to the controller (False)."""
+    namespace to the controller."""
     from grader.cluster import parallel
 
     try:
@@ -333,7 +349,7 @@ def _empty_deleted(cluster: Cluster, ns: str, deleted_at: float) -> bool:
         while seen_empty < 2:
             if any(parallel(holds, collections)):
                 if time.monotonic() > deadline:
-                    return False
+                    return
                 seen_empty = 0
                 time.sleep(0.2)
                 continue
@@ -341,9 +357,8 @@ def _empty_deleted(cluster: Cluster, ns: str, deleted_at: float) -> bool:
             if seen_empty == 1:
                 time.sleep(max(0.0, deleted_at + SETTLE_S - time.monotonic()))
         cluster.finalize_namespace(ns)
-        return True
     except ClusterError:
-        return False
+        return
 
 
 # What a student works with: every object of these kinds in the student's namespace goes at a

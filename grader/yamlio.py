@@ -36,7 +36,7 @@ def cache_dir() -> Path:
 def load_file(path: Path) -> Any:
     """A YAML file's content, from the parse cache when the same text was parsed before (the
     cache is keyed by a hash of the text, so an edit is never missed); otherwise parsed and
-    cached as JSON. Content JSON cannot hold (e.g. a YAML date) is parsed every time. Errors are
+    cached as JSON. Content JSON cannot hold as it is (a YAML date, an int key) is parsed every time. Errors are
     PyYAML's and OSError."""
     text = path.read_text()
     cached = cache_dir() / f"{hashlib.sha256(text.encode()).hexdigest()[:40]}.json"
@@ -44,8 +44,11 @@ def load_file(path: Path) -> Any:
         return json.loads(cached.read_text())
     data = load(text)
     with contextlib.suppress(OSError, TypeError, ValueError):  # a read-only home: no cache, still correct
+        encoded = json.dumps(data)
+        if json.loads(encoded) != data:  # e.g. an int key JSON turns into a string: not cacheable
+            return data
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
+        tmp.write_text(encoded)
         tmp.replace(cached)  # atomic: a concurrent reader sees the whole file or none
     return data

@@ -108,3 +108,34 @@ def test_the_mock_exam_starts_its_five_tasks(kubeconfig, cluster):
     finally:
         code, _, err = run(kubeconfig, "exam", "finish")
     assert code == 0, err
+
+
+def test_a_start_that_fails_half_way_takes_back_what_it_set_up(kubeconfig, cluster):
+    """Task 2's namespace is still being deleted and cannot go (a finalizer holds an object in
+    it): the start fails with one line naming it, and task 1's namespace goes again."""
+    held = ("v1", "ConfigMap", "held", "task2-webapp")
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "task2-webapp"}})
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "held", "namespace": "task2-webapp", "finalizers": ["test.lab/hold"]}})
+    cluster.delete("v1", "Namespace", "task2-webapp")
+    try:
+        code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary,mtls", "--minutes", "1")
+        assert code == 2, err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("error: namespace task2-webapp is stuck Terminating") and "test.lab/hold" in last, err
+        assert exam.current(cluster) is None
+        assert cluster.get("v1", "Namespace", "task1-webapp") is None, "task 1 was left behind"
+    finally:
+        cluster.patch(*held, {"metadata": {"finalizers": None}})
+        cluster.wait("v1", "Namespace", "task2-webapp", None, lambda o: o is None, timeout=60, what="deleted")
+
+
+def test_exam_finish_returns_once_its_namespaces_are_gone(kubeconfig, cluster):
+    """A namespace still Terminating refuses new content: the next `exam start` (or a class)
+    could not use the name, so finish waits until they are gone."""
+    code, _, err = run(kubeconfig, "exam", "start", "--labs", "canary", "--minutes", "1")
+    assert code == 0, err
+    code, _, err = run(kubeconfig, "exam", "finish")
+    assert code == 0, err
+    assert cluster.get("v1", "Namespace", "task1-webapp") is None, "finish returned before the namespace was gone"
+    assert cluster.get("v1", "Namespace", exam.NAMESPACE) is None

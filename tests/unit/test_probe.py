@@ -21,9 +21,11 @@ from grader.probe import Destination, cluster_destination, gather
 class _App(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: list[str] = []
+    paths: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         _App.seen.append(self.headers.get("Host", ""))
+        _App.paths.append(self.path)
         body = b"ok\n"
         if self.path.startswith("/overflow"):   # Envoy's circuit breaker: header (or only the body) says so
             body = b"upstream connect error or disconnect/reset before headers. reset reason: overflow"
@@ -45,7 +47,7 @@ def app() -> Iterator[Destination]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
-    _App.seen = []
+    _App.seen, _App.paths = [], []
     try:
         yield Destination("http", "127.0.0.1", server.server_address[1])
     finally:
@@ -64,6 +66,16 @@ def test_every_probe_is_sent_once_and_recorded(app: Destination) -> None:
     assert [a.status for a in traffic.observed(missing).answers] == [404] * 3
     assert _App.seen[-1] == "www.example.com"
     assert _App.seen[0] == f"127.0.0.1:{app.port}"
+
+
+def test_in_the_sandbox_the_data_plane_catches_up_before_the_first_request(app: Destination) -> None:
+    """A grade right after a write (`lab solve && lab grade`) must not race the data plane: the
+    sandbox's admin port is asked to sync (as `lab sandbox wait` does) before anything is sent."""
+    import dataclasses
+    app = dataclasses.replace(app, mesh_ports={"dataplane-admin": app.port})
+    gather([Probe(count=2)], app, budget=10)
+    assert _App.seen == [f"127.0.0.1:{app.port}"] * 3 and _App.paths[0].startswith("/sync?timeout="), _App.paths
+    assert _App.paths[1:] == ["/", "/"]
 
 
 def test_an_overflow_503_is_told_from_other_answers(app: Destination) -> None:

@@ -34,6 +34,17 @@ def test_content_json_cannot_hold_is_parsed_every_time(tmp_path):
     assert yamlio.load_file(f) == {"when": dt.date(2026, 12, 7)}
 
 
+@pytest.mark.parametrize("text, data", [("ports: {80: http}\n", {"ports": {80: "http"}}),
+                                        ("t: (1, 2)\n", {"t": "(1, 2)"})])
+def test_what_json_would_change_is_not_cached(tmp_path, text, data):
+    """JSON turns an int key into a string: such a file is parsed every time, never read back changed."""
+    f = tmp_path / "keys.yaml"
+    f.write_text(text)
+    assert yamlio.load_file(f) == data
+    assert yamlio.load_file(f) == data
+    assert len(list(yamlio.cache_dir().glob("*.json"))) == (0 if text.startswith("ports") else 1)
+
+
 def test_an_unwritable_cache_still_reads(tmp_path, cache_home):
     cache_home.mkdir()
     (cache_home / "lab-grader").write_text("not a folder")  # the cache cannot be made
