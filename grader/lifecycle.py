@@ -174,6 +174,12 @@ def _wait(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progre
     elif target.startswith("phase="):
         phase = target.split("=", 1)[1]
         until, what = (lambda o: ((o or {}).get("status") or {}).get("phase") == phase), phase
+    elif target.startswith("label="):
+        # e.g. Maistra's maistra.io/member-of on a namespace it has configured as a member: a
+        # member roll's Ready can still be the one from before its members changed
+        key, _, value = target.split("=", 1)[1].partition("=")
+        until, what = (lambda o: o is not None and key in ((o.get("metadata") or {}).get("labels") or {})
+                       and (not value or o["metadata"]["labels"][key] == value)), f"labelled {key}"
     elif target.startswith("label-absent="):
         # e.g. an operator taking its label away (Maistra's maistra.io/member-of once the member is gone)
         key = target.split("=", 1)[1]
