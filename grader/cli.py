@@ -868,7 +868,7 @@ def sandbox_curl(app: App, url: str, source: str | None, headers: tuple[str, ...
     sb = Sandbox()
     ports = sb.state().get("ports", {})
     if not sb.pid("dataplane") or "dataplane-mesh" not in ports:
-        app.fail("the sandbox data plane is not running; run 'lab sandbox up' (flavour ossm2 or istio)")
+        app.fail("the sandbox data plane is not running; run 'lab sandbox up' (flavour ossm2, ossm3 or istio)")
     if source is not None and source.count("/") != 1:
         app.fail(f"--from {source!r}: use NAMESPACE/POD (or NAMESPACE/DEPLOYMENT), e.g. --from webapp/web-v1")
     hdrs = []
@@ -902,6 +902,6 @@ def sandbox_wait(app: App, timeout: float) -> None:
     sb = Sandbox()
     port = sb.state().get("ports", {}).get("dataplane-admin")
     if not sb.pid("dataplane") or not port:
-        app.fail("the sandbox data plane is not running; run 'lab sandbox up' (flavour ossm2 or istio)")
+        app.fail("the sandbox data plane is not running; run 'lab sandbox up' (flavour ossm2, ossm3 or istio)")
     if not wait(port, timeout):
         app.fail(f"the data plane did not catch up within {timeout:g} s; see {sb.log('dataplane')}", EXIT_CHECKS_FAILED)

@@ -27,6 +27,7 @@ from grader.sandbox.paths import state_dir
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "simulators")
 MESH_COMPONENTS = ("dataplane", "prometheus")  # flavours with a mesh; prometheus only when installed
+MESH_FLAVOURS = ("ossm2", "istio", "ossm3")     # every flavour but a bare API server
 DATAPLANE_PORTS = ("dataplane-gateway", "dataplane-mesh", "dataplane-pods", "dataplane-admin")
 FLAVOURS = ("ossm2", "ossm3", "istio", "kubernetes")  # kubernetes: no mesh at all
 # ossm3 with the 2.x (Maistra) operator beside it, as a cluster mid-migration from OSSM 2.6 to 3 runs
@@ -121,7 +122,7 @@ class Sandbox:
         """The components this sandbox runs: the control plane, plus the data plane and Prometheus
         (when installed) for the mesh flavours."""
         flavour = flavour or self.state().get("flavour")
-        if flavour not in ("ossm2", "istio"):
+        if flavour not in MESH_FLAVOURS:
             return COMPONENTS
         from grader.sandbox.dataplane.launch import prometheus_binary
         return COMPONENTS + (("dataplane", "prometheus") if prometheus_binary() else ("dataplane",))
@@ -129,7 +130,7 @@ class Sandbox:
     def components(self) -> dict[str, dict]:
         st = self.state()
         out = {}
-        for name in COMPONENTS + (MESH_COMPONENTS if st.get("flavour") in ("ossm2", "istio") else ()):
+        for name in COMPONENTS + (MESH_COMPONENTS if st.get("flavour") in MESH_FLAVOURS else ()):
             pid = self.pid(name)
             port = st.get("ports", {}).get("dataplane-gateway" if name == "dataplane" else name)
             out[name] = {"running": pid is not None, "pid": pid, "port": port, "log": str(self.log(name))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from grader.sandbox.control_plane import COMPONENTS, Sandbox
@@ -40,3 +41,11 @@ def test_the_kubernetes_flavour_has_no_data_plane(tmp_path):
     sb = Sandbox(root=tmp_path)
     (tmp_path / "state.json").write_text(json.dumps({"flavour": "kubernetes"}))
     assert sb.wanted() == COMPONENTS and "dataplane" not in sb.components()
+
+
+@pytest.mark.parametrize("flavour", ["ossm2", "ossm3", "istio"])
+def test_every_mesh_flavour_runs_the_data_plane(tmp_path, monkeypatch, flavour):
+    monkeypatch.setattr(launch, "prometheus_binary", lambda: None)
+    sb = Sandbox(root=tmp_path)
+    (tmp_path / "state.json").write_text(json.dumps({"flavour": flavour, "ports": PORTS}))
+    assert sb.wanted() == COMPONENTS + ("dataplane",) and "dataplane" in sb.components()
