@@ -45,6 +45,14 @@ def find_deployment(snap: Snapshot, namespace: str, name: str) -> tuple[dict | N
     return None, not_found(snap, K.DEPLOYMENT, namespace, name)
 
 
+def find_namespace(snap: Snapshot, namespace: str, hint: str) -> tuple[dict | None, Outcome | None]:
+    """The Namespace, or the failure naming it (there is no "others" list worth giving)."""
+    ns_obj = snap.get(K.NAMESPACE, namespace)
+    if ns_obj is not None:
+        return ns_obj, None
+    return None, failed(f"Namespace {namespace} not found", hint)
+
+
 def get_virtualservice(snap: Snapshot, namespace: str, name: str) -> tuple[dict | None, Outcome | None]:
     vs = snap.get(K.VIRTUAL_SERVICE, name, namespace)
     if vs is not None:

@@ -25,6 +25,7 @@ import json
 
 from grader import kinds as K
 from grader.checks.framework import check, cli_name, str_params
+from grader.checks.lookup import find_namespace
 from grader.mesh.membership import IGNORE_NAMESPACE_LABEL, MEMBER_OF_LABEL, smmr_lists
 from grader.mesh.sail import (
     INJECTION_LABEL,
@@ -65,9 +66,9 @@ def ossm3_migrated_namespace(snap: Snapshot, *, namespace: str, istio: str) -> O
     if bad:
         return bad
     cli = cli_name(snap)
-    ns_obj = snap.get(K.NAMESPACE, namespace)
+    ns_obj, missing = find_namespace(snap, namespace, f"{cli} get namespaces")
     if ns_obj is None:
-        return failed(f"Namespace {namespace} not found", f"{cli} get namespaces")
+        return missing  # type: ignore[return-value]
     mesh, missing = _istio_or_fail(snap, istio)
     if mesh is None:
         return missing  # type: ignore[return-value]
@@ -192,9 +193,9 @@ def ossm2_member_removed(snap: Snapshot, *, namespace: str) -> Outcome:
     if bad:
         return bad
     cli = cli_name(snap)
-    ns_obj = snap.get(K.NAMESPACE, namespace)
+    ns_obj, missing = find_namespace(snap, namespace, f"{cli} get namespaces")
     if ns_obj is None:
-        return failed(f"Namespace {namespace} not found", f"{cli} get namespaces")
+        return missing  # type: ignore[return-value]
     labels = labels_of(ns_obj)
     problems, hints = [], []
     for smm in snap.list(K.SMM, namespace):

@@ -14,6 +14,7 @@ from typing import Any
 
 from grader import kinds as K
 from grader.checks.framework import bad_param, check, cli_name, not_found, str_params
+from grader.checks.lookup import find_namespace
 from grader.mesh.sail import (
     discovered,
     discovery_selectors,
@@ -186,9 +187,9 @@ def ossm3_namespace(snap: Snapshot, *, namespace: str, istio: str = "default") -
     if bad:
         return bad
     cli = cli_name(snap)
-    ns_obj = snap.get(K.NAMESPACE, namespace)
+    ns_obj, missing = find_namespace(snap, namespace, f"{cli} create namespace {namespace}")
     if ns_obj is None:
-        return failed(f"Namespace {namespace} not found", f"{cli} create namespace {namespace}")
+        return missing  # type: ignore[return-value]
     mesh = snap.get(K.ISTIO, istio)
     if mesh is None:
         return failed(f"Istio {istio} not found, so no control plane serves Namespace {namespace}",
