@@ -28,6 +28,9 @@ def server_version(api: client.ApiClient) -> str:
         return KUBELET_VERSION
 
 
+UNPULLABLE = frozenset({"auto"})
+
+
 class Kubelet:
     def __init__(self, api: client.ApiClient, stop: threading.Event, nodes: int = 1) -> None:
         self.api = api
@@ -87,6 +90,10 @@ class Kubelet:
                 self.coord.create_namespaced_lease("kube-node-lease", body)
 
     # -- pods ------------------------------------------------------------------
+    # Images no registry serves. `auto` is the placeholder of a gateway Deployment's istio-proxy
+    # container that only injection replaces (istio.io "Installing Gateways", the Sail operator's
+    # chart/samples/ingress-gateway.yaml): a pod created without injection keeps it, and a real
+    # kubelet cannot pull it (ErrImagePull, then ImagePullBackOff), so the pod never runs.
     def _ip(self, uid: str) -> str:
         with self._lock:
             if uid not in self._ips:
@@ -107,14 +114,24 @@ class Kubelet:
                            grace_period_seconds=0, body=client.V1DeleteOptions(
                                grace_period_seconds=0, preconditions=client.V1Preconditions(uid=md["uid"])))
             return
-        if status.get("phase") == "Running" and status.get("containerStatuses"):
-            return
+        if status.get("containerStatuses"):
+            return  # started (or failed to) once already
         t = now()
+        unpullable = [c["name"] for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                      if c.get("image") in UNPULLABLE]
 
         def cstatus(c: dict, init: bool) -> dict:
             st = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "restartCount": 0,
                   "containerID": f"lab-sandbox://{md['uid'][:8]}-{c['name']}"}
-            if init and c.get("restartPolicy") != "Always":
+            if c.get("image") in UNPULLABLE:
+                st.pop("containerID")
+                st.update(ready=False, started=False, state={"waiting": {
+                    "reason": "ImagePullBackOff",
+                    "message": f'Back-off pulling image "{c.get("image")}": no such image in any registry'}})
+            elif unpullable:  # the pod never starts: its other containers wait too
+                st.pop("containerID")
+                st.update(ready=False, started=False, state={"waiting": {"reason": "PodInitializing"}})
+            elif init and c.get("restartPolicy") != "Always":
                 st.update(ready=True, state={"terminated": {"exitCode": 0, "reason": "Completed",
                                                             "startedAt": t, "finishedAt": t}})
             else:
@@ -122,10 +139,16 @@ class Kubelet:
             return st
 
         ip = self._ip(md["uid"])
-        conds = [{"type": c, "status": "True", "lastProbeTime": None, "lastTransitionTime": t}
+        conds = [{"type": c, "status": "False" if unpullable and c in ("Ready", "ContainersReady") else "True",
+                  "lastProbeTime": None, "lastTransitionTime": t}
                  for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")]
+        for c in conds if unpullable else []:
+            if c["status"] == "False":
+                c.update(reason="ContainersNotReady",
+                         message=f"containers with unready status: [{' '.join(unpullable)}]")
         new_status = {
-            "phase": "Running", "hostIP": "127.0.0.1", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t,
+            "phase": "Pending" if unpullable else "Running", "hostIP": "127.0.0.1", "podIP": ip,
+            "podIPs": [{"ip": ip}], "startTime": t,
             "conditions": conds, "qosClass": status.get("qosClass", "BestEffort"),
             "containerStatuses": [cstatus(c, False) for c in spec.get("containers") or []],
         }

@@ -124,3 +124,38 @@ def _create(core: client.CoreV1Api, namespace: str):
                                                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
     except client.ApiException:
         return None
+
+
+def _gateway_pod(core: client.CoreV1Api, namespace: str, injected: bool):
+    meta: dict = {"generateName": "gw-", "labels": {"istio": "ingressgateway"}}
+    if injected:
+        meta["labels"]["sidecar.istio.io/inject"] = "true"
+        meta["annotations"] = {"inject.istio.io/templates": "gateway"}
+    try:
+        return core.create_namespaced_pod(namespace, {"metadata": meta, "spec": {
+            "containers": [{"name": "istio-proxy", "image": "auto"}]}})
+    except client.ApiException:
+        return None
+
+
+def test_a_gateway_pod_runs_only_once_injection_replaced_image_auto(api: client.ApiClient):
+    """`image: auto` is a placeholder only injection replaces: a node cannot pull it, so an
+    uninjected gateway pod stays Pending in ImagePullBackOff (and serves nothing). Runs after the
+    test above, which made Istio `default`."""
+    core = client.CoreV1Api(api)
+    ns(api, "gw-plain")
+    ns(api, "gw-injected", {"istio-injection": "enabled"})
+    plain = until(lambda: _gateway_pod(core, "gw-plain", injected=False), "plain gateway pod")
+    injected = until(lambda: _gateway_pod(core, "gw-injected", injected=True), "injected gateway pod")
+    assert injected.spec.containers[0].image != "auto"
+
+    def status(pod):
+        got = core.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace).status
+        return got if got.container_statuses else None
+
+    st = until(lambda: status(plain), "the kubelet's status of the plain pod")
+    assert st.phase == "Pending"
+    assert st.container_statuses[0].state.waiting.reason == "ImagePullBackOff"
+    assert {c.type: c.status for c in st.conditions}["Ready"] == "False"
+    st = until(lambda: status(injected), "the kubelet's status of the injected pod")
+    assert st.phase == "Running" and {c.type: c.status for c in st.conditions}["Ready"] == "True"
