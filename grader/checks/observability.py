@@ -94,7 +94,7 @@ def _elsewhere(snap: Snapshot, kind: K.Kind, namespace: str, labels: dict) -> li
 
 
 def _own_namespace_only(found: list[dict], namespace: str) -> str:
-    return (f"; {name_list(found, with_ns=True)} would select them, but OpenShift monitoring ignores "
+    return (f"; {', '.join(ref(m) for m in found)} would select them, but OpenShift monitoring ignores "
             f"namespaceSelector: a monitor sees only its own namespace, so it must be in {namespace}") if found else ""
 
 
@@ -128,7 +128,8 @@ def istiod_servicemonitor(snap: Snapshot, *, namespace: str = "istio-system", se
             continue
         endpoints = [e for e in as_list(spec_of(sm).get("endpoints")) if isinstance(e, dict)]
         for e in endpoints:
-            if label_str(e.get("port")) == port or (wanted and label_str(e.get("targetPort")) in (
+            target = label_str(e.get("targetPort"))  # the pods' port, a number or a name
+            if label_str(e.get("port")) == port or (wanted and target and target in (
                     label_str(wanted.get("port")), label_str(wanted.get("targetPort")))):
                 return passed(f"{ref(sm)} selects Service {service} (labels {format_labels(svc_labels)}) on port "
                               f"{port} ({label_str(wanted.get('port')) or '?'})")
