@@ -39,7 +39,8 @@ def test_rename_walks_values_not_keys():
 REFUSED = {"operators", "control-plane", "member-roll", "fix-injection", "review",
            "operators-3", "control-plane-3", "injection-3",  # OSSM 3: the cluster-scoped Istio and its operator
            "fix-injection-3",  # its own RevisionBased Istio default
-           "migrate-3"}  # the cluster-scoped Istio ossm-3 beside the 2.x control plane
+           "migrate-3",  # the cluster-scoped Istio ossm-3 beside the 2.x control plane
+           "observability-3"}  # openshift-monitoring's cluster-monitoring-config, Istio default, istio-system
 
 
 def test_labs_that_change_shared_state_are_refused():
