@@ -51,11 +51,18 @@ ISTIO = Kind("Istio", "sailoperator.io", ("v1",), "istios", namespaced=False)
 ISTIO_REVISION = Kind("IstioRevision", "sailoperator.io", ("v1",), "istiorevisions", namespaced=False)
 ISTIO_CNI = Kind("IstioCNI", "sailoperator.io", ("v1",), "istiocnis", namespaced=False)
 ISTIO_REVISION_TAG = Kind("IstioRevisionTag", "sailoperator.io", ("v1",), "istiorevisiontags", namespaced=False)
+# Observability on OSSM 3 (labs/observability-3): Istio's Telemetry API (v1 from Istio 1.22), the
+# Prometheus Operator's monitors that OpenShift user-workload monitoring reads, and the Kiali operator's Kiali.
+TELEMETRY = Kind("Telemetry", "telemetry.istio.io", ("v1", "v1alpha1"), "telemetries")
+SERVICE_MONITOR = Kind("ServiceMonitor", "monitoring.coreos.com", ("v1",), "servicemonitors")
+POD_MONITOR = Kind("PodMonitor", "monitoring.coreos.com", ("v1",), "podmonitors")
+KIALI = Kind("Kiali", "kiali.io", ("v1alpha1",), "kialis")
 
 ALL: tuple[Kind, ...] = (
     NAMESPACE, POD, SERVICE, CONFIG_MAP, DEPLOYMENT, REPLICA_SET, GATEWAY, VIRTUAL_SERVICE,
     DESTINATION_RULE, SERVICE_ENTRY, SIDECAR, PEER_AUTHENTICATION, AUTHORIZATION_POLICY,
     SMCP, SMMR, SMM, ROUTE, SUBSCRIPTION, CSV, ISTIO, ISTIO_REVISION, ISTIO_CNI, ISTIO_REVISION_TAG,
+    TELEMETRY, SERVICE_MONITOR, POD_MONITOR, KIALI,
 )
 BY_NAME: dict[str, Kind] = {k.kind: k for k in ALL}
 

@@ -127,7 +127,7 @@ def test_shared_state_labs_are_refused(started):
     refused = {r["name"] for r in json.loads(p.stdout) if r["class"] != "per student"}
     assert refused == {"operators", "control-plane", "member-roll", "fix-injection", "review",
                        "operators-3", "control-plane-3", "injection-3", "fix-injection-3",
-                       "migrate-3", "review-3"}  # OSSM 3: the cluster-scoped Istio
+                       "migrate-3", "review-3", "observability-3"}  # OSSM 3: the cluster-scoped Istio
 
 
 def test_restart_resets_only_that_student(started, kubeconfig):

@@ -186,6 +186,12 @@ def test_project_crds_are_well_formed(flavour: str) -> None:
         assert {"istios.sailoperator.io", "istiorevisions.sailoperator.io", "istiocnis.sailoperator.io",
                 "istiorevisiontags.sailoperator.io", "routes.route.openshift.io",
                 "subscriptions.operators.coreos.com"} <= names
+        # what observability-3 wires up: the Telemetry API, the monitors OpenShift monitoring reads, Kiali
+        assert {"telemetries.telemetry.istio.io", "servicemonitors.monitoring.coreos.com",
+                "podmonitors.monitoring.coreos.com", "kialis.kiali.io"} <= names
+        assert all(c["spec"]["scope"] == "Namespaced" for c in crds if c["metadata"]["name"] in (
+            "telemetries.telemetry.istio.io", "servicemonitors.monitoring.coreos.com",
+            "podmonitors.monitoring.coreos.com", "kialis.kiali.io"))
         assert not any(n.endswith(".maistra.io") for n in names)
     for crd in crds:
         assert crd["apiVersion"] == "apiextensions.k8s.io/v1"

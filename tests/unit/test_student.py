@@ -40,7 +40,8 @@ REFUSED = {"operators", "control-plane", "member-roll", "fix-injection", "review
            "operators-3", "control-plane-3", "injection-3",  # OSSM 3: the cluster-scoped Istio and its operator
            "review-3",  # owns istio-system (and writes the cluster-scoped Istio and IstioCNI)
            "fix-injection-3",  # its own RevisionBased Istio default
-           "migrate-3"}  # the cluster-scoped Istio ossm-3 beside the 2.x control plane
+           "migrate-3",  # the cluster-scoped Istio ossm-3 beside the 2.x control plane
+           "observability-3"}  # openshift-monitoring's cluster-monitoring-config, Istio default, istio-system
 
 
 def test_labs_that_change_shared_state_are_refused():

@@ -15,9 +15,11 @@ from grader.sandbox.simulators.common import log
 
 CRD_DIR = Path(__file__).resolve().parent.parent / "crds"
 # Groups per flavour: OSSM 2.x is OpenShift (Routes) with OLM and Maistra; upstream is plain Kubernetes.
-# OSSM 3 is OpenShift with OLM and the Sail operator's sailoperator.io API (Istio 1.30 serves v1).
+# OSSM 3 is OpenShift with OLM and the Sail operator's sailoperator.io API (Istio 1.30 serves v1),
+# plus what its observability step is wired with (observability.yaml: Telemetry, the monitors, Kiali).
 FLAVOUR_FILES = {"ossm2": ("istio.yaml", "maistra.yaml", "route.yaml", "olm.yaml"),
-                 "ossm3": ("istio.yaml", "sail.yaml", "route.yaml", "olm.yaml"), "istio": ("istio.yaml",),
+                 "ossm3": ("istio.yaml", "sail.yaml", "route.yaml", "olm.yaml", "observability.yaml"),
+                 "istio": ("istio.yaml",),
                  "kubernetes": ()}  # plain Kubernetes, no mesh: how `lab` behaves where nothing is installed
 
 
