@@ -58,7 +58,7 @@ def _istio_or_fail(snap: Snapshot, istio: str) -> tuple[dict | None, Outcome | N
     return mesh, None
 
 
-@check("ossm3-migrated-namespace", reads=[K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG])
+@check("ossm3-migrated-namespace", reads=[K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG, K.ISTIO_REVISION])
 def ossm3_migrated_namespace(snap: Snapshot, *, namespace: str, istio: str) -> Outcome:
     """The namespace is labelled for the OSSM 3 revision of the Istio (istio.io/rev, no istio-injection) and
     maistra.io/ignore-namespace, so only OSSM 3 injects its pods."""
@@ -74,7 +74,7 @@ def ossm3_migrated_namespace(snap: Snapshot, *, namespace: str, istio: str) -> O
         return missing  # type: ignore[return-value]
     active = revision_name(mesh)
     labels = labels_of(ns_obj)
-    names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG))
+    names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG), snap.list(K.ISTIO_REVISION))
     rev, why = namespace_injection(labels, names)
     problems, hints = [], []
     if rev is None:
@@ -119,7 +119,7 @@ def pod_revision(pod: dict) -> str | None:
     return label_str(rev) or label_str(ann.get(REV_LABEL)) or "default"
 
 
-@check("pods-on-revision", reads=[K.POD, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG, K.REPLICA_SET, K.DEPLOYMENT,
+@check("pods-on-revision", reads=[K.POD, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG, K.ISTIO_REVISION, K.REPLICA_SET, K.DEPLOYMENT,
                                    K.SMCP], needs=[K.POD, K.ISTIO])
 def pods_on_revision(snap: Snapshot, *, namespace: str, istio: str) -> Outcome:
     """Every pod of the namespace runs a ready sidecar injected by the active OSSM 3 revision of the Istio
@@ -130,7 +130,7 @@ def pods_on_revision(snap: Snapshot, *, namespace: str, istio: str) -> Outcome:
     cli = cli_name(snap)
     mesh, missing = _istio_or_fail(snap, istio)
     active = revision_name(mesh) if mesh is not None else None
-    names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG))
+    names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG), snap.list(K.ISTIO_REVISION))
     smcps = {name_of(s) for s in snap.list(K.SMCP)}
     pods = [p for p in snap.list(K.POD, namespace) if not is_terminating(p)
             and label_str(as_dict(p.get("status")).get("phase")) not in ("Succeeded", "Failed")]

@@ -180,7 +180,7 @@ def istiocni_spec(snap: Snapshot, *, fields: dict, name: str = "default") -> Out
     return _spec_fields(snap, K.ISTIO_CNI, name, fields, CNI_DEFAULTS)
 
 
-@check("ossm3-namespace", reads=[K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG])
+@check("ossm3-namespace", reads=[K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG, K.ISTIO_REVISION])
 def ossm3_namespace(snap: Snapshot, *, namespace: str, istio: str = "default") -> Outcome:
     """The namespace is in the OSSM 3 mesh: istiod discovers it, and its labels make a revision inject its pods."""
     bad = str_params(namespace=namespace, istio=istio)
@@ -208,7 +208,7 @@ def ossm3_namespace(snap: Snapshot, *, namespace: str, istio: str = "default") -
             problems.append(f"the discoverySelectors of {ref(mesh)} leave out its own namespace {cp_ns}: istiod "
                             "must discover the control plane namespace too")
             hints.append(f"label namespace {cp_ns} so that a discovery selector matches it as well")
-    names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG))
+    names = injector_names(snap.list(K.ISTIO), snap.list(K.ISTIO_REVISION_TAG), snap.list(K.ISTIO_REVISION))
     rev, why = namespace_injection(labels, names)
     if rev is None:
         active = revision_name(mesh)

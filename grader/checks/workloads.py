@@ -218,7 +218,7 @@ def _ossm3_no_injector(snap: Snapshot, dep: dict, pods: str, ns_labels: dict, re
     istios = snap.list(K.ISTIO)
     if not istios or (INJECTION_LABEL not in ns_labels and REV_LABEL not in ns_labels):
         return None
-    rev, why = namespace_injection(ns_labels, injector_names(istios, snap.list(K.ISTIO_REVISION_TAG)))
+    rev, why = namespace_injection(ns_labels, injector_names(istios, snap.list(K.ISTIO_REVISION_TAG), snap.list(K.ISTIO_REVISION)))
     if rev is not None:
         return None
     ns, cli = namespace_of(dep), cli_name(snap)
@@ -313,7 +313,7 @@ def _diagnose_ossm2(
     return join(problems) + f"; pods without sidecar: {pods}", "; ".join(hints)
 
 
-@check("workload-sidecar", reads=[K.DEPLOYMENT, K.REPLICA_SET, K.POD, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG],
+@check("workload-sidecar", reads=[K.DEPLOYMENT, K.REPLICA_SET, K.POD, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG, K.ISTIO_REVISION],
        needs=[K.DEPLOYMENT, K.POD])
 def workload_sidecar(
     snap: Snapshot,
@@ -388,7 +388,7 @@ def workload_ready(snap: Snapshot, *, namespace: str, deployment: str, min_ready
 
 @check(
     "namespace-sidecars",
-    reads=[K.POD, K.DEPLOYMENT, K.REPLICA_SET, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG],
+    reads=[K.POD, K.DEPLOYMENT, K.REPLICA_SET, K.NAMESPACE, K.ISTIO, K.ISTIO_REVISION_TAG, K.ISTIO_REVISION],
     needs=[K.POD, K.DEPLOYMENT],
 )
 def namespace_sidecars(snap: Snapshot, *, namespace: str, deployments: list | None = None) -> Outcome:

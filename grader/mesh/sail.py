@@ -46,9 +46,16 @@ def revision_name(istio: dict) -> str:
     return f"{name}-{LATEST.get(version, version).replace('.', '-')}"
 
 
-def injector_names(istios: list[dict], tags: list[dict]) -> dict[str, str]:
-    """Every name a namespace or pod can refer to (revisions and tags) -> the revision it means."""
+def injector_names(istios: list[dict], tags: list[dict], revisions: list[dict] = ()) -> dict[str, str]:  # type: ignore[assignment]
+    """Every name a namespace or pod can refer to (revisions and tags) -> the revision it means.
+
+    Besides each Istio's active revision, every IstioRevision that still exists injects: the Sail
+    operator keeps an old revision (and its webhook) while namespaces or pods use it, e.g. revision
+    `default` after an InPlace Istio `default` is switched to RevisionBased, until it is no longer in
+    use (sail-operator docs/README.adoc, "RevisionBased" update strategy; IstioRevision's InUse)."""
     names = {revision_name(i): revision_name(i) for i in istios}
+    for r in revisions:
+        names.setdefault(name_of(r), name_of(r))
     by_istio = {name_of(i): revision_name(i) for i in istios}
     for t in tags:
         target = as_dict(spec_of(t).get("targetRef"))

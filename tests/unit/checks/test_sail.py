@@ -107,11 +107,32 @@ def test_namespace_without_labels_is_not_injected():
     assert out.status is Status.FAIL and "neither label istio-injection=enabled nor istio.io/rev" in out.reason
 
 
-def test_revision_based_with_only_istio_injection_gets_no_sidecar():
-    objs = healthy()
+def revision_based(objs: list[dict], keep_old: bool = False) -> None:
+    """The Istio switched to RevisionBased: its revision is default-v1-30-3; the old revision
+    `default` is gone (no longer in use) unless `keep_old`."""
     i = istio(objs)
     i["spec"]["updateStrategy"] = {"type": "RevisionBased"}
     i["status"]["activeRevisionName"] = "default-v1-30-3"
+    old = next(o for o in objs if o["kind"] == "IstioRevision" and o["metadata"]["name"] == "default")
+    new = copy.deepcopy(old)
+    new["metadata"]["name"] = "default-v1-30-3"
+    objs.append(new)
+    if not keep_old:
+        objs.remove(old)
+
+
+def test_an_old_revision_still_in_use_still_injects():
+    """The Sail operator keeps revision `default` (and its webhook) while it is in use: a namespace
+    with istio-injection=enabled is still injected, by the old revision."""
+    objs = healthy()
+    revision_based(objs, keep_old=True)
+    out = check("ossm3-namespace", objs, namespace="a")
+    assert out.status is Status.PASS and "honoured by revision default" in out.reason, out
+
+
+def test_revision_based_with_only_istio_injection_gets_no_sidecar():
+    objs = healthy()
+    revision_based(objs)
     out = check("ossm3-namespace", objs, namespace="a")
     assert out.status is Status.FAIL
     assert "no revision or IstioRevisionTag is named default" in out.reason
@@ -120,9 +141,7 @@ def test_revision_based_with_only_istio_injection_gets_no_sidecar():
 
 def test_revision_tag_default_restores_istio_injection():
     objs = healthy()
-    i = istio(objs)
-    i["spec"]["updateStrategy"] = {"type": "RevisionBased"}
-    i["status"]["activeRevisionName"] = "default-v1-30-3"
+    revision_based(objs)
     objs.append({"apiVersion": "sailoperator.io/v1", "kind": "IstioRevisionTag", "metadata": {"name": "default"},
                  "spec": {"targetRef": {"kind": "Istio", "name": "default"}}})
     out = check("ossm3-namespace", objs, namespace="a")
