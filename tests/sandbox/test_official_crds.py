@@ -15,6 +15,7 @@ from grader.labs import data_root
 from grader.manifests import default_protocols
 from grader.manifests import read as manifests
 from grader.sandbox.control_plane import Sandbox
+from grader.sandbox.simulators.bootstrap import CRD_DIR
 from tests.conftest import SHARED, _binaries_or_skip
 from tests.integration.helpers import assert_exit_code, failing, run
 
@@ -48,6 +49,9 @@ def official(tmp_path_factory):
     # The Sail operator's (OSSM 3) files, for the ossm3 labs' Istio and IstioCNI manifests.
     for f in OFFICIAL.glob("sail-operator_*.yaml"):
         shutil.copy(f, crds / f.name)
+    # No official files for what OSSM 3's observability step is wired with (Telemetry, the
+    # monitoring.coreos.com monitors, Kiali): the project's own, as the ossm3 sandbox serves them.
+    shutil.copy(CRD_DIR / "observability.yaml", crds / "project-observability.yaml")
     sb = Sandbox(root=tmp_path_factory.mktemp("official-sandbox"))
     sb.up(flavour="ossm2", crds=crds, timeout=120)
     yield sb
