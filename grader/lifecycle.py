@@ -185,6 +185,9 @@ def _wait(lab: Lab, step: Step, cluster: Cluster, flavour: str, progress: Progre
         key = target.split("=", 1)[1]
         until, what = (lambda o: o is not None and key not in ((o.get("metadata") or {}).get("labels") or {})), \
             f"without label {key}"
+    elif target == "endpoints":
+        _wait_endpoints(a, cluster, progress, step.title, timeout)
+        return
     else:
         raise ClusterError(f"unknown wait target {target!r}")
     ns = a.get("namespace")
@@ -257,6 +260,38 @@ def condition_true(obj: dict | None, ctype: str) -> bool:
         if c.get("type") == ctype:
             return c.get("status") == "True"
     return False
+
+
+def endpoints_current(service: dict | None, pods: list[dict], endpoints: dict | None) -> bool:
+    """A Service's Endpoints list exactly the ready pods its selector matches (`pods`: those the
+    selector matches). The endpoints controller writes them after the pods turn ready, so a
+    Deployment's rollout can be complete while the Endpoints still name the pods it replaced."""
+    if not service or not (service.get("spec") or {}).get("selector"):
+        return False
+    ready = {p["metadata"]["name"] for p in pods
+             if not p["metadata"].get("deletionTimestamp") and condition_true(p, "Ready")}
+    listed = {(addr.get("targetRef") or {}).get("name")
+              for subset in ((endpoints or {}).get("subsets") or []) for addr in subset.get("addresses") or []}
+    return bool(ready) and ready == listed
+
+
+def _wait_endpoints(a: dict, cluster: Cluster, progress: Progress, title: str | None, timeout: float) -> None:
+    if a.get("kind") != "Service" or "name" not in a:
+        raise ClusterError("wait for: endpoints needs a Service by name (kind: Service, name: ...)")
+    name, ns = a["name"], a.get("namespace")
+    with progress.step(title or f"Waiting for Service {name} in {ns} to list its ready pods"):
+        deadline = time.monotonic() + timeout
+        while True:
+            service = cluster.get("v1", "Service", name, ns)
+            selector = ",".join(f"{k}={v}" for k, v in sorted(
+                ((service or {}).get("spec") or {}).get("selector", {}).items()))
+            pods = cluster.list(K.POD, ns, selector) if selector else []
+            if endpoints_current(service, pods, cluster.get("v1", "Endpoints", name, ns)):
+                return
+            if time.monotonic() >= deadline:
+                raise ClusterError(f"Service {ns}/{name}: its Endpoints did not list its ready pods within "
+                                   f"{timeout:.0f} s; see kubectl get endpoints {name} -n {ns} and its pods")
+            time.sleep(0.2)
 
 
 def rollout_complete(obj: dict | None) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from grader import kinds as K
 from grader.checks.observed import PROBES
 from grader.cluster import Cluster
 from grader.labs import Lab, data_root, load
-from grader.lifecycle import rollout_complete
+from grader.lifecycle import endpoints_current, rollout_complete
 
 # The manifest preparation (lab label, `protocol` keys for server-side apply, flavour
 # annotations): a wrong answer is applied as `solve` applies the reference answer.
@@ -33,7 +34,7 @@ from .helpers import assert_exit_code, by_id, failing, grade_json, run
 
 CASES = Path(__file__).resolve().parent / "lifecycle"
 TIMEOUT = 90.0
-ACTIONS = ("apply", "delete", "patch", "restart", "wait", "absent")
+ACTIONS = ("apply", "delete", "patch", "restart", "wait", "endpoints", "absent")
 WAIT_TESTS = ("rollout", "deleted", "reconciled", "condition", "reason", "label-absent")
 
 
@@ -201,6 +202,22 @@ def _wait(cluster: Cluster, a: dict) -> None:
     cluster.wait(*_ref(a), done, timeout=float(a.get("timeout", TIMEOUT)), what=f"{tests} {where}")
 
 
+def _wait_endpoints(cluster: Cluster, a: dict) -> None:
+    """Until the Service's Endpoints list exactly the ready pods it selects (`lab solve`'s
+    `for: endpoints`): after a rollout, a traffic check sent before the endpoints controller
+    has caught up meets the old pods' addresses."""
+    namespace, timeout = a["namespace"], float(a.get("timeout", TIMEOUT))
+    deadline = time.monotonic() + timeout
+    while True:
+        service = cluster.get("v1", "Service", a["service"], namespace)
+        selector = ",".join(f"{k}={v}" for k, v in sorted(((service or {}).get("spec") or {}).get("selector", {}).items()))
+        pods = cluster.list(K.POD, namespace, selector) if selector else []
+        if endpoints_current(service, pods, cluster.get("v1", "Endpoints", a["service"], namespace)):
+            return
+        assert time.monotonic() < deadline, f"Endpoints {namespace}/{a['service']} still stale after {timeout:.0f} s"
+        time.sleep(0.2)
+
+
 def do(cluster: Cluster, lab: Lab, action: dict, flavour: str) -> None:
     """Run one action of a wrong answer (apply, delete, patch, restart, wait, absent)."""
     if "apply" in action:
@@ -219,6 +236,8 @@ def do(cluster: Cluster, lab: Lab, action: dict, flavour: str) -> None:
                       {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}})
     elif verb == "wait":
         _wait(cluster, a)
+    elif verb == "endpoints":
+        _wait_endpoints(cluster, a)
     elif verb == "absent":
         assert cluster.get(*_ref(a)) is None, f"{a['kind']} {a['name']} exists"
     else:
@@ -232,7 +251,9 @@ def assert_graded(code: int, report: dict, fails: dict, skips: dict | None = Non
     its hint) containing every listed string; points and exit code follow."""
     skips = skips or {}
     checks = by_id(report)
-    assert failing(report) == set(fails) | set(skips), (what, checks)
+    unexpected = failing(report) ^ (set(fails) | set(skips))
+    # the checks that differ first, whole: a long report is cut in the middle when printed
+    assert not unexpected, (what, {i: checks.get(i) for i in sorted(unexpected)}, checks)
     for check_id in skips:
         assert checks[check_id]["status"] == "skip", (what, checks[check_id])
     for check in report["checks"]:

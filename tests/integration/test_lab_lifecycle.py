@@ -33,6 +33,8 @@ Case file format (adding a wrong answer is adding an entry to `wrong_answers`):
               # for: one or a list of rollout | deleted | reconciled (observedGeneration is the
               # generation) | condition=TYPE (status True) | reason=REASON | label-absent=KEY;
               # where: paths that must have these values
+          - endpoints: {service: web, namespace: webapp, timeout: 90}   # until its Endpoints list
+              # exactly the ready pods it selects (after a restart, before a traffic check)
           - absent: {apiVersion: v1, kind: Pod, name: x, namespace: webapp}         # must not exist
         fails:                 # check id -> strings its reason (with hint) must contain (at least one);
           some-check: ["Kind ns/name", "spec.field is X; expected Y"]   # a check in the flavour's
