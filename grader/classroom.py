@@ -21,7 +21,6 @@ from pathlib import Path
 
 import yaml
 
-from grader import flavour as F
 from grader import grading, lifecycle
 from grader import kinds as K
 from grader import student as S
@@ -309,9 +308,8 @@ def _grade(lab: Lab, cluster: Cluster, students: list[str], flavour: str | None
     if unsafe:
         raise ClassError(f"lab {lab.name} cannot run in a class: {unsafe}")
     theirs = [(s, S.for_student(lab, s, checked=True)) for s in students]  # class_unsafe read the files once
-    decided, openshift = F.of_cluster(flavour, cluster)
     namespaces = [ns for _, sl in theirs for ns in sl.owns] + sorted(S.SHARED_NAMESPACES)
-    snap = cluster.snapshot(grading.kinds_read_by(lab), namespaces, decided, openshift)
+    snap = grading.read_cluster(cluster, grading.kinds_read_by(lab), namespaces, flavour)
     judged = [(s, grading.judge(sl, snap)) for s, sl in theirs]
     elapsed = time.perf_counter() - start
     return [(s, grading.report_of(lab, results, snap, sl.namespace, elapsed))

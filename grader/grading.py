@@ -149,6 +149,29 @@ def _traffic_points(lab: Lab, report: LabReport) -> LabReport:
     return replace(report, results=results, pass_mark=mark, notes=(*report.notes, note))
 
 
+def read_cluster(cluster: Cluster, kinds: list[K.Kind], namespaces: list[str], flavour: str | None) -> Snapshot:
+    """The snapshot a grade judges: the flavour decided (`flavour` wins), then one LIST per kind.
+    Kinds of groups the decided flavour rules out are marked missing without a request, so a
+    cached discovery that lacks them is not sent back to the server (a check that reads the Sail
+    kinds only on ossm3 would otherwise refresh discovery on every ossm2 grade)."""
+    for _ in range(2):
+        decided, openshift = F.of_cluster(flavour, cluster)
+        seen = cluster.discovery_reads
+        # ossm2 decided from a cached discovery: reading the control planes (in parallel with the
+        # rest) proves maistra.io is still served, or finds it gone (404) and refreshes discovery
+        proof = [K.SMCP] if decided == "ossm2" and cluster.discovery_cached and K.SMCP not in kinds else []
+        ruled_out = F.ruled_out_groups(decided) if flavour is None else frozenset()
+        snap = cluster.snapshot([*(k for k in kinds if k.group not in ruled_out), *proof], namespaces, decided,
+                                openshift)
+        for k in kinds:
+            if k.group in ruled_out:  # the flavour detected rules the group out: not served, no request
+                snap.mark_read(k)
+                snap.missing_kinds.add(k.kind)
+        if cluster.discovery_reads == seen:
+            break  # else a cached discovery proved out of date while reading: decide and read again
+    return snap
+
+
 def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = None,
                   flavour: str | None = None, traffic: bool = True) -> Graded:
     """Grade several namespaces (e.g. one per student) from ONE snapshot of the cluster.
@@ -161,21 +184,7 @@ def grade_cluster(lab: Lab, cluster: Cluster, namespaces: list[str] | None = Non
     if namespaces and K.NAMESPACE not in kinds:
         kinds.append(K.NAMESPACE)
     targets = list(namespaces or [lab.namespace])
-    for _ in range(2):
-        decided, openshift = F.of_cluster(flavour, cluster)
-        seen = cluster.discovery_reads
-        # ossm2 decided from a cached discovery: reading the control planes (in parallel with the
-        # rest) proves maistra.io is still served, or finds it gone (404) and refreshes discovery
-        proof = [K.SMCP] if decided == "ossm2" and cluster.discovery_cached and K.SMCP not in kinds else []
-        ruled_out = F.ruled_out_groups(decided) if flavour is None else frozenset()
-        snap = cluster.snapshot([*(k for k in kinds if k.group not in ruled_out), *proof],
-                                [*targets, "istio-system"], decided, openshift)
-        for k in kinds:
-            if k.group in ruled_out:  # the flavour detected rules the group out: not served, no request
-                snap.mark_read(k)
-                snap.missing_kinds.add(k.kind)
-        if cluster.discovery_reads == seen:
-            break  # else a cached discovery proved out of date while reading: decide and read again
+    snap = read_cluster(cluster, kinds, [*targets, "istio-system"], flavour)
     if snap.flavour == "ossm2" and K.SMCP.kind in snap.missing_kinds:
         raise ClusterError("Service Mesh is not installed on this cluster (no maistra.io API); "
                            "install the operator or use 'lab sandbox up'")
