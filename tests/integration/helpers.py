@@ -63,3 +63,11 @@ def audit_events(audit_log: Path, since_line: int = 0, user_agent_prefix: str = 
 def audit_lines(audit_log: Path) -> int:
     with open(audit_log) as f:
         return sum(1 for _ in f)
+
+
+def ctrl_c_works() -> None:
+    """preexec_fn for a command the test stops with SIGINT, as Ctrl-C in a terminal would: a test
+    run started in the background by a shell without job control (`cmd &`) inherits SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler, so the signal would do nothing."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

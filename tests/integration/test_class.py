@@ -19,7 +19,7 @@ from grader import kinds as K
 from grader.classroom import CLASS_LABEL
 from grader.cluster import Cluster, Forbidden, Target
 
-from .helpers import run
+from .helpers import ctrl_c_works, run
 
 pytestmark = pytest.mark.sandbox
 STUDENTS = ("alice", "bob", "carol")
@@ -196,7 +196,7 @@ def test_watch_keeps_a_live_board(started, kubeconfig, tmp_path):
     board = tmp_path / "board.html"
     proc = subprocess.Popen([sys.executable, "-m", "grader", "--kubeconfig", kubeconfig, "--no-color", "class",
                              "grade", "canary", "--watch", "-o", "html", "--output", str(board)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works)
     try:
         deadline = time.monotonic() + 60
         while not board.exists() and time.monotonic() < deadline:

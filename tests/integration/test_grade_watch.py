@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from .helpers import audit_events, audit_lines, run
+from .helpers import audit_events, audit_lines, ctrl_c_works, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -35,7 +35,7 @@ def test_watch_regrades_on_change_and_only_reads(sandbox, kubeconfig):
     before = audit_lines(sandbox.audit_log)
     proc = subprocess.Popen([sys.executable, "-m", "grader", "--kubeconfig", kubeconfig, "--no-color",
                              "grade", "canary", "--watch", "-o", "json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     out: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()
@@ -71,7 +71,7 @@ def test_watch_table_then_ctrl_c_keeps_the_verdict(kubeconfig):
     assert run(kubeconfig, "start", "canary")[0] == 0
     proc = subprocess.Popen([sys.executable, "-m", "grader", "--kubeconfig", kubeconfig, "--no-color",
                              "grade", "canary", "--watch"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_works,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     out: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()
