@@ -280,18 +280,23 @@ def _wait_endpoints(a: dict, cluster: Cluster, progress: Progress, title: str | 
         raise ClusterError("wait for: endpoints needs a Service by name (kind: Service, name: ...)")
     name, ns = a["name"], a.get("namespace")
     with progress.step(title or f"Waiting for Service {name} in {ns} to list its ready pods"):
-        deadline = time.monotonic() + timeout
-        while True:
-            service = cluster.get("v1", "Service", name, ns)
-            selector = ",".join(f"{k}={v}" for k, v in sorted(
-                ((service or {}).get("spec") or {}).get("selector", {}).items()))
-            pods = cluster.list(K.POD, ns, selector) if selector else []
-            if endpoints_current(service, pods, cluster.get("v1", "Endpoints", name, ns)):
-                return
-            if time.monotonic() >= deadline:
-                raise ClusterError(f"Service {ns}/{name}: its Endpoints did not list its ready pods within "
-                                   f"{timeout:.0f} s; see kubectl get endpoints {name} -n {ns} and its pods")
-            time.sleep(0.2)
+        wait_endpoints(cluster, name, ns, timeout)
+
+
+def wait_endpoints(cluster: Cluster, name: str, namespace: str | None, timeout: float) -> None:
+    """Until Service `name`'s Endpoints are current (`endpoints_current`); ClusterError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        service = cluster.get("v1", "Service", name, namespace)
+        selector = ",".join(f"{k}={v}" for k, v in sorted(
+            ((service or {}).get("spec") or {}).get("selector", {}).items()))
+        pods = cluster.list(K.POD, namespace, selector) if selector else []
+        if endpoints_current(service, pods, cluster.get("v1", "Endpoints", name, namespace)):
+            return
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"Service {namespace}/{name}: its Endpoints did not list its ready pods within "
+                               f"{timeout:.0f} s; see kubectl get endpoints {name} -n {namespace} and its pods")
+        time.sleep(0.2)
 
 
 def rollout_complete(obj: dict | None) -> bool:

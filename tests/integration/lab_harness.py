@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from grader import kinds as K
 from grader.checks.observed import PROBES
 from grader.cluster import Cluster
 from grader.labs import Lab, data_root, load
-from grader.lifecycle import endpoints_current, rollout_complete
+from grader.lifecycle import rollout_complete, wait_endpoints
 
 # The manifest preparation (lab label, `protocol` keys for server-side apply, flavour
 # annotations): a wrong answer is applied as `solve` applies the reference answer.
@@ -202,22 +201,6 @@ def _wait(cluster: Cluster, a: dict) -> None:
     cluster.wait(*_ref(a), done, timeout=float(a.get("timeout", TIMEOUT)), what=f"{tests} {where}")
 
 
-def _wait_endpoints(cluster: Cluster, a: dict) -> None:
-    """Until the Service's Endpoints list exactly the ready pods it selects (`lab solve`'s
-    `for: endpoints`): after a rollout, a traffic check sent before the endpoints controller
-    has caught up meets the old pods' addresses."""
-    namespace, timeout = a["namespace"], float(a.get("timeout", TIMEOUT))
-    deadline = time.monotonic() + timeout
-    while True:
-        service = cluster.get("v1", "Service", a["service"], namespace)
-        selector = ",".join(f"{k}={v}" for k, v in sorted(((service or {}).get("spec") or {}).get("selector", {}).items()))
-        pods = cluster.list(K.POD, namespace, selector) if selector else []
-        if endpoints_current(service, pods, cluster.get("v1", "Endpoints", a["service"], namespace)):
-            return
-        assert time.monotonic() < deadline, f"Endpoints {namespace}/{a['service']} still stale after {timeout:.0f} s"
-        time.sleep(0.2)
-
-
 def do(cluster: Cluster, lab: Lab, action: dict, flavour: str) -> None:
     """Run one action of a wrong answer (apply, delete, patch, restart, wait, absent)."""
     if "apply" in action:
@@ -236,8 +219,8 @@ def do(cluster: Cluster, lab: Lab, action: dict, flavour: str) -> None:
                       {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}}}})
     elif verb == "wait":
         _wait(cluster, a)
-    elif verb == "endpoints":
-        _wait_endpoints(cluster, a)
+    elif verb == "endpoints":  # lab solve's `wait ... for: endpoints`
+        wait_endpoints(cluster, a["service"], a["namespace"], float(a.get("timeout", TIMEOUT)))
     elif verb == "absent":
         assert cluster.get(*_ref(a)) is None, f"{a['kind']} {a['name']} exists"
     else:
