@@ -17,7 +17,7 @@ from grader import manifests as M
 from grader import student as S
 from grader.cluster import Cluster, ClusterError
 from grader.labs import Lab, Lookup, Step, substitute
-from grader.objects import value_at
+from grader.objects import as_dict, as_list, is_terminating, name_of, spec_of, value_at
 
 
 class Progress(Protocol):
@@ -266,12 +266,11 @@ def endpoints_current(service: dict | None, pods: list[dict], endpoints: dict | 
     """A Service's Endpoints list exactly the ready pods its selector matches (`pods`: those the
     selector matches). The endpoints controller writes them after the pods turn ready, so a
     Deployment's rollout can be complete while the Endpoints still name the pods it replaced."""
-    if not service or not (service.get("spec") or {}).get("selector"):
+    if not spec_of(service).get("selector"):
         return False
-    ready = {p["metadata"]["name"] for p in pods
-             if not p["metadata"].get("deletionTimestamp") and condition_true(p, "Ready")}
-    listed = {(addr.get("targetRef") or {}).get("name")
-              for subset in ((endpoints or {}).get("subsets") or []) for addr in subset.get("addresses") or []}
+    ready = {name_of(p) for p in pods if not is_terminating(p) and condition_true(p, "Ready")}
+    listed = {as_dict(addr.get("targetRef")).get("name")
+              for subset in as_list(as_dict(endpoints).get("subsets")) for addr in as_list(subset.get("addresses"))}
     return bool(ready) and ready == listed
 
 
@@ -288,8 +287,7 @@ def wait_endpoints(cluster: Cluster, name: str, namespace: str | None, timeout: 
     deadline = time.monotonic() + timeout
     while True:
         service = cluster.get("v1", "Service", name, namespace)
-        selector = ",".join(f"{k}={v}" for k, v in sorted(
-            ((service or {}).get("spec") or {}).get("selector", {}).items()))
+        selector = ",".join(f"{k}={v}" for k, v in sorted(as_dict(spec_of(service).get("selector")).items()))
         pods = cluster.list(K.POD, namespace, selector) if selector else []
         if endpoints_current(service, pods, cluster.get("v1", "Endpoints", name, namespace)):
             return
